@@ -1,0 +1,1 @@
+"""Mycelium: an in-process actor runtime for asyncio."""

@@ -1,0 +1,1 @@
+"""Shared message types for Mycelium services."""

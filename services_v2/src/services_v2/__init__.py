@@ -1,0 +1,1 @@
+"""Trading services built on the Mycelium actor runtime."""

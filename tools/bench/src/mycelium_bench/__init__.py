@@ -1,0 +1,1 @@
+"""The Mycelium performance report (``uv run mycelium-bench``)."""
