@@ -1,1 +1,61 @@
-"""Mycelium: an in-process actor runtime for asyncio."""
+"""Mycelium: a fast, location-transparent actor runtime for asyncio.
+
+The public API lives here; import from ``mycelium``, not from its submodules::
+
+    from mycelium import Actor, ActorSystem
+
+Semantics in one place:
+
+* Ordering: messages from one sender to one actor are handled in the order sent; an actor
+  handles one message at a time.
+* Delivery: at most once. Every message a send accepted is handled, or counted in
+  ``ActorSystem.dead_letters`` if its actor stops first; every message not accepted raises at
+  the sender. Nothing is dropped silently.
+* Threads: loop-affine. Use a system and its refs from the event loop that runs it.
+"""
+
+from .actor import Actor as Actor
+from .actor_ref import ActorId as ActorId
+from .actor_ref import ActorRef as ActorRef
+from .actor_ref import LocalActorRef as LocalActorRef
+from .dead_letters import DeadLetter as DeadLetter
+from .dead_letters import DeadLetters as DeadLetters
+from .dispatcher import Dispatcher as Dispatcher
+from .errors import ActorStopped as ActorStopped
+from .errors import AskTimeout as AskTimeout
+from .errors import MailboxEmpty as MailboxEmpty
+from .errors import MailboxFull as MailboxFull
+from .errors import MessageTypeError as MessageTypeError
+from .errors import MyceliumError as MyceliumError
+from .errors import NameTaken as NameTaken
+from .errors import TransportClosed as TransportClosed
+from .mailbox import Mailbox as Mailbox
+from .message import ActorMessage as ActorMessage
+from .system import ActorSystem as ActorSystem
+from .system import SystemStopped as SystemStopped
+from .transport import LocalTransport as LocalTransport
+from .transport import Transport as Transport
+
+__all__ = [
+    "Actor",
+    "ActorId",
+    "ActorMessage",
+    "ActorRef",
+    "ActorStopped",
+    "ActorSystem",
+    "AskTimeout",
+    "DeadLetter",
+    "DeadLetters",
+    "Dispatcher",
+    "LocalActorRef",
+    "LocalTransport",
+    "Mailbox",
+    "MailboxEmpty",
+    "MailboxFull",
+    "MessageTypeError",
+    "MyceliumError",
+    "NameTaken",
+    "SystemStopped",
+    "Transport",
+    "TransportClosed",
+]

@@ -1,0 +1,73 @@
+"""``Actor[M]``: the base class of every actor (seed task MVP-002).
+
+An actor is an object with private state and one ``handle`` coroutine. The runtime calls
+``on_start`` once before the first message, ``handle`` once per message (never two at a time,
+so the state needs no locks), and ``on_stop`` once at the end, whatever ended it.
+
+The message type ``M`` is read from the class declaration (``class Echo(Actor[str])``) and
+enforced at the sender: a message that is not an ``M`` raises ``MessageTypeError`` where it is
+sent, so nothing is ever dropped silently at the receiver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from .actor_ref import ActorRef
+    from .system import ActorSystem
+
+__all__ = ["Actor"]
+
+M = TypeVar("M", contravariant=True)
+
+
+class Actor(Generic[M]):
+    """Base class of actors that handle messages of type ``M``.
+
+    Subclass it with a concrete message type, a class or a union::
+
+        class Counter(Actor[int]):
+            def __init__(self) -> None:
+                self.total = 0
+
+            async def handle(self, msg: int) -> int:
+                self.total += msg
+                return self.total      # the answer to an ``ask``
+
+    Lifecycle: ``on_start`` runs before the first message is handled (if it raises,
+    ``spawn`` raises and the actor never runs); ``handle`` runs once per message, one at a time,
+    in mailbox order; ``on_stop`` runs exactly once after the last message, on a graceful stop,
+    at shutdown, and after a handler crash.
+
+    Handlers run on the system's dispatcher until they first suspend (``await`` something that
+    is not ready); a handler that never suspends costs no task. Until a handler first suspends,
+    ``asyncio.current_task()`` is ``None``; use ``asyncio.wait_for`` rather than
+    ``asyncio.timeout`` for a timeout that starts before the first suspension.
+
+    Set the class attribute ``message_type`` to override the type read from the declaration
+    (useful for generic actor classes whose ``M`` is only known at runtime).
+
+    Attributes:
+        ref: this actor's own ``ActorRef`` (set by ``spawn``, before ``on_start``).
+        system: the ``ActorSystem`` that runs this actor (set by ``spawn``).
+    """
+
+    message_type: ClassVar[Any] = None
+
+    ref: ActorRef[Any]
+    system: ActorSystem
+
+    async def handle(self, msg: M, /) -> Any:
+        """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
+
+        An exception stops the actor: it is logged with the actor's id, ``on_stop`` runs, and
+        the messages still in its mailbox become dead letters. Other actors keep running.
+        """
+        raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
+
+    async def on_start(self) -> None:
+        """Called once before the first message. Raising makes ``spawn`` raise."""
+
+    async def on_stop(self) -> None:
+        """Called once after the last message, whatever stopped the actor."""

@@ -1,0 +1,264 @@
+"""The dispatcher: runs actors that have mail, on one event loop (seed task MVP-007).
+
+There is no task and no queue per actor. An actor is put on the dispatcher's *ready queue* when
+its mailbox goes from empty to non-empty, and the dispatcher, called once per loop turn,
+runs the ready actors one after the other. Each run handles up to ``throughput`` messages of
+one actor (fairness), then moves on; an actor that still has mail goes to the back of the ready
+queue. Actors made ready *during* a turn (one actor telling another) are run in the same turn,
+so an actor-to-actor hop costs no loop iteration. A turn ends when the ready queue is empty or
+after ``max_runs_per_turn`` runs, so I/O and timers are never starved.
+
+Each handler coroutine is driven by hand. One that finishes without suspending (the common
+case) costs no task and no future; one that suspends is handed to a task, and its actor is
+parked (it handles nothing else) until that task finishes, which keeps "one message at a time".
+
+Threads: everything here runs on the loop's thread.
+"""
+
+# pyright: reportPrivateUsage=false
+# (a friend of Mailbox/ActorCell: the hot path reads their queue and limit directly)
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Final, final
+
+from ._cell import STOPPING, ActorCell, Ask
+from .dead_letters import DeadLetters
+
+__all__ = ["DEFAULT_THROUGHPUT", "Dispatcher"]
+
+log = logging.getLogger("mycelium")
+
+DEFAULT_THROUGHPUT: Final = 128
+"""Messages one actor may handle per run before the next ready actor gets its turn."""
+
+DEFAULT_MAX_RUNS_PER_TURN: Final = 1024
+"""Actor runs per loop turn before the dispatcher yields to I/O and timers."""
+
+
+@final
+class Dispatcher:
+    """Schedules ready actors onto one event loop and drives their handlers.
+
+    Invariant: ``_pending`` is True iff a call to ``_run`` is scheduled on the loop or running;
+    every cell in ``_ready`` has ``scheduled`` set.
+    """
+
+    __slots__ = (
+        "_forget",
+        "_pending",
+        "_ready",
+        "_run_handle",
+        "dead_letters",
+        "loop",
+        "max_runs_per_turn",
+        "throughput",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        dead_letters: DeadLetters,
+        forget: Callable[[ActorCell], None],
+        *,
+        throughput: int = DEFAULT_THROUGHPUT,
+        max_runs_per_turn: int = DEFAULT_MAX_RUNS_PER_TURN,
+    ) -> None:
+        if throughput < 1:
+            raise ValueError(f"throughput must be >= 1, got {throughput}")
+        if max_runs_per_turn < 1:
+            raise ValueError(f"max_runs_per_turn must be >= 1, got {max_runs_per_turn}")
+        self.loop = loop
+        self.dead_letters = dead_letters
+        self.throughput = throughput
+        self.max_runs_per_turn = max_runs_per_turn
+        self._forget = forget
+        self._ready: deque[ActorCell] = deque()
+        self._pending = False
+        self._run_handle = self._run  # one bound method, reused for every call_soon
+
+    def schedule(self, cell: ActorCell) -> None:
+        """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
+        cell.scheduled = True
+        self._ready.append(cell)
+        if not self._pending:
+            self._pending = True
+            self.loop.call_soon(self._run_handle)
+
+    def system_forget(self, cell: ActorCell) -> None:
+        """Tell the system that ``cell`` has stopped for good."""
+        self._forget(cell)
+
+    # ------------------------------------------------------------------------- the turn
+
+    def _run(self) -> None:
+        ready = self._ready
+        runs = self.max_runs_per_turn
+        try:
+            while ready and runs:
+                runs -= 1
+                cell = ready.popleft()
+                if self._run_cell(cell):
+                    self._settle(cell)
+        finally:
+            if ready:
+                self.loop.call_soon(self._run_handle)
+            else:
+                self._pending = False
+
+    def _run_cell(self, cell: ActorCell) -> bool:
+        """Handle up to ``throughput`` messages; False if a handler suspended (cell parked)."""
+        queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => a deque
+        handle = cell.actor.handle
+        todo = self.throughput
+        done = 0
+        msg: Any = None
+        try:
+            while queue and todo:
+                todo -= 1
+                msg = queue.popleft()
+                if type(msg) is Ask:
+                    if self._run_ask(cell, msg):
+                        done += 1
+                        continue
+                    cell.handled += done
+                    return False
+                steps = handle(msg).__await__()
+                for yielded in steps:  # noqa: B007 - read after the loop
+                    break
+                else:
+                    done += 1
+                    continue
+                cell.handled += done
+                self._park(cell, steps, yielded, None)
+                return False
+        except (Exception, asyncio.CancelledError) as exc:
+            cell.handled += done
+            cell.crash(exc)
+            return False
+        cell.handled += done
+        return True
+
+    def _run_ask(self, cell: ActorCell, ask: Ask) -> bool:
+        """Handle one question; False if its handler suspended (cell parked)."""
+        reply = ask.reply
+        steps = cell.actor.handle(ask.msg).__await__()
+        try:
+            yielded = steps.send(None)
+        except StopIteration as stop:
+            if not reply.done():
+                reply.set_result(stop.value)
+            return True
+        except (Exception, asyncio.CancelledError) as exc:
+            if not reply.done():
+                reply.set_exception(exc)
+            raise
+        self._park(cell, steps, yielded, reply)
+        return False
+
+    def _settle(self, cell: ActorCell) -> None:
+        """After a run: requeue the cell if it has mail, finish a stop, or release it."""
+        if cell.waiters:
+            cell.admit_waiters()
+        if cell._queue:
+            self._ready.append(cell)
+            if not self._pending:
+                self._pending = True
+                self.loop.call_soon(self._run_handle)
+        elif cell.state == STOPPING:
+            cell.finish_stop()
+        else:
+            cell.scheduled = False
+
+    # ---------------------------------------------------------------- suspended handlers
+
+    def _park(
+        self,
+        cell: ActorCell,
+        steps: Generator[Any, Any, Any],
+        yielded: Any,
+        reply: asyncio.Future[Any] | None,
+    ) -> None:
+        """A handler suspended: finish it in a task; the cell handles nothing until then."""
+        cell.task = self.loop.create_task(self._resume(cell, steps, yielded, reply))
+
+    async def _resume(
+        self,
+        cell: ActorCell,
+        steps: Generator[Any, Any, Any],
+        yielded: Any,
+        reply: asyncio.Future[Any] | None,
+    ) -> None:
+        try:
+            result = await _Continue(steps, yielded)
+        except (Exception, asyncio.CancelledError) as exc:
+            cell.task = None
+            if reply is not None and not reply.done():
+                reply.set_exception(exc)
+            forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
+            cell.crash(exc, forced=forced)
+            return
+        cell.task = None
+        cell.handled += 1
+        if reply is not None and not reply.done():
+            reply.set_result(result)
+        self._settle(cell)
+
+    # ---------------------------------------------------------------- lifecycle helpers
+
+    def run_detached(self, coro: Coroutine[Any, Any, None], label: str) -> None:
+        """Run ``coro`` now, and in a task only if it suspends. Errors are logged."""
+        steps = coro.__await__()
+        try:
+            for yielded in steps:  # noqa: B007 - read after the loop
+                break
+            else:
+                return
+        except Exception:
+            log.exception("lifecycle step of actor %s failed", label)
+            return
+        self.loop.create_task(_detached(_Continue(steps, yielded)))
+
+
+async def _detached(step: _Continue) -> None:
+    await step
+
+
+@final
+class _Continue:
+    """Awaitable that resumes a coroutine which already yielded ``first`` outside any task.
+
+    Awaited inside a task, it hands ``first`` (the future the coroutine waits on) to the task,
+    then relays every value and exception between the task and the coroutine until it returns.
+    """
+
+    __slots__ = ("_first", "_steps")
+
+    def __init__(self, steps: Generator[Any, Any, Any], first: Any) -> None:
+        self._steps = steps
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps = self._steps
+        yielded = self._first
+        self._first = None
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as exc:  # relayed into the coroutine, e.g. a cancellation
+                try:
+                    yielded = steps.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            try:
+                yielded = steps.send(sent)
+            except StopIteration as stop:
+                return stop.value

@@ -1,0 +1,265 @@
+"""``ActorSystem``: spawns, names, stops and shuts down actors on one event loop (MVP-006).
+
+Use it as an async context manager: entering binds it to the running loop, leaving shuts every
+actor down gracefully::
+
+    async with ActorSystem() as system:
+        ref = await system.spawn(Counter(), name="counter")
+        await ref.send(1)
+        assert await ref.ask(2) == 3
+"""
+
+# pyright: reportPrivateUsage=false
+# (a friend of Mailbox/ActorCell: the hot path reads their queue and limit directly)
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from types import TracebackType
+from typing import Any, TypeVar, final
+
+from ._cell import RUNNING, STOPPED, ActorCell
+from ._message_type import message_check_for
+from .actor import Actor
+from .actor_ref import ActorId, ActorRef, LocalActorRef
+from .dead_letters import DeadLetters
+from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
+from .errors import MyceliumError, NameTaken
+
+__all__ = ["ActorSystem", "SystemStopped"]
+
+log = logging.getLogger("mycelium")
+
+M = TypeVar("M")
+
+DEFAULT_CAPACITY = 1000
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+
+
+class SystemStopped(MyceliumError):
+    """The system has been shut down; it spawns nothing more."""
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+        super().__init__(f"actor system {system!r} is shut down; create a new ActorSystem")
+
+
+@final
+class ActorSystem:
+    """Runs actors on one event loop, through one dispatcher.
+
+    Spawning: ``spawn`` runs the actor's ``on_start`` before its first message is handled.
+    Stopping: ``stop`` is graceful: the mailbox is closed (later sends raise ``ActorStopped``),
+    the messages already in it are handled, then ``on_stop`` runs. ``shutdown`` stops every
+    actor, newest first (so an actor can still send to the older actors it was given while it
+    drains), within a deadline after which stuck actors are cancelled and what they still
+    held is counted in ``dead_letters``.
+    Crashes: a handler that raises stops only its own actor (see ``Actor.handle``).
+    Threads: loop-affine; use the system and its refs from the loop it was started on.
+    """
+
+    __slots__ = (
+        "_cells",
+        "_dispatcher",
+        "_loop",
+        "_names",
+        "_shut_down",
+        "_throughput",
+        "dead_letters",
+        "name",
+    )
+
+    def __init__(
+        self,
+        name: str = "mycelium",
+        *,
+        throughput: int = DEFAULT_THROUGHPUT,
+        dead_letter_history: int = 16,
+    ) -> None:
+        if throughput < 1:
+            raise ValueError(f"throughput must be >= 1, got {throughput}")
+        self.name = name
+        self.dead_letters = DeadLetters(dead_letter_history)
+        self._throughput = throughput
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dispatcher: Dispatcher | None = None
+        # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
+        self._cells: dict[ActorId, ActorCell] = {}
+        self._names: dict[str, ActorCell] = {}
+        self._shut_down = False
+
+    # --------------------------------------------------------------------- context manager
+
+    async def __aenter__(self) -> ActorSystem:
+        self._bind()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.shutdown()
+
+    def _bind(self) -> Dispatcher:
+        loop = asyncio.get_running_loop()
+        if self._dispatcher is None:
+            self._loop = loop
+            self._dispatcher = Dispatcher(
+                loop, self.dead_letters, self._forget, throughput=self._throughput
+            )
+        elif loop is not self._loop:
+            raise RuntimeError(f"actor system {self.name!r} is bound to another event loop")
+        return self._dispatcher
+
+    # ------------------------------------------------------------------------------ actors
+
+    async def spawn(
+        self, actor: Actor[M], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> ActorRef[M]:
+        """Start ``actor`` and return its ref; ``on_start`` has run when this returns.
+
+        Raises:
+            TypeError: ``actor`` is not an ``Actor``, its ``handle`` is not ``async``, its
+                message type cannot be checked at runtime, or ``capacity`` is not an int.
+            ValueError: ``capacity`` < 1, an empty name, or an actor already spawned.
+            NameTaken: another live actor has this name.
+            SystemStopped: the system is shut down.
+            Exception: whatever ``on_start`` raised (the actor is then not running).
+        """
+        if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
+        if isinstance(capacity, bool) or not isinstance(capacity, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"name must be a non-empty string or None, got {name!r}")
+        if not inspect.iscoroutinefunction(actor.handle):
+            raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
+        if "ref" in getattr(actor, "__dict__", {}):
+            raise ValueError(f"{type(actor).__qualname__} object is already spawned")
+        if self._shut_down:
+            raise SystemStopped(self.name)
+        dispatcher = self._bind()
+        message_check_for(type(actor))  # raises TypeError early for an uncheckable type
+        if name is not None and name in self._names:
+            raise NameTaken(name)
+
+        cell = ActorCell(actor, ActorId.next(), name, capacity, dispatcher)
+        ref: LocalActorRef[M] = LocalActorRef(cell)
+        actor.ref = ref
+        actor.system = self
+        self._cells[cell.id] = cell  # type: ignore[index]  # cells carry ActorIds
+        if name is not None:
+            self._names[name] = cell
+        try:
+            await actor.on_start()
+        except BaseException as exc:
+            cell.close()
+            cell.state = STOPPED
+            self._forget(cell)
+            del actor.ref
+            if isinstance(exc, Exception):
+                exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
+            raise
+        cell.scheduled = False
+        if cell._queue:  # it sent to itself from on_start
+            dispatcher.schedule(cell)
+        return ref
+
+    def lookup(self, name: str) -> ActorRef[Any] | None:
+        """The ref of the live actor called ``name``, or ``None``."""
+        cell = self._names.get(name)
+        return None if cell is None else LocalActorRef(cell)
+
+    @property
+    def actors(self) -> list[ActorRef[Any]]:
+        """Refs to every actor not yet fully stopped, in spawn order."""
+        return [LocalActorRef(cell) for cell in self._cells.values()]
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    # ---------------------------------------------------------------------------- stopping
+
+    async def stop(self, ref: ActorRef[Any], *, timeout: float | None = None) -> None:
+        """Stop one actor gracefully and wait until ``on_stop`` has returned.
+
+        The mailbox closes at once (later sends raise ``ActorStopped``); the messages already
+        in it are handled first. With a ``timeout``, an actor still busy after it is cancelled
+        and the rest of its mailbox counted as dead letters. Stopping a stopped actor is a no-op.
+
+        Raises:
+            TypeError: ``ref`` is not a local ref of this system.
+        """
+        cell = self._cell_of(ref)
+        if cell is None:
+            return
+        cell.begin_stop()
+        await self._await_stopped([cell], timeout)
+
+    async def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
+        """Stop every actor, newest first, then refuse further spawns.
+
+        Each actor drains its mailbox, then ``on_stop`` runs. Actors still running after
+        ``timeout`` seconds in all are cancelled; what they still held becomes dead letters.
+        Idempotent.
+        """
+        self._shut_down = True
+        if self._dispatcher is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for cell in reversed(list(self._cells.values())):
+            cell.begin_stop()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await self._await_stopped([cell], remaining, force=False)
+        leftover = list(self._cells.values())
+        for cell in leftover:
+            cell.begin_stop()
+        await self._await_stopped(leftover, 0.0)
+
+    async def _await_stopped(
+        self, cells: list[ActorCell], timeout: float | None, *, force: bool = True
+    ) -> None:
+        waiting = [cell.stopped() for cell in cells]
+        if not waiting:
+            return
+        _, pending = await asyncio.wait(waiting, timeout=timeout)
+        if not pending or not force:
+            return
+        for cell in cells:
+            if cell.state != STOPPED:
+                cell.abandon()
+        # Cancellation runs the handlers' cleanup and on_stop; give them a bounded moment.
+        _, pending = await asyncio.wait(pending, timeout=max(timeout or 0.0, 1.0))
+        for fut in pending:
+            fut.cancel()
+        for cell in cells:
+            if cell.state != STOPPED:
+                log.error("actor %s did not finish stopping; abandoned", cell.label)
+                self._forget(cell)
+
+    def _cell_of(self, ref: ActorRef[Any]) -> ActorCell | None:
+        if not isinstance(ref, LocalActorRef):
+            raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
+        cell: ActorCell = ref._cell  # pyright: ignore[reportPrivateUsage]
+        if cell.dispatcher is not self._dispatcher:
+            raise TypeError(f"{ref!r} belongs to another actor system")
+        return cell
+
+    def _forget(self, cell: ActorCell) -> None:
+        self._cells.pop(cell.id, None)  # type: ignore[call-overload]
+        if cell.name is not None and self._names.get(cell.name) is cell:
+            del self._names[cell.name]
+
+    def __repr__(self) -> str:
+        alive = sum(1 for cell in self._cells.values() if cell.state == RUNNING)
+        state = "shut down" if self._shut_down else "running"
+        return f"<ActorSystem {self.name!r} {state} actors={alive}>"
