@@ -17,7 +17,6 @@ Semantics in one place:
 from .actor import Actor as Actor
 from .actor_ref import ActorId as ActorId
 from .actor_ref import ActorRef as ActorRef
-from .actor_ref import LocalActorRef as LocalActorRef
 from .dead_letters import DeadLetter as DeadLetter
 from .dead_letters import DeadLetters as DeadLetters
 from .dispatcher import Dispatcher as Dispatcher
@@ -29,6 +28,7 @@ from .errors import MessageTypeError as MessageTypeError
 from .errors import MyceliumError as MyceliumError
 from .errors import NameTaken as NameTaken
 from .errors import TransportClosed as TransportClosed
+from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .message import ActorMessage as ActorMessage
 from .system import ActorSystem as ActorSystem

@@ -11,10 +11,11 @@ sent, so nothing is ever dropped silently at the receiver.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 if TYPE_CHECKING:
     from .actor_ref import ActorRef
+    from .local_ref import LocalActorRef
     from .system import ActorSystem
 
 __all__ = ["Actor"]
@@ -48,15 +49,39 @@ class Actor(Generic[M]):
     Set the class attribute ``message_type`` to override the type read from the declaration
     (useful for generic actor classes whose ``M`` is only known at runtime).
 
-    Attributes:
-        ref: this actor's own ``ActorRef`` (set by ``spawn``, before ``on_start``).
-        system: the ``ActorSystem`` that runs this actor (set by ``spawn``).
+    From ``on_start`` on, ``self.ref`` is the actor's own ref and ``self.system`` its system.
     """
+
+    # One slot, part of the actor object: spawn stores the actor's ref in it.
+    __slots__ = ("_mycelium_ref",)
 
     message_type: ClassVar[Any] = None
 
-    ref: ActorRef[Any]
-    system: ActorSystem
+    _mycelium_ref: LocalActorRef[Any] | None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        self = super().__new__(cls)
+        self._mycelium_ref = None
+        return self
+
+    @property
+    def ref(self) -> ActorRef[Any]:
+        """This actor's own ref (available from ``on_start`` on)."""
+        return self._spawned()
+
+    @property
+    def system(self) -> ActorSystem:
+        """The system running this actor (available from ``on_start`` on)."""
+        return self._spawned().system
+
+    def _spawned(self) -> LocalActorRef[Any]:
+        ref = self._mycelium_ref
+        if ref is None:
+            raise RuntimeError(
+                f"{type(self).__qualname__} is not spawned: ref and system are set by "
+                "ActorSystem.spawn, before on_start"
+            )
+        return ref
 
     async def handle(self, msg: M, /) -> Any:
         """Handle one message; the return value answers an ``ask`` (ignored for ``send``).

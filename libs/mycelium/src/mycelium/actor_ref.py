@@ -1,27 +1,20 @@
 """``ActorRef[M]``: the location-transparent address of an actor (seed task MVP-004).
 
 Code that holds an ``ActorRef`` does not know whether the actor runs in this process (a
-``LocalActorRef``, straight into its mailbox) or elsewhere (a remote ref over a transport); the
-methods and their errors mean the same in both cases.
+``LocalActorRef``, straight into its mailbox, see ``local_ref.py``) or elsewhere (a remote ref
+over a transport); the methods and their errors mean the same in both cases.
 """
-
-# pyright: reportPrivateUsage=false
-# (a friend of Mailbox/ActorCell: the hot path reads their queue and limit directly)
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
-from ._cell import RUNNING, ActorCell, Ask
-from .errors import AskTimeout
-
 if TYPE_CHECKING:
     from .mailbox import Mailbox
 
-__all__ = ["ActorId", "ActorRef", "LocalActorRef"]
+__all__ = ["ActorId", "ActorRef"]
 
 M = TypeVar("M", contravariant=True)
 
@@ -35,10 +28,10 @@ class ActorId(int):
 
     __slots__ = ()
 
-    @classmethod
-    def next(cls) -> ActorId:
-        """A fresh id, never handed out before in this process."""
-        return cls(_next_id())
+    @staticmethod
+    def next_value() -> int:
+        """A fresh id value, never handed out before in this process."""
+        return _next_id()
 
     def __repr__(self) -> str:
         return f"ActorId({int(self)})"
@@ -130,77 +123,3 @@ class ActorRef(ABC, Generic[M]):
         state = "alive" if self.is_alive else "stopped"
         label = f"{self.name}{self.id}" if self.name else str(self.id)
         return f"<{type(self).__name__} {label} {state}>"
-
-
-@final
-class LocalActorRef(ActorRef[M]):
-    """A ref to an actor of this process: sends go straight into its mailbox."""
-
-    __slots__ = ("_cell",)
-
-    def __init__(self, cell: ActorCell) -> None:
-        self._cell = cell
-
-    @property
-    def id(self) -> ActorId:
-        return self._cell.id  # type: ignore[return-value]  # cells are built with ActorIds
-
-    @property
-    def name(self) -> str | None:
-        return self._cell.name
-
-    @property
-    def is_alive(self) -> bool:
-        return self._cell.state == RUNNING
-
-    @property
-    def mailbox(self) -> Mailbox[Any]:
-        return self._cell
-
-    def try_send(self, msg: M, /) -> None:
-        cell = self._cell
-        queue = cell._queue
-        # Fast path: a class seen before, and room in an open mailbox (one comparison
-        # covers "open", "not full" and "queue exists": see Mailbox._limit).
-        if type(msg) in cell.accepts and len(queue) < cell._limit:
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not cell.scheduled:
-                cell.dispatcher.schedule(cell)
-            return
-        cell.put_nowait(msg)
-
-    tell = try_send
-
-    async def send(self, msg: M, /) -> None:
-        cell = self._cell
-        queue = cell._queue
-        if type(msg) in cell.accepts and len(queue) < cell._limit:
-            queue.append(msg)  # type: ignore[union-attr]
-            if not cell.scheduled:
-                cell.dispatcher.schedule(cell)
-            return
-        if type(msg) not in cell.accepts:
-            cell.admit(msg)
-        await cell.put_waiting(msg)
-
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be > 0 or None, got {timeout}")
-        cell = self._cell
-        if type(msg) not in cell.accepts:
-            cell.admit(msg)
-        loop = cell.dispatcher.loop
-        reply: asyncio.Future[Any] = loop.create_future()
-        await cell.put_waiting(Ask(msg, reply))
-        if timeout is None:
-            return await reply
-        expiry = loop.call_later(timeout, _expire, reply, cell.label, timeout, msg)
-        try:
-            return await reply
-        finally:
-            expiry.cancel()
-
-
-def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:
-    if not reply.done():
-        reply.set_exception(AskTimeout(label, timeout, msg))

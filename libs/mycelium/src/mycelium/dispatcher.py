@@ -16,7 +16,7 @@ Threads: everything here runs on the loop's thread.
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/ActorCell: the hot path reads their queue and limit directly)
+# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
-from ._cell import STOPPING, ActorCell, Ask
 from .dead_letters import DeadLetters
+from .local_ref import STOPPING, Ask, LocalActorRef
+
+if TYPE_CHECKING:
+    from .system import ActorSystem
 
 __all__ = ["DEFAULT_THROUGHPUT", "Dispatcher"]
 
@@ -56,14 +59,16 @@ class Dispatcher:
         "dead_letters",
         "loop",
         "max_runs_per_turn",
+        "system",
         "throughput",
     )
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
+        system: ActorSystem,
         dead_letters: DeadLetters,
-        forget: Callable[[ActorCell], None],
+        forget: Callable[[LocalActorRef[Any]], None],
         *,
         throughput: int = DEFAULT_THROUGHPUT,
         max_runs_per_turn: int = DEFAULT_MAX_RUNS_PER_TURN,
@@ -73,15 +78,16 @@ class Dispatcher:
         if max_runs_per_turn < 1:
             raise ValueError(f"max_runs_per_turn must be >= 1, got {max_runs_per_turn}")
         self.loop = loop
+        self.system: ActorSystem = system
         self.dead_letters = dead_letters
         self.throughput = throughput
         self.max_runs_per_turn = max_runs_per_turn
         self._forget = forget
-        self._ready: deque[ActorCell] = deque()
+        self._ready: deque[LocalActorRef[Any]] = deque()
         self._pending = False
         self._run_handle = self._run  # one bound method, reused for every call_soon
 
-    def schedule(self, cell: ActorCell) -> None:
+    def schedule(self, cell: LocalActorRef[Any]) -> None:
         """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
         cell.scheduled = True
         self._ready.append(cell)
@@ -89,7 +95,7 @@ class Dispatcher:
             self._pending = True
             self.loop.call_soon(self._run_handle)
 
-    def system_forget(self, cell: ActorCell) -> None:
+    def system_forget(self, cell: LocalActorRef[Any]) -> None:
         """Tell the system that ``cell`` has stopped for good."""
         self._forget(cell)
 
@@ -110,7 +116,7 @@ class Dispatcher:
             else:
                 self._pending = False
 
-    def _run_cell(self, cell: ActorCell) -> bool:
+    def _run_cell(self, cell: LocalActorRef[Any]) -> bool:
         """Handle up to ``throughput`` messages; False if a handler suspended (cell parked)."""
         queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => a deque
         handle = cell.actor.handle
@@ -143,7 +149,7 @@ class Dispatcher:
         cell.handled += done
         return True
 
-    def _run_ask(self, cell: ActorCell, ask: Ask) -> bool:
+    def _run_ask(self, cell: LocalActorRef[Any], ask: Ask) -> bool:
         """Handle one question; False if its handler suspended (cell parked)."""
         reply = ask.reply
         steps = cell.actor.handle(ask.msg).__await__()
@@ -160,7 +166,7 @@ class Dispatcher:
         self._park(cell, steps, yielded, reply)
         return False
 
-    def _settle(self, cell: ActorCell) -> None:
+    def _settle(self, cell: LocalActorRef[Any]) -> None:
         """After a run: requeue the cell if it has mail, finish a stop, or release it."""
         if cell.waiters:
             cell.admit_waiters()
@@ -178,7 +184,7 @@ class Dispatcher:
 
     def _park(
         self,
-        cell: ActorCell,
+        cell: LocalActorRef[Any],
         steps: Generator[Any, Any, Any],
         yielded: Any,
         reply: asyncio.Future[Any] | None,
@@ -188,7 +194,7 @@ class Dispatcher:
 
     async def _resume(
         self,
-        cell: ActorCell,
+        cell: LocalActorRef[Any],
         steps: Generator[Any, Any, Any],
         yielded: Any,
         reply: asyncio.Future[Any] | None,

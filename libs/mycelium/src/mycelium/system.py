@@ -10,7 +10,7 @@ actor down gracefully::
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/ActorCell: the hot path reads their queue and limit directly)
+# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ import logging
 from types import TracebackType
 from typing import Any, TypeVar, final
 
-from ._cell import RUNNING, STOPPED, ActorCell
 from ._message_type import message_check_for
 from .actor import Actor
-from .actor_ref import ActorId, ActorRef, LocalActorRef
+from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import MyceliumError, NameTaken
+from .local_ref import RUNNING, STOPPED, LocalActorRef
 
 __all__ = ["ActorSystem", "SystemStopped"]
 
@@ -86,8 +86,8 @@ class ActorSystem:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: Dispatcher | None = None
         # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
-        self._cells: dict[ActorId, ActorCell] = {}
-        self._names: dict[str, ActorCell] = {}
+        self._cells: dict[int, LocalActorRef[Any]] = {}
+        self._names: dict[str, LocalActorRef[Any]] = {}
         self._shut_down = False
 
     # --------------------------------------------------------------------- context manager
@@ -109,7 +109,7 @@ class ActorSystem:
         if self._dispatcher is None:
             self._loop = loop
             self._dispatcher = Dispatcher(
-                loop, self.dead_letters, self._forget, throughput=self._throughput
+                loop, self, self.dead_letters, self._forget, throughput=self._throughput
             )
         elif loop is not self._loop:
             raise RuntimeError(f"actor system {self.name!r} is bound to another event loop")
@@ -140,7 +140,7 @@ class ActorSystem:
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
         if not inspect.iscoroutinefunction(actor.handle):
             raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
-        if "ref" in getattr(actor, "__dict__", {}):
+        if actor._mycelium_ref is not None:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
@@ -149,11 +149,11 @@ class ActorSystem:
         if name is not None and name in self._names:
             raise NameTaken(name)
 
-        cell = ActorCell(actor, ActorId.next(), name, capacity, dispatcher)
-        ref: LocalActorRef[M] = LocalActorRef(cell)
-        actor.ref = ref
-        actor.system = self
-        self._cells[cell.id] = cell  # type: ignore[index]  # cells carry ActorIds
+        cell: LocalActorRef[M] = LocalActorRef(
+            actor, ActorId.next_value(), name, capacity, dispatcher
+        )
+        actor._mycelium_ref = cell
+        self._cells[cell._id] = cell
         if name is not None:
             self._names[name] = cell
         try:
@@ -162,24 +162,23 @@ class ActorSystem:
             cell.close()
             cell.state = STOPPED
             self._forget(cell)
-            del actor.ref
+            actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
         cell.scheduled = False
         if cell._queue:  # it sent to itself from on_start
             dispatcher.schedule(cell)
-        return ref
+        return cell
 
     def lookup(self, name: str) -> ActorRef[Any] | None:
         """The ref of the live actor called ``name``, or ``None``."""
-        cell = self._names.get(name)
-        return None if cell is None else LocalActorRef(cell)
+        return self._names.get(name)
 
     @property
     def actors(self) -> list[ActorRef[Any]]:
         """Refs to every actor not yet fully stopped, in spawn order."""
-        return [LocalActorRef(cell) for cell in self._cells.values()]
+        return list(self._cells.values())
 
     def __len__(self) -> int:
         return len(self._cells)
@@ -226,7 +225,7 @@ class ActorSystem:
         await self._await_stopped(leftover, 0.0)
 
     async def _await_stopped(
-        self, cells: list[ActorCell], timeout: float | None, *, force: bool = True
+        self, cells: list[LocalActorRef[Any]], timeout: float | None, *, force: bool = True
     ) -> None:
         waiting = [cell.stopped() for cell in cells]
         if not waiting:
@@ -246,16 +245,15 @@ class ActorSystem:
                 log.error("actor %s did not finish stopping; abandoned", cell.label)
                 self._forget(cell)
 
-    def _cell_of(self, ref: ActorRef[Any]) -> ActorCell | None:
+    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any] | None:
         if not isinstance(ref, LocalActorRef):
             raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
-        cell: ActorCell = ref._cell  # pyright: ignore[reportPrivateUsage]
-        if cell.dispatcher is not self._dispatcher:
+        if ref.dispatcher is not self._dispatcher:
             raise TypeError(f"{ref!r} belongs to another actor system")
-        return cell
+        return ref
 
-    def _forget(self, cell: ActorCell) -> None:
-        self._cells.pop(cell.id, None)  # type: ignore[call-overload]
+    def _forget(self, cell: LocalActorRef[Any]) -> None:
+        self._cells.pop(cell._id, None)
         if cell.name is not None and self._names.get(cell.name) is cell:
             del self._names[cell.name]
 

@@ -1,8 +1,10 @@
-"""``ActorCell``: one running actor, its mailbox and its lifecycle (private).
+"""``LocalActorRef``: the ref, the mailbox and the lifecycle of one actor of this process.
 
-The cell *is* the actor's mailbox (a ``Mailbox`` subclass), so a local ref reaches the queue in
-one attribute load. It adds what the dispatcher and the lifecycle need: the actor, its type
-check, the "scheduled" flag and the stop machinery.
+One object plays three parts, because the send path is the hottest code of the runtime and an
+idle actor should cost little memory: it *is* the ``ActorRef`` handed to senders, it *is* the
+actor's ``Mailbox`` (a send reaches the queue with no extra hop), and it carries what the
+dispatcher and the lifecycle need (the actor, the "scheduled" flag, the stop machinery).
+Refs returned by ``spawn`` and ``lookup`` are this same object.
 
 Lifecycle: RUNNING -> STOPPING (graceful: the mailbox is closed and drains) -> FINISHING
 (``on_stop`` runs) -> STOPPED. A handler crash or a forced stop goes from RUNNING or STOPPING
@@ -15,18 +17,22 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from ._message_type import MessageCheck, message_check_for
-from .errors import ActorStopped, MessageTypeError
+from .actor_ref import ActorId, ActorRef
+from .errors import ActorStopped, AskTimeout, MessageTypeError
 from .mailbox import Mailbox
 
 if TYPE_CHECKING:
     from .actor import Actor
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
+    from .system import ActorSystem
 
-__all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "ActorCell", "Ask"]
+__all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "Ask", "LocalActorRef"]
+
+M = TypeVar("M", contravariant=True)
 
 log = logging.getLogger("mycelium")
 
@@ -48,8 +54,11 @@ class Ask:
 
 
 @final
-class ActorCell(Mailbox[Any]):
-    """A running actor: its mailbox, its scheduling flag and its lifecycle state.
+class LocalActorRef(Mailbox[Any], ActorRef[M]):
+    """A ref to an actor of this process: sends go straight into its mailbox.
+
+    Ordering, delivery and errors: see ``ActorRef``. As a ``Mailbox`` it exposes ``capacity``,
+    ``len()``, ``dropped`` and ``handled`` for metrics (``ref.mailbox`` is the ref itself).
 
     Invariants:
     * ``scheduled`` is True whenever the mailbox is non-empty or a handler is in progress: the
@@ -60,11 +69,11 @@ class ActorCell(Mailbox[Any]):
     """
 
     __slots__ = (
+        "_id",
+        "_name",
         "accepts",
         "actor",
         "dispatcher",
-        "id",
-        "name",
         "scheduled",
         "state",
         "task",
@@ -81,9 +90,9 @@ class ActorCell(Mailbox[Any]):
         dispatcher: Dispatcher,
     ) -> None:
         super().__init__(capacity)
-        self.actor = actor
-        self.id = actor_id
-        self.name = name
+        self.actor: Actor[Any] = actor
+        self._id = actor_id
+        self._name = name
         self.dispatcher = dispatcher
         self.accepts: set[type] = message_check_for(type(actor)).accepted
         # Starts True: nothing is handled until on_start has finished and spawn schedules it.
@@ -96,12 +105,89 @@ class ActorCell(Mailbox[Any]):
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
 
+    # ------------------------------------------------------------------------- the ActorRef
+
+    @property
+    def id(self) -> ActorId:
+        return ActorId(self._id)
+
+    @property
+    def name(self) -> str | None:
+        return self._name
+
+    @property
+    def is_alive(self) -> bool:
+        return self.state == RUNNING
+
+    @property
+    def mailbox(self) -> Mailbox[Any]:
+        return self
+
+    @property
+    def system(self) -> ActorSystem:
+        """The system running this actor."""
+        return self.dispatcher.system
+
+    def try_send(self, msg: M, /) -> None:
+        queue = self._queue
+        # Fast path: a class seen before, and room in an open mailbox (one comparison
+        # covers "open", "not full" and "queue exists": see Mailbox._limit).
+        if type(msg) in self.accepts and len(queue) < self._limit:
+            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
+            if not self.scheduled:
+                self.dispatcher.schedule(self)
+            return
+        self.put_nowait(msg)
+
+    tell = try_send
+
+    async def send(self, msg: M, /) -> None:
+        queue = self._queue
+        if type(msg) in self.accepts and len(queue) < self._limit:
+            queue.append(msg)  # type: ignore[union-attr]
+            if not self.scheduled:
+                self.dispatcher.schedule(self)
+            return
+        if type(msg) not in self.accepts:
+            self.admit(msg)
+        await self.put_waiting(msg)
+
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 or None, got {timeout}")
+        if type(msg) not in self.accepts:
+            self.admit(msg)
+        loop = self.dispatcher.loop
+        reply: asyncio.Future[Any] = loop.create_future()
+        await self.put_waiting(Ask(msg, reply))
+        if timeout is None:
+            return await reply
+        expiry = loop.call_later(timeout, _expire, reply, self.label, timeout, msg)
+        try:
+            return await reply
+        finally:
+            expiry.cancel()
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LocalActorRef):
+            return self._id == other._id  # pyright: ignore[reportUnknownMemberType]
+        if isinstance(other, ActorRef):
+            return self.id == other.id  # pyright: ignore[reportUnknownMemberType]
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        state = "alive" if self.state == RUNNING else "stopped"
+        return f"<LocalActorRef {self.label} {state} {len(self)}/{self.capacity}>"
+
     # ----------------------------------------------------------------------------- sending
 
     @property
     def label(self) -> str:
         """How logs and errors name this actor: ``name#id``, or ``ClassName#id``."""
-        return f"{self.name or type(self.actor).__name__}{self.id}"
+        return f"{self._name or type(self.actor).__name__}#{self._id}"
 
     def _label(self) -> str:
         return self.label
@@ -117,7 +203,7 @@ class ActorCell(Mailbox[Any]):
         if not check.admits(msg):
             raise MessageTypeError(self.label, check.expected, msg)
 
-    def put_nowait(self, msg: object) -> None:
+    def put_nowait(self, msg: Any) -> None:
         """Check, enqueue and schedule ``msg``; the slow path of ``ActorRef.try_send``.
 
         Raises:
@@ -287,3 +373,8 @@ class ActorCell(Mailbox[Any]):
             if not admitted.done():
                 msg = item.msg if type(item) is Ask else item
                 admitted.set_exception(ActorStopped(self.label, msg, reason=reason))
+
+
+def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:
+    if not reply.done():
+        reply.set_exception(AskTimeout(label, timeout, msg))
