@@ -119,17 +119,17 @@ class Dispatcher:
     def _run_cell(self, cell: LocalActorRef[Any]) -> bool:
         """Handle up to ``throughput`` messages; False if a handler suspended (cell parked)."""
         queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => a deque
+        batch = len(queue)
+        batch = min(batch, self.throughput)
         handle = cell.actor.handle
-        todo = self.throughput
+        popleft = queue.popleft
         done = 0
-        msg: Any = None
         try:
-            while queue and todo:
-                todo -= 1
-                msg = queue.popleft()
+            # Messages that arrive during the batch wait for the next run (fairness).
+            for done in range(batch):
+                msg = popleft()
                 if type(msg) is Ask:
                     if self._run_ask(cell, msg):
-                        done += 1
                         continue
                     cell.handled += done
                     return False
@@ -137,7 +137,6 @@ class Dispatcher:
                 for yielded in steps:  # noqa: B007 - read after the loop
                     break
                 else:
-                    done += 1
                     continue
                 cell.handled += done
                 self._park(cell, steps, yielded, None)
@@ -146,7 +145,7 @@ class Dispatcher:
             cell.handled += done
             cell.crash(exc)
             return False
-        cell.handled += done
+        cell.handled += batch
         return True
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask) -> bool:
