@@ -1,14 +1,15 @@
-"""Test-wide fixtures: every async test runs on a real uvloop event loop."""
+"""Test-wide configuration: every async test runs on a real uvloop event loop."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable, Mapping
 
 import pytest
 import uvloop
 
 
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], uvloop.Loop]]:
     """Run every asyncio test on uvloop, the loop the bundle uses in production."""
-    return uvloop.EventLoopPolicy()
+    return {"uvloop": uvloop.new_event_loop}
