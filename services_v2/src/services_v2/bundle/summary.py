@@ -1,0 +1,175 @@
+"""The end-of-run summary: built from a :class:`PipelineResult`, printed as text or JSON.
+
+Every deployment (``--mode actors``, ``--mode relay``, the sequential fallback) reports through
+:func:`build_summary`, so their summaries have the same keys and, for the same input, the same
+values except the timings (:data:`TIMING_KEYS`) and ``mode``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import final
+
+import msgspec
+
+from services_v2.pipeline.result import PipelineResult
+
+__all__ = [
+    "TIMING_KEYS",
+    "LatencySummary",
+    "Summary",
+    "build_summary",
+    "format_text",
+    "latency_summary",
+    "summary_json",
+]
+
+TIMING_KEYS = frozenset({"throughput_events_per_s", "hot_path_latency_ns", "elapsed_s"})
+"""Keys whose values are measurements, not functions of the input (``mode`` aside)."""
+
+
+@final
+class LatencySummary(msgspec.Struct, frozen=True):
+    """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none."""
+
+    p50: int | None
+    p99: int | None
+    max: int | None
+
+
+@final
+class Summary(msgspec.Struct, frozen=True):
+    """What a run did; see the bundle's ``--json`` output for the key order.
+
+    The first nine fields are the bundle's contract (issue 5): ``events``,
+    ``signals_detected``, ``signals_validated``, ``signals_rejected`` (count per reason),
+    ``expected_profit_usd``, ``throughput_events_per_s``, ``hot_path_latency_ns``,
+    ``elapsed_s`` and ``mode``. The rest break the totals down.
+
+    Invariant: ``signals_detected == signals_validated + sum(signals_rejected.values())``.
+    """
+
+    events: int
+    signals_detected: int
+    signals_validated: int
+    signals_rejected: dict[str, int]
+    expected_profit_usd: float
+    throughput_events_per_s: float
+    hot_path_latency_ns: LatencySummary
+    elapsed_s: float
+    mode: str
+    arbitrage_signals_detected: int
+    arbitrage_signals_validated: int
+    momentum_signals_detected: int
+    momentum_signals_validated: int
+    execution_plans: int
+    swaps_applied: int
+    swaps_rejected: dict[str, int]
+    quotes: int
+    books: int
+    pools: int
+    hot_path_samples: int
+    source: str
+
+
+def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
+    """p50, p99 (nearest rank: the ``ceil(p/100 * n)``-th smallest) and max of ``samples_ns``."""
+    if not samples_ns:
+        return LatencySummary(p50=None, p99=None, max=None)
+    ordered = sorted(samples_ns)
+    count = len(ordered)
+    return LatencySummary(
+        p50=ordered[math.ceil(0.50 * count) - 1],
+        p99=ordered[math.ceil(0.99 * count) - 1],
+        max=ordered[-1],
+    )
+
+
+def build_summary(result: PipelineResult, *, source: str) -> Summary:
+    """The summary of ``result``; ``source`` says where the events came from."""
+    market = result.market
+    validation = result.validation
+    detected = validation.arbitrage_received + validation.momentum_received
+    validated = validation.arbitrage_accepted + validation.momentum_accepted
+    elapsed = result.elapsed_s
+    return Summary(
+        events=market.events,
+        signals_detected=detected,
+        signals_validated=validated,
+        signals_rejected=dict(validation.rejected),
+        expected_profit_usd=validation.expected_profit_usd,
+        throughput_events_per_s=market.events / elapsed if elapsed > 0 else 0.0,
+        hot_path_latency_ns=latency_summary(result.latencies_ns),
+        elapsed_s=elapsed,
+        mode=result.mode,
+        arbitrage_signals_detected=validation.arbitrage_received,
+        arbitrage_signals_validated=validation.arbitrage_accepted,
+        momentum_signals_detected=validation.momentum_received,
+        momentum_signals_validated=validation.momentum_accepted,
+        execution_plans=len(result.plans),
+        swaps_applied=market.swaps_applied,
+        swaps_rejected=dict(market.swaps_rejected),
+        quotes=market.quotes,
+        books=market.books,
+        pools=market.pools,
+        hot_path_samples=len(result.latencies_ns),
+        source=source,
+    )
+
+
+_JSON_ENCODER = msgspec.json.Encoder()
+
+
+def summary_json(summary: Summary) -> str:
+    """The summary as one line of JSON (keys in field order)."""
+    return _JSON_ENCODER.encode(summary).decode()
+
+
+def _duration(ns: int | None) -> str:
+    if ns is None:
+        return "n/a"
+    if ns < 1_000:
+        return f"{ns} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.1f} µs"
+    return f"{ns / 1_000_000:.2f} ms"
+
+
+def format_text(summary: Summary, *, brief: bool = False) -> str:
+    """The summary for people: a short block, or one line when ``brief``."""
+    latency = summary.hot_path_latency_ns
+    if brief:
+        return (
+            f"{summary.events:,} events · {summary.signals_validated:,}/"
+            f"{summary.signals_detected:,} signals validated · "
+            f"${summary.expected_profit_usd:,.2f} expected · "
+            f"{summary.throughput_events_per_s:,.0f} events/s · "
+            f"p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · {summary.mode}"
+        )
+    rejected = " · ".join(
+        f"{reason} {count:,}"
+        for reason, count in sorted(summary.signals_rejected.items(), key=lambda kv: -kv[1])
+    )
+    swaps_rejected = ", ".join(
+        f"{count:,} {reason.replace('_', ' ')}" for reason, count in summary.swaps_rejected.items()
+    )
+    lines = [
+        f"mycelium-bundle: {summary.events:,} events from {summary.source}, mode {summary.mode}",
+        f"  market    {summary.pools} pools · {summary.swaps_applied:,} swaps applied "
+        f"(rejected: {swaps_rejected}) · {summary.quotes:,} quotes · {summary.books:,} books",
+        f"  detected  {summary.signals_detected:,} signals "
+        f"({summary.arbitrage_signals_detected:,} arbitrage, "
+        f"{summary.momentum_signals_detected:,} momentum)",
+        f"  validated {summary.signals_validated:,} "
+        f"({summary.arbitrage_signals_validated:,} arbitrage → "
+        f"{summary.execution_plans:,} execution plans, "
+        f"{summary.momentum_signals_validated:,} momentum)",
+        f"  rejected  {rejected}",
+        f"  profit    ${summary.expected_profit_usd:,.2f} expected",
+        f"  speed     {summary.elapsed_s:.3f} s · {summary.throughput_events_per_s:,.0f} events/s",
+        f"  hot path  p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · "
+        f"max {_duration(latency.max)}  "
+        f"(swap in → its signals validated; {summary.hot_path_samples:,} swaps)",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,295 @@
+"""Signal validation and execution preparation: which signals we act on, and how.
+
+:class:`SignalValidator` is the domain half of the signal-generator service. Every signal it
+receives is either accepted (an arbitrage signal becomes an :class:`ExecutionPlan`; a
+momentum signal is counted) or rejected and counted under one :class:`RejectReason`. Nothing
+is dropped without a count: ``received == accepted + sum(rejected)`` for each kind.
+
+Clock. Staleness is judged against the validator's own clock: the newest ``timestamp_ns`` of
+any signal it has received (both kinds), or a later time given to :meth:`advance_clock`. It
+needs no wall clock and no side channel, so every deployment that delivers the same signals in
+the same order (a sequential loop, actors in one process, services in two processes) makes the
+same decisions.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import final
+
+import msgspec
+
+from mycelium_types.messages import ArbitrageSignal, MomentumSignal, SignalMessage
+
+__all__ = [
+    "ExecutionPlan",
+    "RejectReason",
+    "SignalValidator",
+    "ValidationCounters",
+    "ValidatorConfig",
+]
+
+
+class RejectReason(enum.Enum):
+    """Why a signal was rejected; the value is the key of the rejection counter."""
+
+    MALFORMED = "malformed"
+    """Not actionable as given: an arbitrage signal without exactly two distinct pools, without
+    a size (``amount_in <= 0``) or with a non-finite profit; a momentum signal whose strength
+    is outside [-1, 1]."""
+    STALE = "stale"
+    """Older than ``max_age_ns`` relative to the validator's clock."""
+    BELOW_MIN_PROFIT = "below_min_profit"
+    """Expected profit below ``min_profit_usd``."""
+    DUPLICATE = "duplicate"
+    """The same opportunity (or momentum signal) id was already accepted."""
+    WEAK_MOMENTUM = "weak_momentum"
+    """A momentum signal with ``|strength|`` below ``min_momentum_strength``."""
+
+
+_MALFORMED = RejectReason.MALFORMED
+_STALE = RejectReason.STALE
+_BELOW_MIN_PROFIT = RejectReason.BELOW_MIN_PROFIT
+_DUPLICATE = RejectReason.DUPLICATE
+_WEAK_MOMENTUM = RejectReason.WEAK_MOMENTUM
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ValidatorConfig:
+    """What the validator accepts.
+
+    Attributes:
+        min_profit_usd: the smallest expected profit worth a trade, USD; finite, >= 0.
+        max_age_ns: how far behind the clock a signal may be and still be acted on, ns; >= 0.
+        min_momentum_strength: the smallest ``|strength|`` of an accepted momentum signal,
+            in [0, 1].
+    """
+
+    min_profit_usd: float = 5.0
+    max_age_ns: int = 4_000_000_000
+    min_momentum_strength: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_profit_usd < math.inf:
+            raise ValueError(f"min_profit_usd must be finite and >= 0, got {self.min_profit_usd}")
+        if self.max_age_ns < 0:
+            raise ValueError(f"max_age_ns must be >= 0, got {self.max_age_ns}")
+        if not 0.0 <= self.min_momentum_strength <= 1.0:
+            raise ValueError(
+                f"min_momentum_strength must be in [0, 1], got {self.min_momentum_strength}"
+            )
+
+
+class ExecutionPlan(msgspec.Struct, frozen=True, gc=False):
+    """A prepared two-leg arbitrage: pay token1 into ``buy_pool``, sell the token0 received
+    into ``sell_pool``.
+
+    Attributes:
+        opportunity_id: the accepted signal's id.
+        buy_pool: where token1 goes in and token0 comes out (20-byte address).
+        sell_pool: where that token0 goes in and token1 comes out (20-byte address).
+        amount_in: token1 paid into ``buy_pool``, smallest units; > 0.
+        expected_profit_usd: the signal's expected profit, USD.
+        timestamp_ns: the signal's timestamp, ns since the Unix epoch.
+    """
+
+    opportunity_id: int
+    buy_pool: bytes
+    sell_pool: bytes
+    amount_in: int
+    expected_profit_usd: float
+    timestamp_ns: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ValidationCounters:
+    """A snapshot of a validator's counters; every field is a pure function of its inputs.
+
+    Invariant: ``arbitrage_received + momentum_received == arbitrage_accepted +
+    momentum_accepted + sum(rejected.values())``.
+    """
+
+    arbitrage_received: int
+    arbitrage_accepted: int
+    momentum_received: int
+    momentum_accepted: int
+    rejected: dict[str, int] = field(default_factory=dict[str, int])
+    expected_profit_usd: float = 0.0
+
+
+@final
+class _RecentIds:
+    """Ids accepted within the last ``max_age_ns``; older ones are forgotten, which is safe
+    because a repeat of a forgotten id carries the same old timestamp and is rejected as stale.
+    """
+
+    __slots__ = ("_ids", "_order")
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._order: deque[tuple[int, int]] = deque()
+
+    def __contains__(self, item: int) -> bool:
+        return item in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, item: int, timestamp_ns: int, horizon_ns: int) -> None:
+        self._ids.add(item)
+        order = self._order
+        order.append((timestamp_ns, item))
+        while order[0][0] < horizon_ns:
+            self._ids.discard(order.popleft()[1])
+
+
+@final
+class SignalValidator:
+    """Validates signals in arrival order and turns accepted arbitrage into execution plans.
+
+    Rules, checked in this order (the first that fails names the rejection):
+
+    - arbitrage: malformed → stale → below_min_profit → duplicate (id already accepted);
+    - momentum: malformed → stale → weak_momentum → duplicate.
+
+    A signal is stale when ``clock_ns - timestamp_ns > max_age_ns``; the clock first moves up
+    to the signal's own timestamp, so the newest signal is never stale.
+
+    Not thread-safe: one owner validates signals one at a time.
+    """
+
+    __slots__ = (
+        "_min_profit",
+        "_taken_arbitrage",
+        "_taken_momentum",
+        "arbitrage_accepted",
+        "arbitrage_received",
+        "clock_ns",
+        "config",
+        "expected_profit_usd",
+        "momentum_accepted",
+        "momentum_received",
+        "rejected",
+    )
+
+    def __init__(self, config: ValidatorConfig | None = None) -> None:
+        self.config = config if config is not None else ValidatorConfig()
+        self._min_profit = self.config.min_profit_usd
+        # Invariant: never decreases.
+        self.clock_ns = 0
+        self.arbitrage_received = 0
+        self.arbitrage_accepted = 0
+        self.momentum_received = 0
+        self.momentum_accepted = 0
+        # Invariant: one key per RejectReason, in declaration order.
+        self.rejected: dict[str, int] = {reason.value: 0 for reason in RejectReason}
+        # Invariant: the sum of the accepted plans' expected_profit_usd, in acceptance order.
+        self.expected_profit_usd = 0.0
+        self._taken_arbitrage = _RecentIds()
+        self._taken_momentum = _RecentIds()
+
+    def advance_clock(self, now_ns: int) -> None:
+        """Move the clock up to ``now_ns`` (ns since the epoch); an earlier time is ignored."""
+        self.clock_ns = max(self.clock_ns, now_ns)
+
+    def validate(self, signal: SignalMessage) -> ExecutionPlan | None:
+        """Validate either kind; returns the plan of an accepted arbitrage signal, else None.
+
+        Raises:
+            TypeError: ``signal`` is neither an ArbitrageSignal nor a MomentumSignal.
+        """
+        if type(signal) is ArbitrageSignal:
+            decision = self.validate_arbitrage(signal)
+            return decision if isinstance(decision, ExecutionPlan) else None
+        if type(signal) is MomentumSignal:
+            self.validate_momentum(signal)
+            return None
+        raise TypeError(
+            f"expected ArbitrageSignal or MomentumSignal, got {type(signal).__name__}; "
+            "send only SignalMessage members to the validator"
+        )
+
+    def validate_arbitrage(self, signal: ArbitrageSignal) -> ExecutionPlan | RejectReason:
+        """Accept ``signal`` as an :class:`ExecutionPlan`, or return why it was rejected."""
+        self.arbitrage_received += 1
+        pools = signal.pools
+        profit = signal.profit_usd
+        if (
+            len(pools) != 2
+            or pools[0] == pools[1]
+            or signal.amount_in <= 0
+            or not -math.inf < profit < math.inf
+        ):
+            return self._reject(_MALFORMED)
+        timestamp_ns = signal.timestamp_ns
+        clock_ns = self.clock_ns
+        if timestamp_ns > clock_ns:
+            self.clock_ns = clock_ns = timestamp_ns
+        max_age = self.config.max_age_ns
+        if clock_ns - timestamp_ns > max_age:
+            return self._reject(_STALE)
+        if profit < self._min_profit:
+            return self._reject(_BELOW_MIN_PROFIT)
+        opportunity_id = signal.opportunity_id
+        taken = self._taken_arbitrage
+        if opportunity_id in taken:
+            return self._reject(_DUPLICATE)
+        taken.add(opportunity_id, timestamp_ns, clock_ns - max_age)
+        self.arbitrage_accepted += 1
+        self.expected_profit_usd += profit
+        return ExecutionPlan(
+            opportunity_id=opportunity_id,
+            buy_pool=pools[0],
+            sell_pool=pools[1],
+            amount_in=signal.amount_in,
+            expected_profit_usd=profit,
+            timestamp_ns=timestamp_ns,
+        )
+
+    def validate_momentum(self, signal: MomentumSignal) -> MomentumSignal | RejectReason:
+        """Accept ``signal`` (returned as is) or return why it was rejected."""
+        self.momentum_received += 1
+        strength = signal.strength
+        if not -1.0 <= strength <= 1.0:
+            return self._reject(_MALFORMED)
+        timestamp_ns = signal.timestamp_ns
+        self.advance_clock(timestamp_ns)
+        max_age = self.config.max_age_ns
+        if self.clock_ns - timestamp_ns > max_age:
+            return self._reject(_STALE)
+        if abs(strength) < self.config.min_momentum_strength:
+            return self._reject(_WEAK_MOMENTUM)
+        taken = self._taken_momentum
+        if signal.signal_id in taken:
+            return self._reject(_DUPLICATE)
+        taken.add(signal.signal_id, timestamp_ns, self.clock_ns - max_age)
+        self.momentum_accepted += 1
+        return signal
+
+    def _reject(self, reason: RejectReason) -> RejectReason:
+        self.rejected[reason.value] += 1
+        return reason
+
+    def counters(self) -> ValidationCounters:
+        """A snapshot of the counters (the rejection dict is copied)."""
+        return ValidationCounters(
+            arbitrage_received=self.arbitrage_received,
+            arbitrage_accepted=self.arbitrage_accepted,
+            momentum_received=self.momentum_received,
+            momentum_accepted=self.momentum_accepted,
+            rejected=dict(self.rejected),
+            expected_profit_usd=self.expected_profit_usd,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SignalValidator(clock_ns={self.clock_ns}, "
+            f"arbitrage={self.arbitrage_accepted}/{self.arbitrage_received}, "
+            f"momentum={self.momentum_accepted}/{self.momentum_received}, "
+            f"rejected={self.rejected})"
+        )

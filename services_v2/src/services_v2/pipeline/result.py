@@ -1,0 +1,55 @@
+"""What a pipeline run produced, in a form every deployment fills the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import final
+
+from mycelium_types.messages import SignalMessage
+from services_v2.domain.processor import MarketCounters
+from services_v2.domain.validator import ExecutionPlan, ValidationCounters
+
+__all__ = ["PipelineResult", "ProgressCallback"]
+
+ProgressCallback = Callable[[int], None]
+"""Called now and then during a run with the number of events handled so far."""
+
+
+@final
+@dataclass(slots=True)
+class PipelineResult:
+    """The outcome of running a stream of market messages through both services.
+
+    Attributes:
+        mode: how it ran (``"sequential"``, ``"actors"``, ``"relay"``).
+        market: the market-data side's counters (a pure function of the events).
+        validation: the signal side's counters (a pure function of the events).
+        signals: every signal detected, in the order the validator received them.
+        plans: every execution plan, in the order they were accepted.
+        latencies_ns: hot-path samples, ns: for each swap that revealed at least one
+            arbitrage signal, the time from the swap entering the market side to the last of
+            its signals being validated. Timings, not a function of the events.
+        elapsed_s: wall time of the run (excluding producing or reading the events), s.
+
+    Two deployments agree when ``outcome()`` is equal: same signals, plans and counters.
+    """
+
+    mode: str
+    market: MarketCounters
+    validation: ValidationCounters
+    signals: list[SignalMessage] = field(default_factory=list[SignalMessage])
+    plans: list[ExecutionPlan] = field(default_factory=list[ExecutionPlan])
+    latencies_ns: list[int] = field(default_factory=list[int])
+    elapsed_s: float = 0.0
+
+    @property
+    def events(self) -> int:
+        """Market messages handled."""
+        return self.market.events
+
+    def outcome(
+        self,
+    ) -> tuple[MarketCounters, ValidationCounters, list[SignalMessage], list[ExecutionPlan]]:
+        """Everything that must not depend on the deployment: counters, signals and plans."""
+        return (self.market, self.validation, self.signals, self.plans)
