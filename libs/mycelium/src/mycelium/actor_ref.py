@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
 
 if TYPE_CHECKING:
@@ -88,11 +89,16 @@ class ActorRef(ABC, Generic[M]):
         self.try_send(msg)
 
     @abstractmethod
-    async def send(self, msg: M, /) -> None:
-        """Deliver ``msg``, waiting for room while the mailbox is full (backpressure).
+    def send(self, msg: M, /) -> Awaitable[None]:
+        """Deliver ``msg``; await the result to wait for room while the mailbox is full.
 
-        Returns as soon as the message is in the mailbox (it does not wait for the handler).
-        Cancelled while waiting: the message was not delivered.
+        Use it as ``await ref.send(msg)``: it returns as soon as the message is in the mailbox
+        (it does not wait for the handler). A local ref enqueues at call time when there is
+        room and returns an already-completed awaitable (so the fast path costs no coroutine);
+        when the mailbox is full the message joins the waiting senders at call time, in
+        order, and the awaitable completes when it is admitted. Cancelled while waiting: the
+        message was not delivered. The result is an awaitable, not always a coroutine: wrap
+        it with ``asyncio.ensure_future``, not ``create_task``, to run it in the background.
 
         Raises:
             MessageTypeError: ``msg`` is not of the actor's message type.

@@ -56,6 +56,7 @@ class Dispatcher:
         "_pending",
         "_ready",
         "_run_handle",
+        "completed",
         "dead_letters",
         "loop",
         "max_runs_per_turn",
@@ -86,6 +87,9 @@ class Dispatcher:
         self._ready: deque[LocalActorRef[Any]] = deque()
         self._pending = False
         self._run_handle = self._run  # one bound method, reused for every call_soon
+        # Already done: what the pure-Python send returns when it enqueued at once.
+        self.completed: asyncio.Future[None] = loop.create_future()
+        self.completed.set_result(None)
 
     def schedule(self, cell: LocalActorRef[Any]) -> None:
         """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""

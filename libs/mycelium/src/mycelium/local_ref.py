@@ -14,11 +14,12 @@ straight to FINISHING, abandoning the queue to the dead letters. ``on_stop`` run
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
+from ._core import READY, MailboxCore
 from ._message_type import MessageCheck, message_check_for
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError
@@ -68,13 +69,12 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
     * a message whose put returned is handled, or recorded in the system's dead letters.
     """
 
+    # The send-path fields (_queue, _limit, accepts, dispatcher, scheduled) and try_send
+    # itself come from MailboxCore (_core.py), in C when it is built.
     __slots__ = (
         "_id",
         "_name",
-        "accepts",
         "actor",
-        "dispatcher",
-        "scheduled",
         "state",
         "task",
         "waiters",
@@ -128,29 +128,21 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         """The system running this actor."""
         return self.dispatcher.system
 
-    def try_send(self, msg: M, /) -> None:
-        queue = self._queue
-        # Fast path: a class seen before, and room in an open mailbox (one comparison
-        # covers "open", "not full" and "queue exists": see Mailbox._limit).
-        if type(msg) in self.accepts and len(queue) < self._limit:
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                self.dispatcher.schedule(self)
-            return
-        self.put_nowait(msg)
+    # try_send and tell are MailboxCore's (C when built): the fast path appends when the
+    # message's class was accepted before and the mailbox is open with room; anything else
+    # goes to put_nowait below, which checks everything and raises the right error.
+    try_send = MailboxCore.try_send
+    tell = MailboxCore.try_send
 
-    tell = try_send
+    # send is MailboxCore's too: with room, it enqueues at once and returns a completed
+    # awaitable (no coroutine, no future); otherwise _send_slow below decides.
+    send = MailboxCore.send
 
-    async def send(self, msg: M, /) -> None:
-        queue = self._queue
-        if type(msg) in self.accepts and len(queue) < self._limit:
-            queue.append(msg)  # type: ignore[union-attr]
-            if not self.scheduled:
-                self.dispatcher.schedule(self)
-            return
+    def _send_slow(self, msg: M, /) -> Awaitable[None]:
+        """``send`` when the fast path does not apply: check the type, then enqueue or wait."""
         if type(msg) not in self.accepts:
             self.admit(msg)
-        await self.put_waiting(msg)
+        return self._enqueue(msg)
 
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
         if timeout is not None and not timeout > 0:
@@ -159,7 +151,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             self.admit(msg)
         loop = self.dispatcher.loop
         reply: asyncio.Future[Any] = loop.create_future()
-        await self.put_waiting(Ask(msg, reply))
+        await self._enqueue(Ask(msg, reply))
         if timeout is None:
             return await reply
         expiry = loop.call_later(timeout, _expire, reply, self.label, timeout, msg)
@@ -231,31 +223,27 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         if not self.scheduled:
             self.dispatcher.schedule(self)
 
-    async def put_waiting(self, item: object) -> None:
-        """Enqueue ``item`` (already type-checked), waiting for room while the mailbox is full.
+    def _enqueue(self, item: object) -> Awaitable[None]:
+        """Enqueue ``item`` (already type-checked) now, or join the senders waiting for room.
 
-        Waiting senders are admitted oldest first. Cancelled while waiting: the item was not
-        enqueued and never will be.
+        Returns an awaitable that completes once ``item`` is in the mailbox: already complete
+        when there was room; otherwise a future resolved when the dispatcher makes room
+        (waiting senders are admitted oldest first). Cancelling that future withdraws the
+        item: it was not enqueued and never will be.
 
         Raises:
-            ActorStopped: the actor stopped before the item could be enqueued.
+            ActorStopped: the actor is stopping or stopped (the future fails with it too when
+                the actor stops while the item waits).
         """
         if len(self._queue) < self._limit or self._limit <= 0:
-            self._put_any(item)
-            return
+            self._put_any(item)  # first message: creates the queue; closed: raises
+            return READY
         waiters = self.waiters
         if waiters is None:
             waiters = self.waiters = deque()
         admitted: asyncio.Future[None] = self.dispatcher.loop.create_future()
-        entry = (item, admitted)
-        waiters.append(entry)
-        try:
-            await admitted
-        except asyncio.CancelledError:
-            if not admitted.done() or admitted.cancelled():
-                with contextlib.suppress(ValueError):
-                    waiters.remove(entry)
-            raise
+        waiters.append((item, admitted))
+        return admitted
 
     def _put_any(self, item: object) -> None:
         queue = self._queue

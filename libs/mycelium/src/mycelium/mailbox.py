@@ -11,8 +11,9 @@ Not thread-safe: use it from the event loop that owns it.
 from __future__ import annotations
 
 from collections import deque
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from ._core import MailboxCore
 from .errors import ActorStopped, MailboxEmpty, MailboxFull
 
 __all__ = ["Mailbox"]
@@ -22,7 +23,7 @@ M = TypeVar("M")
 _NO_QUEUE: tuple[()] = ()
 
 
-class Mailbox(Generic[M]):
+class Mailbox(MailboxCore, Generic[M]):
     """A bounded FIFO of messages of type ``M``.
 
     Ordering: messages leave in the order they entered.
@@ -35,7 +36,8 @@ class Mailbox(Generic[M]):
     full; ``handled`` counts messages the owning actor has finished handling.
     """
 
-    __slots__ = ("_limit", "_queue", "capacity", "dropped", "handled")
+    # _queue, _limit (and the ref's send-path fields) live in MailboxCore: see _core.py.
+    __slots__ = ("capacity", "dropped", "handled")
 
     def __init__(self, capacity: int = 1000) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int):
@@ -46,11 +48,13 @@ class Mailbox(Generic[M]):
         self.dropped: int = 0
         self.handled: int = 0
         # Invariant: _queue is the empty tuple until the first put, then a deque for good.
-        self._queue: deque[M] | tuple[()] = _NO_QUEUE
+        self._queue = _NO_QUEUE
         # Invariant: a put may take the fast path iff len(_queue) < _limit. _limit is 0 before
         # the queue exists, capacity while open and -1 once closed, so one comparison on the
         # hot path covers "no queue yet", "full" and "closed".
-        self._limit: int = 0
+        self._limit = 0
+        self.accepts: set[type] = set()
+        self.scheduled = True  # a standalone mailbox has no dispatcher to schedule
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -60,7 +64,7 @@ class Mailbox(Generic[M]):
         """True once ``close()`` has been called."""
         return self._limit < 0
 
-    def put_nowait(self, msg: M) -> None:
+    def put_nowait(self, msg: M, /) -> None:
         """Append ``msg``; never waits.
 
         Raises:
@@ -82,7 +86,8 @@ class Mailbox(Generic[M]):
         queue = self._queue
         if not queue:
             raise MailboxEmpty(self._label())
-        return queue.popleft()  # type: ignore[union-attr]  # non-empty implies a deque
+        item: M = queue.popleft()  # type: ignore[union-attr]  # non-empty implies a deque
+        return item
 
     def close(self) -> None:
         """Refuse every later put; the messages held stay until taken."""
@@ -93,9 +98,10 @@ class Mailbox(Generic[M]):
         if self._limit < 0:
             raise ActorStopped(self._label(), msg)
         if self._limit == 0:
-            self._queue = deque()
+            queue: deque[Any] = deque()
+            queue.append(msg)
+            self._queue = queue
             self._limit = self.capacity
-            self._queue.append(msg)
             return
         self.dropped += 1
         raise MailboxFull(self._label(), self.capacity, msg)
