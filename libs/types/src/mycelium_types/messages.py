@@ -6,9 +6,13 @@ decoder reads any member of a union such as :data:`MarketMessage`.
 
 Invariants hold for every object built by decoding (``mycelium_types.codec.decode``): msgspec
 checks the ``Meta`` constraints below while it reads bytes, so a decoded object is never
-half-valid. Objects built directly in Python are *not* validated (msgspec's design: checks cost
-nothing on the hot path); code that builds messages from untrusted values should round-trip
-them through :func:`mycelium_types.codec.validate`.
+half-valid. Objects built directly in Python are *not* validated against ``Meta`` (msgspec's
+design: checks cost nothing on the hot path); code that builds messages from untrusted values
+should round-trip them through :func:`mycelium_types.codec.validate`. The one exception is the
+upper bound of :data:`UInt64` fields, which ``Meta`` cannot express: each Struct with such
+fields checks it in ``__post_init__`` (one comparison per field), which runs on every
+construction, decoded or direct, and raises ``ValueError`` naming the field (msgspec reports
+it as a ``ValidationError`` when decoding).
 
 Units: token amounts are integers in the token's smallest unit (wei-like); prices are floats in
 token1 per token0 (for pools) or quote currency per unit (for instruments); times are
@@ -42,6 +46,7 @@ __all__ = [
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
+_U64_MAX = 2**64 - 1
 _FLOAT_MAX = sys.float_info.max
 
 Address = Annotated[bytes, Meta(min_length=20, max_length=20, description="20-byte pool address")]
@@ -53,8 +58,9 @@ Int64 = Annotated[int, Meta(ge=_I64_MIN, le=_I64_MAX)]
 UInt64 = Annotated[int, Meta(ge=0)]
 """A count, id or timestamp that fits an unsigned 64-bit integer.
 
-msgspec reads integers only in [-2**63, 2**64 - 1], so decoding enforces the upper bound itself
-(its ``Meta`` bounds must fit an int64, so it cannot be spelled here)."""
+``Meta`` bounds must fit an int64, so the upper bound cannot be spelled here. msgpack cannot
+carry a larger integer at all, but JSON can, so every Struct with a UInt64 field checks the
+bound in ``__post_init__`` (see :func:`_u64_overflow`)."""
 
 FiniteFloat = Annotated[float, Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
 """A float that is neither NaN nor infinite (NaN fails every comparison, so ``ge`` rejects it)."""
@@ -65,6 +71,12 @@ PositiveFloat = Annotated[float, Meta(gt=0.0, le=_FLOAT_MAX)]
 Instrument = Annotated[str, Meta(min_length=1, max_length=64)]
 
 FeeBps = Annotated[int, Meta(ge=0, lt=10_000)]
+
+
+def _u64_overflow(field: str, value: int) -> ValueError:
+    """Build the error for a UInt64 field above 2**64 - 1 (cold path, kept out of the checks)."""
+    shown = str(value) if value.bit_length() <= 256 else f"a {value.bit_length()}-bit integer"
+    return ValueError(f"`{field}` must fit an unsigned 64-bit integer (<= {_U64_MAX}), got {shown}")
 
 
 class PoolSwapEvent(msgspec.Struct, frozen=True, tag="swap", gc=False):
@@ -82,6 +94,11 @@ class PoolSwapEvent(msgspec.Struct, frozen=True, tag="swap", gc=False):
     amount0_in: Int64
     amount1_out: Int64
     timestamp_ns: UInt64
+
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
 
 
 class PoolSnapshot(msgspec.Struct, frozen=True, tag="pool", gc=False):
@@ -107,6 +124,11 @@ class PoolSnapshot(msgspec.Struct, frozen=True, tag="pool", gc=False):
     token1_usd: PositiveFloat
     timestamp_ns: UInt64
 
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
+
 
 class QuoteUpdate(msgspec.Struct, frozen=True, tag="quote", gc=False):
     """Top of book for one instrument from a quoting venue.
@@ -124,6 +146,11 @@ class QuoteUpdate(msgspec.Struct, frozen=True, tag="quote", gc=False):
     ask_price: PositiveFloat
     ask_size: Annotated[float, Meta(ge=0.0, le=_FLOAT_MAX)]
     timestamp_ns: UInt64
+
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
 
     @property
     def mid_price(self) -> float:
@@ -153,6 +180,11 @@ class OrderBookSnapshot(msgspec.Struct, frozen=True, tag="book", gc=False):
     asks: tuple[PriceLevel, ...]
     timestamp_ns: UInt64
 
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
+
     @property
     def mid_price(self) -> float | None:
         """The mid of the best bid and best ask, or ``None`` when a side is empty."""
@@ -179,6 +211,13 @@ class ArbitrageSignal(msgspec.Struct, frozen=True, tag="arbitrage", gc=False):
     timestamp_ns: UInt64
     amount_in: Annotated[int, Meta(ge=0, le=_I64_MAX)] = 0
 
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.opportunity_id > _U64_MAX:
+            raise _u64_overflow("opportunity_id", self.opportunity_id)
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
+
 
 class MomentumSignal(msgspec.Struct, frozen=True, tag="momentum", gc=False):
     """A directional signal on one instrument.
@@ -198,6 +237,15 @@ class MomentumSignal(msgspec.Struct, frozen=True, tag="momentum", gc=False):
     horizon_ns: UInt64
     reference_price: PositiveFloat
     timestamp_ns: UInt64
+
+    def __post_init__(self) -> None:
+        """Check the UInt64 upper bounds that ``Meta`` cannot express."""
+        if self.signal_id > _U64_MAX:
+            raise _u64_overflow("signal_id", self.signal_id)
+        if self.horizon_ns > _U64_MAX:
+            raise _u64_overflow("horizon_ns", self.horizon_ns)
+        if self.timestamp_ns > _U64_MAX:
+            raise _u64_overflow("timestamp_ns", self.timestamp_ns)
 
 
 MarketMessage: TypeAlias = PoolSwapEvent | QuoteUpdate | OrderBookSnapshot | PoolSnapshot
