@@ -15,7 +15,7 @@ module (a bug, a missing dependency) propagates.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Protocol, cast, final
@@ -80,16 +80,21 @@ def _import_if_present(name: str) -> ModuleType | None:
         raise
 
 
-def resolve_runner(mode: str) -> ResolvedRunner:
+def resolve_runner(
+    mode: str, *, deployments: Mapping[str, tuple[str, str]] | None = None
+) -> ResolvedRunner:
     """The runner for ``mode`` (one of :data:`MODES`); see the module docstring.
+
+    ``deployments`` replaces the table of ``mode -> (module, function)`` (for tests).
 
     Raises:
         ModeUnavailable: ``mode`` is unknown, or its deployment does not exist yet and has no
             fallback, or its module lacks the runner function.
     """
-    if mode not in _DEPLOYMENTS:
-        raise ModeUnavailable(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    module_name, function_name = _DEPLOYMENTS[mode]
+    table = _DEPLOYMENTS if deployments is None else deployments
+    if mode not in table:
+        raise ModeUnavailable(f"unknown mode {mode!r}; choose one of {', '.join(table)}")
+    module_name, function_name = table[mode]
     module = _import_if_present(module_name)
     if module is None:
         if mode == "actors":

@@ -189,9 +189,7 @@ class SimConfig:
             raise ValueError("shares must be in [0, 1] and quote_share + book_share <= 1")
         low, high = self.late_blocks
         if not 0 <= low <= high:
-            raise ValueError(
-                f"late_blocks must be (min, max) with 0 <= min <= max, got {low, high}"
-            )
+            raise ValueError(f"late_blocks must satisfy 0 <= min <= max, got {(low, high)}")
 
 
 def pool_address(token0: str, token1: str, fee_bps: int, index: int) -> bytes:
