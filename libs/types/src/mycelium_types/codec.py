@@ -15,9 +15,11 @@ precise static types.
 Errors: :class:`MessageDecodeError` (msgspec's ``DecodeError``) is the one exception that
 decoding raises, for every bad input:
 
-- bytes that are not msgpack/JSON, or are cut short: ``MessageDecodeError`` itself, whose
-  message says what is wrong with the bytes ("Input data was truncated", "JSON is malformed:
-  ... (byte 0)"); there is no field to name yet.
+- bytes that are not msgpack/JSON, are cut short, or hold a string that is not UTF-8:
+  ``MessageDecodeError`` itself, whose message says what is wrong with the bytes ("Input data
+  was truncated", "JSON is malformed: ... (byte 0)"); msgspec gives no field for these.
+  (msgspec itself raises ``UnicodeDecodeError`` for bad UTF-8, msgspec issue #714; this
+  module wraps it so that one exception type covers every bad input.)
 - well-formed data with a wrong type, a value out of range, a missing field or an unknown tag:
   its subclass ``msgspec.ValidationError``, whose message names the field, e.g.
   "Expected `bytes` of length >= 20 - at `$.pool`", "Invalid value 'quote' - at `$.type`",
@@ -87,6 +89,41 @@ def _json_decoder(type_: object) -> msgspec.json.Decoder[Any]:
     return decoder
 
 
+def _invalid_utf8(format_name: str, exc: UnicodeDecodeError) -> MessageDecodeError:
+    """Cold path: msgspec lets UnicodeDecodeError through; report it as malformed data."""
+    return MessageDecodeError(
+        f"{format_name} data is malformed: a string is not valid UTF-8 ({exc.reason})"
+    )
+
+
+def _unencodable(
+    msg: msgspec.Struct, exc: OverflowError | UnicodeEncodeError
+) -> msgspec.ValidationError:
+    """Cold path: name the field of ``msg`` that msgpack could not encode.
+
+    ``convert`` checks the same constraints as decoding without encoding, so it names the
+    path of any value out of its ``Meta`` bounds (``$.bids[0][0]``). Failing that, the value
+    cannot be carried at all (an int past 2**64 - 1 in a field with no bound, a string with a
+    lone surrogate): encode the fields one by one to find it.
+    """
+    builtins = msgspec.to_builtins(msg, builtin_types=(bytes,))
+    try:
+        msgspec.convert(builtins, type(msg), builtin_types=(bytes,))
+    except msgspec.ValidationError as named:
+        return named
+    why = (
+        "Integer outside [-2**63, 2**64 - 1], which msgpack cannot carry"
+        if isinstance(exc, OverflowError)
+        else f"String that UTF-8 cannot encode ({exc.reason})"
+    )
+    for name in msg.__struct_fields__:
+        try:
+            _MSGPACK_ENCODER.encode(getattr(msg, name))
+        except (OverflowError, UnicodeEncodeError):
+            return msgspec.ValidationError(f"{why} - at `$.{name}`")
+    return msgspec.ValidationError(f"{why} in {type(msg).__name__}")
+
+
 def encode(msg: msgspec.Struct) -> bytes:
     """Encode one message as msgpack, the wire format. Does not validate (see module doc)."""
     return _MSGPACK_ENCODER.encode(msg)
@@ -112,7 +149,10 @@ def decode(data: _Bytes, msg_type: object) -> object:
         MessageDecodeError: on any bad input; ``msgspec.ValidationError`` (a subclass) names
             the field. Never returns a half-valid object.
     """
-    return _msgpack_decoder(msg_type).decode(data)
+    try:
+        return _msgpack_decoder(msg_type).decode(data)
+    except UnicodeDecodeError as exc:
+        raise _invalid_utf8("MessagePack", exc) from exc
 
 
 @overload
@@ -121,7 +161,10 @@ def decode_json(data: _Bytes | str, msg_type: type[T]) -> T: ...
 def decode_json(data: _Bytes | str, msg_type: UnionType) -> object: ...
 def decode_json(data: _Bytes | str, msg_type: object) -> object:
     """Decode one JSON message of ``msg_type``; the JSON twin of :func:`decode`, same errors."""
-    return _json_decoder(msg_type).decode(data)
+    try:
+        return _json_decoder(msg_type).decode(data)
+    except UnicodeDecodeError as exc:
+        raise _invalid_utf8("JSON", exc) from exc
 
 
 def validate(msg: S) -> S:
@@ -133,22 +176,15 @@ def validate(msg: S) -> S:
 
     Raises:
         msgspec.ValidationError: (a :class:`MessageDecodeError`) when a value breaks the
-            schema; the message names the field. An integer too large for msgpack is
-            reported the same way.
+            schema; the message names the field. A value msgpack cannot carry at all (an
+            integer past 2**64 - 1, a string with a lone surrogate) is reported the same way.
         TypeError: when a field holds an object msgspec cannot encode at all.
     """
     try:
         data = _MSGPACK_ENCODER.encode(msg)
-    except OverflowError as exc:
-        # msgpack's overflow error names no field; converting the builtins form checks the
-        # same constraints and names the field (ints > int64 fail the Meta bounds there).
-        builtins = msgspec.to_builtins(msg, builtin_types=(bytes,))
-        msgspec.convert(builtins, type(msg), builtin_types=(bytes,))
-        raise msgspec.ValidationError(
-            f"{type(msg).__name__} holds an integer outside [-2**63, 2**64 - 1], "
-            "which msgpack cannot carry"
-        ) from exc
-    return _msgpack_decoder(type(msg)).decode(data)
+    except (OverflowError, UnicodeEncodeError) as exc:
+        raise _unencodable(msg, exc) from exc
+    return decode(data, type(msg))
 
 
 @final
@@ -173,11 +209,17 @@ class MessageDecoder(Generic[T]):
 
     def decode(self, data: _Bytes) -> T:
         """Decode one msgpack message. Raises MessageDecodeError, naming the field."""
-        return self._msgpack.decode(data)
+        try:
+            return self._msgpack.decode(data)
+        except UnicodeDecodeError as exc:
+            raise _invalid_utf8("MessagePack", exc) from exc
 
     def decode_json(self, data: _Bytes | str) -> T:
         """Decode one JSON message. Raises MessageDecodeError, naming the field."""
-        return self._json.decode(data)
+        try:
+            return self._json.decode(data)
+        except UnicodeDecodeError as exc:
+            raise _invalid_utf8("JSON", exc) from exc
 
     def __repr__(self) -> str:
         name: str = getattr(self._type, "__name__", None) or repr(self._type)
