@@ -135,6 +135,10 @@ def test_every_sibling_is_compared_in_announcement_order() -> None:
     )
     signals = ArbitrageDetector().detect(state.pools[POOL_A], 9)
     assert [s.pools for s in signals] == [(POOL_A, POOL_B), (POOL_C, POOL_A)]
+    assert [s.opportunity_id for s in signals] == [
+        opportunity_id(POOL_A, POOL_B, 9),
+        opportunity_id(POOL_C, POOL_A, 9),
+    ]
 
 
 def test_a_gap_too_small_for_integer_amounts_is_counted_as_a_rounding_loss() -> None:
@@ -147,10 +151,12 @@ def test_a_gap_too_small_for_integer_amounts_is_counted_as_a_rounding_loss() -> 
 
 def test_opportunity_ids_are_stable_across_processes_and_runs() -> None:
     # A salted hash() would change from one interpreter to the next; BLAKE2b does not.
-    assert opportunity_id(POOL_A, POOL_B, 123) == 8_345_649_964_009_746_214
+    assert opportunity_id(POOL_A, POOL_B, 123) == 1_284_185_283_377_138_783
     assert opportunity_id(POOL_B, POOL_A, 123) != opportunity_id(POOL_A, POOL_B, 123)
     assert opportunity_id(POOL_A, POOL_B, 124) != opportunity_id(POOL_A, POOL_B, 123)
     assert 0 <= opportunity_id(POOL_C, POOL_A, 2**64 - 1) < 2**64
+    # For one pool pair the id is a bijection of the timestamp: no two blocks collide.
+    assert len({opportunity_id(POOL_A, POOL_B, t) for t in range(0, 10**13, 10**9)}) == 10**4
 
 
 reserve = st.integers(min_value=10**9, max_value=10**15)

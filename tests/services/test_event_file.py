@@ -143,3 +143,17 @@ def test_object_end_reports_any_truncation(value: object, keep: float) -> None:
     with pytest.raises(MsgpackFramingError) as caught:
         object_end(data[: int(len(data) * keep)], 0)
     assert caught.value.truncated
+
+
+def test_strings_that_are_not_utf8_are_named_by_record(tmp_path: Path) -> None:
+    good = msgspec.msgpack.encode(PoolSwapEvent(POOL, 1, 2, 3))
+    assert b"\xa4swap" in good
+    packed = tmp_path / "latin.msgpack"
+    packed.write_bytes(good + good.replace(b"\xa4swap", b"\xa4\xff\xfe\xfd\xfc"))
+    with pytest.raises(EventFileError, match=r"latin\.msgpack: record 2: ") as caught:
+        read_events(packed)
+    assert "\n" not in str(caught.value)
+    lines = tmp_path / "latin.jsonl"
+    lines.write_bytes(msgspec.json.encode(PoolSwapEvent(POOL, 1, 2, 3)) + b'\n{"type": "\xff"}\n')
+    with pytest.raises(EventFileError, match=r"latin\.jsonl: record 2: "):
+        read_events(lines)

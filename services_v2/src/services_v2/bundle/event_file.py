@@ -3,10 +3,11 @@
 Two layouts, chosen by the file's extension, or else by its first non-blank byte:
 
 - **JSON lines** (``.jsonl``, ``.ndjson``, ``.json``; or a file starting with ``{``): one
-  message per line as msgspec encodes it to JSON (tagged objects, ``bytes`` as base64). Blank
-  lines are skipped; record ``n`` is line ``n``.
-- **msgpack** (``.msgpack``, ``.mpk``, ``.msgp``; anything else): messages encoded to msgpack
-  and concatenated, with no framing; record ``n`` is the ``n``-th object.
+  message per line, as :func:`mycelium_types.codec.encode_json` writes it (tagged objects,
+  ``bytes`` as base64). Blank lines are skipped; record ``n`` is line ``n``.
+- **msgpack** (``.msgpack``, ``.mpk``, ``.msgp``; anything else): messages as
+  :func:`mycelium_types.codec.encode` writes them, concatenated with no framing; record ``n``
+  is the ``n``-th object.
 
 Every problem with a file raises :class:`EventFileError`, whose one-line message names the file
 and, when it is about one record, the record's number (from 1).
@@ -18,8 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, final
 
-import msgspec
-
+from mycelium_types.codec import MARKET_DECODER, MessageDecodeError, encode, encode_json
 from mycelium_types.messages import MarketMessage
 
 from ._msgpack_split import MsgpackFramingError, object_end
@@ -27,6 +27,10 @@ from ._msgpack_split import MsgpackFramingError, object_end
 __all__ = ["EventFileError", "EventFormat", "detect_format", "read_events", "write_events"]
 
 EventFormat = Literal["jsonl", "msgpack"]
+
+# The codec reports every bad input as MessageDecodeError; UnicodeDecodeError is caught too in
+# case a string that is not UTF-8 slips through (msgspec raises it, msgspec issue #714).
+_DECODE_ERRORS = (MessageDecodeError, UnicodeDecodeError)
 
 _JSON_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 _MSGPACK_SUFFIXES = frozenset({".msgpack", ".mpk", ".msgp"})
@@ -81,7 +85,7 @@ def read_events(path: str | Path, *, limit: int | None = None) -> list[MarketMes
 
 
 def _read_jsonl(path: str | Path, data: bytes, limit: int | None) -> list[MarketMessage]:
-    decode = msgspec.json.Decoder(MarketMessage).decode
+    decode = MARKET_DECODER.decode_json
     events: list[MarketMessage] = []
     for number, line in enumerate(data.split(b"\n"), start=1):
         if limit is not None and len(events) >= limit:
@@ -90,13 +94,13 @@ def _read_jsonl(path: str | Path, data: bytes, limit: int | None) -> list[Market
             continue
         try:
             events.append(decode(line))
-        except msgspec.DecodeError as exc:
+        except _DECODE_ERRORS as exc:
             raise EventFileError(path, number, str(exc)) from exc
     return events
 
 
 def _read_msgpack(path: str | Path, data: bytes, limit: int | None) -> list[MarketMessage]:
-    decode = msgspec.msgpack.Decoder(MarketMessage).decode
+    decode = MARKET_DECODER.decode
     view = memoryview(data)
     events: list[MarketMessage] = []
     start = 0
@@ -109,7 +113,7 @@ def _read_msgpack(path: str | Path, data: bytes, limit: int | None) -> list[Mark
             raise EventFileError(path, number, str(exc)) from exc
         try:
             events.append(decode(view[start:end]))
-        except msgspec.DecodeError as exc:
+        except _DECODE_ERRORS as exc:
             raise EventFileError(path, number, str(exc)) from exc
         start = end
     return events
@@ -127,11 +131,9 @@ def write_events(
     """
     layout = fmt if fmt is not None else detect_format(path)
     if layout == "jsonl":
-        json_encode = msgspec.json.Encoder().encode
-        chunks = [json_encode(event) + b"\n" for event in events]
+        chunks = [encode_json(event) + b"\n" for event in events]
     else:
-        msgpack_encode = msgspec.msgpack.Encoder().encode
-        chunks = [msgpack_encode(event) for event in events]
+        chunks = [encode(event) for event in events]
     try:
         Path(path).write_bytes(b"".join(chunks))
     except OSError as exc:

@@ -53,6 +53,7 @@ __all__ = [
     "continuous_max_profit",
     "opportunity_id",
     "optimal_amount_in",
+    "pair_key",
     "round_trip_profit",
 ]
 
@@ -102,15 +103,33 @@ def continuous_max_profit(
     return (math.sqrt(e) - math.sqrt(f)) ** 2 / (ga * (b0 + gb * a0))
 
 
+_MASK64 = (1 << 64) - 1
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
+
+
+def pair_key(buy_pool: bytes, sell_pool: bytes) -> int:
+    """A stable 64-bit key for the ordered pool pair: BLAKE2b-64 of both addresses."""
+    return int.from_bytes(blake2b(buy_pool + sell_pool, digest_size=8).digest(), "big")
+
+
 def opportunity_id(buy_pool: bytes, sell_pool: bytes, timestamp_ns: int) -> int:
     """A stable 64-bit id for "buy on ``buy_pool``, sell on ``sell_pool``, at ``timestamp_ns``".
 
-    BLAKE2b with an 8-byte digest, read big-endian: the same inputs give the same id in every
-    process and every run (unlike ``hash()``, which is salted per process). Swaps in one block
-    share a timestamp, so one block's repeats of the same trade share an id.
+    ``splitmix64(pair_key(buy_pool, sell_pool) XOR timestamp_ns)``: BLAKE2b of the ordered
+    pool pair (computed once per pair by the detector), mixed with the timestamp by the
+    splitmix64 finalizer, a bijection of 64-bit integers (Steele, Lea, Flood, *Fast splittable
+    pseudorandom number generators*, 2014). The same inputs give the same id in every process
+    and run (unlike ``hash()``, which is salted per process). Swaps in one block share a
+    timestamp, so one block's repeats of the same trade share an id.
     """
-    digest = blake2b(buy_pool + sell_pool + timestamp_ns.to_bytes(8, "big"), digest_size=8)
-    return int.from_bytes(digest.digest(), "big")
+    return _splitmix64(pair_key(buy_pool, sell_pool) ^ timestamp_ns)
+
+
+def _splitmix64(value: int) -> int:
+    value = ((value ^ (value >> 30)) * _MIX1) & _MASK64
+    value = ((value ^ (value >> 27)) * _MIX2) & _MASK64
+    return value ^ (value >> 31)
 
 
 @final
@@ -126,9 +145,11 @@ class ArbitrageDetector:
     :attr:`rounding_losses` (gaps whose integer trade was not profitable: ``gaps - signals``).
     """
 
-    __slots__ = ("comparisons", "gaps", "rounding_losses", "signals")
+    __slots__ = ("_pair_keys", "comparisons", "gaps", "rounding_losses", "signals")
 
     def __init__(self) -> None:
+        # Invariant: _pair_keys[(buy, sell)] == pair_key(buy, sell).
+        self._pair_keys: dict[tuple[bytes, bytes], int] = {}
         self.comparisons = 0
         self.gaps = 0
         self.signals = 0
@@ -191,14 +212,16 @@ class ArbitrageDetector:
             self.rounding_losses += 1
             return None
         self.signals += 1
-        buy_address = buy.address
-        sell_address = sell.address
+        pools = (buy.address, sell.address)
+        key = self._pair_keys.get(pools)
+        if key is None:
+            key = self._pair_keys[pools] = pair_key(*pools)
+        # opportunity_id(), inlined: splitmix64(pair key XOR timestamp).
+        mixed = key ^ timestamp_ns
+        mixed = ((mixed ^ (mixed >> 30)) * _MIX1) & _MASK64
+        mixed = ((mixed ^ (mixed >> 27)) * _MIX2) & _MASK64
         return ArbitrageSignal(
-            opportunity_id=opportunity_id(buy_address, sell_address, timestamp_ns),
-            profit_usd=profit * buy.token1_usd,
-            pools=(buy_address, sell_address),
-            timestamp_ns=timestamp_ns,
-            amount_in=amount_in,
+            mixed ^ (mixed >> 31), profit * buy.token1_usd, pools, timestamp_ns, amount_in
         )
 
     def __repr__(self) -> str:
