@@ -27,12 +27,12 @@ from .errors import MailboxFull as MailboxFull
 from .errors import MessageTypeError as MessageTypeError
 from .errors import MyceliumError as MyceliumError
 from .errors import NameTaken as NameTaken
+from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
 from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .message import ActorMessage as ActorMessage
 from .system import ActorSystem as ActorSystem
-from .system import SystemStopped as SystemStopped
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport
 

@@ -18,6 +18,15 @@ Which error means what:
 * :class:`TransportClosed`: the transport was closed, by this side (``close()``) or by the peer
   (a dead process, a broken socket). Nothing more can be sent through it.
 * :class:`MailboxEmpty`: ``get_nowait`` on an empty mailbox.
+* :class:`SystemStopped`: the actor system was shut down; it spawns nothing more.
+* :class:`FrameTooLarge`: ``send`` was given a message larger than the transport's maximum
+  frame size. Nothing was written and the transport stays open. (A peer that *announces* such a
+  frame breaks the connection instead: ``recv`` raises :class:`TransportClosed`, caused by this.)
+* :class:`RemoteError`: an actor in another process raised while handling an ``ask``; carries
+  the remote exception's type name, message and traceback text.
+* :class:`SocketPathError`: a Unix socket cannot be created at a path (directory missing, not
+  writable, path too long). Also an :class:`OSError`. :class:`SocketPathInUse` (also a
+  :class:`FileExistsError`): something already exists at the path.
 """
 
 from __future__ import annotations
@@ -25,11 +34,16 @@ from __future__ import annotations
 __all__ = [
     "ActorStopped",
     "AskTimeout",
+    "FrameTooLarge",
     "MailboxEmpty",
     "MailboxFull",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
+    "RemoteError",
+    "SocketPathError",
+    "SocketPathInUse",
+    "SystemStopped",
     "TransportClosed",
 ]
 
@@ -145,3 +159,86 @@ class TransportClosed(MyceliumError):
         self.transport, self.detail = transport, detail
         why = f": {detail}" if detail else ""
         super().__init__(f"transport {transport} is closed{why}")
+
+
+class FrameTooLarge(MyceliumError, ValueError):
+    """A frame is larger than the transport's ``max_frame_size``.
+
+    Raised by ``send`` (nothing was written; the transport stays open: send something smaller
+    or raise ``max_frame_size`` on both sides), and set as the cause of the
+    :class:`TransportClosed` that ``recv`` raises when the peer announces such a frame (the
+    connection is then closed: a peer that ignores the limit cannot be resynchronised).
+
+    Attributes:
+        transport: a description of the transport.
+        size: the frame's payload size in bytes.
+        limit: the maximum frame size in bytes.
+    """
+
+    def __init__(self, transport: str, size: int, limit: int) -> None:
+        self.transport, self.size, self.limit = transport, size, limit
+        super().__init__(
+            f"frame of {size} bytes exceeds max_frame_size={limit} on transport {transport}; "
+            "send smaller messages or raise max_frame_size on both sides."
+        )
+
+
+class RemoteError(MyceliumError):
+    """An actor in another process raised while handling an ``ask``.
+
+    The remote exception cannot travel as an object; its type name, message and traceback text
+    do. The remote actor has stopped (a handler that raises stops its actor).
+
+    Attributes:
+        actor: the label of the remote ref.
+        type_name: the qualified name of the remote exception's type, e.g. ``"ValueError"``.
+        remote_message: ``str()`` of the remote exception.
+        remote_traceback: the remote traceback as text (possibly shortened), or ``""``.
+    """
+
+    def __init__(
+        self, actor: str, type_name: str, remote_message: str, remote_traceback: str = ""
+    ) -> None:
+        self.actor, self.type_name = actor, type_name
+        self.remote_message, self.remote_traceback = remote_message, remote_traceback
+        super().__init__(f"remote actor {actor!r} raised {type_name}: {remote_message}")
+
+
+class SocketPathError(MyceliumError, OSError):
+    """A Unix socket cannot be created at ``path``. Also an ``OSError``.
+
+    Attributes:
+        path: the socket path.
+        reason: what is wrong and what to do about it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot listen on Unix socket {path!r}: {reason}")
+
+
+class SocketPathInUse(SocketPathError, FileExistsError):
+    """Something already exists at the socket path: another listener, or a stale socket file
+    left by a process that died. Also a ``FileExistsError``.
+
+    Remove the file if no process uses it, or listen with ``replace=True``.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            path,
+            "the path already exists (another listener, or a stale socket left by a dead "
+            "process). Remove it if it is stale, pick another path, or pass replace=True.",
+        )
+
+
+class SystemStopped(MyceliumError):
+    """The actor system has been shut down; it spawns nothing more.
+
+    Attributes:
+        system: the system's name.
+    """
+
+    def __init__(self, system: str) -> None:
+        self.system = system
+        super().__init__(f"actor system {system!r} is shut down; create a new ActorSystem")

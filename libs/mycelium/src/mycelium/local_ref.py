@@ -100,8 +100,9 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         self.state: int = RUNNING
         # The task running a handler that suspended (None when no handler is suspended).
         self.task: asyncio.Task[None] | None = None
-        # Senders waiting for room, oldest first (None until a send first has to wait).
-        self.waiters: deque[tuple[object, asyncio.Future[None]]] | None = None
+        # Senders waiting for room, oldest first (None until a send first has to wait). Each
+        # future is resolved with None when there may be room, or with the stop's reason.
+        self.waiters: deque[asyncio.Future[str | None]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
 
@@ -142,20 +143,26 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         """``send`` when the fast path does not apply: check the type, then enqueue or wait."""
         if type(msg) not in self.accepts:
             self.admit(msg)
-        return self._enqueue(msg)
+        return self._enqueue(msg, msg)
 
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if type(msg) not in self.accepts:
             self.admit(msg)
+        if self._limit < 0:  # say which message was refused, not its Ask envelope
+            raise ActorStopped(self.label, msg)
         loop = self.dispatcher.loop
         reply: asyncio.Future[Any] = loop.create_future()
-        await self._enqueue(Ask(msg, reply))
+        entering = self._enqueue(Ask(msg, reply), msg)
         if timeout is None:
+            await entering
             return await reply
+        # The timeout covers the wait for room as well as the wait for the answer.
         expiry = loop.call_later(timeout, _expire, reply, self.label, timeout, msg)
         try:
+            if entering is not READY:
+                await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
             expiry.cancel()
@@ -223,27 +230,62 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         if not self.scheduled:
             self.dispatcher.schedule(self)
 
-    def _enqueue(self, item: object) -> Awaitable[None]:
-        """Enqueue ``item`` (already type-checked) now, or join the senders waiting for room.
+    def _enqueue(self, item: object, msg: object) -> Awaitable[None]:
+        """Enqueue ``item`` (already type-checked) now if there is room, else wait for room.
 
-        Returns an awaitable that completes once ``item`` is in the mailbox: already complete
-        when there was room; otherwise a future resolved when the dispatcher makes room
-        (waiting senders are admitted oldest first). Cancelling that future withdraws the
-        item: it was not enqueued and never will be.
+        Returns ``READY`` (already complete) when ``item`` was enqueued at once; otherwise a
+        coroutine that waits for room and then enqueues it (see ``_put_when_room``). ``msg`` is
+        what errors name (the question, for an ``Ask``).
 
         Raises:
-            ActorStopped: the actor is stopping or stopped (the future fails with it too when
-                the actor stops while the item waits).
+            ActorStopped: the actor is stopping or stopped.
         """
-        if len(self._queue) < self._limit or self._limit <= 0:
-            self._put_any(item)  # first message: creates the queue; closed: raises
+        if len(self._queue) < self._limit:
+            self._put_any(item)
             return READY
+        if self._limit < 0:
+            raise ActorStopped(self.label, msg)
+        if self._limit == 0:  # the first message: _put_any creates the queue
+            self._put_any(item)
+            return READY
+        return self._put_when_room(item, msg)
+
+    async def _put_when_room(self, item: object, msg: object) -> None:
+        """Wait until the mailbox has room, then enqueue ``item``.
+
+        The dispatcher wakes one waiting sender per free slot, oldest first; the woken sender
+        enqueues its own item when it resumes, so a sender that raised (``CancelledError``
+        included) never delivered its item. A sender cancelled after being woken passes the
+        wake-up on to the next one.
+
+        Raises:
+            ActorStopped: the actor stopped before ``item`` could be enqueued.
+        """
         waiters = self.waiters
         if waiters is None:
             waiters = self.waiters = deque()
-        admitted: asyncio.Future[None] = self.dispatcher.loop.create_future()
-        waiters.append((item, admitted))
-        return admitted
+        loop = self.dispatcher.loop
+        first = True
+        while len(self._queue) >= self._limit > 0:  # open and full
+            room: asyncio.Future[str | None] = loop.create_future()
+            if first:
+                waiters.append(room)
+                first = False
+            else:  # woken, but the room was taken: keep our place at the front
+                waiters.appendleft(room)
+            try:
+                stop_reason = await room
+            except asyncio.CancelledError:
+                if room.done() and not room.cancelled():
+                    self.admit_waiters()  # we were woken for room we will not use
+                elif room in waiters:
+                    waiters.remove(room)
+                raise
+            if stop_reason is not None:
+                raise ActorStopped(self.label, msg, reason=stop_reason)
+        if self._limit < 0:
+            raise ActorStopped(self.label, msg)
+        self._put_any(item)
 
     def _put_any(self, item: object) -> None:
         queue = self._queue
@@ -255,15 +297,16 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             self.dispatcher.schedule(self)
 
     def admit_waiters(self) -> None:
-        """Move waiting senders' items into the room the dispatcher just made, oldest first."""
+        """Wake one waiting sender per free slot, oldest first (they enqueue when they run)."""
         waiters = self.waiters
-        queue = self._queue
-        while waiters and len(queue) < self._limit:
-            item, admitted = waiters.popleft()
-            if admitted.done():  # cancelled while waiting
-                continue
-            queue.append(item)  # type: ignore[union-attr]
-            admitted.set_result(None)
+        if not waiters:
+            return
+        free = self._limit - len(self._queue)
+        while waiters and free > 0:
+            room = waiters.popleft()
+            if not room.done():
+                room.set_result(None)
+                free -= 1
 
     # --------------------------------------------------------------------------- stopping
 
@@ -356,13 +399,33 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
                 dead.record(label, item, reason)
 
     def _refuse_waiters(self, reason: str) -> None:
+        """Wake every waiting sender: each finds the mailbox closed and raises ActorStopped."""
         waiters, self.waiters = self.waiters, None
-        for item, admitted in waiters or ():
-            if not admitted.done():
-                msg = item.msg if type(item) is Ask else item
-                admitted.set_exception(ActorStopped(self.label, msg, reason=reason))
+        for room in waiters or ():
+            if not room.done():
+                room.set_result(reason)
 
 
 def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:
     if not reply.done():
         reply.set_exception(AskTimeout(label, timeout, msg))
+
+
+async def _until_entered_or_failed(entering: Awaitable[None], reply: asyncio.Future[Any]) -> None:
+    """Wait for a question to enter the mailbox, unless its reply fails first (a timeout).
+
+    If the reply fails first, the question is withdrawn (it never enters the mailbox) and the
+    reply's exception is raised.
+    """
+    waiting = asyncio.ensure_future(entering)
+    try:
+        await asyncio.wait((waiting, reply), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        waiting.cancel()
+        raise
+    if not waiting.done():
+        waiting.cancel()
+        await asyncio.wait((waiting,))
+        if waiting.cancelled() or waiting.exception() is None:
+            reply.result()  # raises the AskTimeout
+    waiting.result()

@@ -25,10 +25,10 @@ from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
-from .errors import MyceliumError, NameTaken
+from .errors import NameTaken, SystemStopped
 from .local_ref import RUNNING, STOPPED, LocalActorRef
 
-__all__ = ["ActorSystem", "SystemStopped"]
+__all__ = ["ActorSystem"]
 
 log = logging.getLogger("mycelium")
 
@@ -36,14 +36,6 @@ M = TypeVar("M")
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
-
-
-class SystemStopped(MyceliumError):
-    """The system has been shut down; it spawns nothing more."""
-
-    def __init__(self, system: str) -> None:
-        self.system = system
-        super().__init__(f"actor system {system!r} is shut down; create a new ActorSystem")
 
 
 @final
