@@ -345,6 +345,14 @@ def test_missing_field_is_rejected(fmt: str) -> None:
 
 
 @FORMATS
+def test_a_struct_class_accepts_input_without_its_tag(fmt: str) -> None:
+    """Documented msgspec rule: the tag is needed to pick a union member, not for one class."""
+    fields = _swap_with()
+    del fields["type"]
+    assert _load(fmt, _dump(fmt, fields), PoolSwapEvent) == SWAP
+
+
+@FORMATS
 def test_missing_tag_in_a_union_is_rejected(fmt: str) -> None:
     fields = _swap_with()
     del fields["type"]

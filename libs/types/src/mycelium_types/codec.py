@@ -3,14 +3,15 @@
 Encoding: :func:`encode` (msgpack) and :func:`encode_json` write any message; neither
 validates, so a directly-built object with a bad value is written as it is (see
 :func:`validate`). A value that the format cannot represent at all (an int outside
-[-2**63, 2**64 - 1] for msgpack, an object msgspec does not know) raises ``OverflowError`` or
-``TypeError`` from msgspec.
+[-2**63, 2**64 - 1] for msgpack, a string with a lone surrogate, an object msgspec does not
+know) raises ``OverflowError``, ``UnicodeEncodeError`` or ``TypeError`` from msgspec.
 
 Decoding: :func:`decode` (msgpack) and :func:`decode_json` read one message of the type you
 name: a Struct class such as :class:`~mycelium_types.messages.PoolSwapEvent`, or a tagged
 union such as :data:`~mycelium_types.messages.MarketMessage`, where the ``type`` tag picks
-the member. :data:`MARKET_DECODER` and :data:`SIGNAL_DECODER` decode the two unions with
-precise static types.
+the member. Decoding one Struct class accepts input without the tag (msgspec's rule) but
+rejects a different one. :data:`MARKET_DECODER` and :data:`SIGNAL_DECODER` decode the two
+unions with precise static types.
 
 Errors: :class:`MessageDecodeError` (msgspec's ``DecodeError``) is the one exception that
 decoding raises, for every bad input:
