@@ -26,7 +26,7 @@ from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import NameTaken, SystemStopped
-from .local_ref import RUNNING, STOPPED, LocalActorRef
+from .local_ref import RUNNING, STOPPED, STOPPING, LocalActorRef
 
 __all__ = ["ActorSystem"]
 
@@ -151,16 +151,28 @@ class ActorSystem:
         try:
             await actor.on_start()
         except BaseException as exc:
+            # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
+            # dead letters, its asks and waiting senders fail, and stop() callers are released.
+            # on_stop does not run.
             cell.close()
+            cell._abandon_queue("on_start raised")
+            cell._refuse_waiters("on_start raised")
             cell.state = STOPPED
             self._forget(cell)
+            watchers, cell.watchers = cell.watchers, None
+            for watcher in watchers or ():
+                if not watcher.done():
+                    watcher.set_result(None)
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
         cell.scheduled = False
-        if cell._queue:  # it sent to itself from on_start
+        if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)
+        elif cell.state == STOPPING:  # stopped during on_start, with nothing to drain
+            cell.scheduled = True
+            cell.finish_stop()
         return cell
 
     def lookup(self, name: str) -> ActorRef[Any] | None:
