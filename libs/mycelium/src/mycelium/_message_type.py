@@ -139,6 +139,11 @@ def _runtime_classes(declared: object, actor_class: type) -> tuple[type, ...] | 
 
 
 def _describe(declared: object) -> str:
+    """How errors name a declared type: ``Ping``, ``Ping | Pong``, ``int | None``."""
+    if declared is None or declared is type(None):
+        return "None"
+    if get_origin(declared) in (Union, _types.UnionType):
+        return " | ".join(_describe(member) for member in get_args(declared))
     if isinstance(declared, type):
         return declared.__qualname__
     return repr(declared).replace("typing.", "")
