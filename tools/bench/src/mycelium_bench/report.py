@@ -289,16 +289,16 @@ def _summarize(figure: Figure, runs: list[Sample]) -> Value:
 
 
 def _ratio(measured: Value | None, baseline: Value | None) -> Value | None:
-    """``measured / baseline`` (per percentile for latencies); None when either is missing."""
+    """``measured / baseline`` (per percentile for latencies); None when either is missing
+    or the baseline is zero (a clock too coarse for it)."""
     if measured is None or baseline is None:
         return None
     if isinstance(measured, dict) and isinstance(baseline, dict):
-        return {
-            "p50": measured["p50"] / baseline["p50"] if baseline["p50"] else float("inf"),
-            "p99": measured["p99"] / baseline["p99"] if baseline["p99"] else float("inf"),
-        }
-    if isinstance(measured, (int, float)) and isinstance(baseline, (int, float)):
-        return measured / baseline if baseline else float("inf")
+        if not (baseline["p50"] and baseline["p99"]):
+            return None
+        return {"p50": measured["p50"] / baseline["p50"], "p99": measured["p99"] / baseline["p99"]}
+    if isinstance(measured, (int, float)) and isinstance(baseline, (int, float)) and baseline:
+        return measured / baseline
     return None
 
 
