@@ -22,31 +22,42 @@ from .dead_letters import DeadLetters as DeadLetters
 from .dispatcher import Dispatcher as Dispatcher
 from .errors import ActorStopped as ActorStopped
 from .errors import AskTimeout as AskTimeout
+from .errors import FrameTooLarge as FrameTooLarge
 from .errors import MailboxEmpty as MailboxEmpty
 from .errors import MailboxFull as MailboxFull
 from .errors import MessageTypeError as MessageTypeError
 from .errors import MyceliumError as MyceliumError
 from .errors import NameTaken as NameTaken
+from .errors import RemoteError as RemoteError
+from .errors import SocketPathError as SocketPathError
+from .errors import SocketPathInUse as SocketPathInUse
 from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
 from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .message import ActorMessage as ActorMessage
+from .remote import ActorServer as ActorServer
+from .remote import RemoteActorRef as RemoteActorRef
+from .remote import serve as serve
 from .system import ActorSystem as ActorSystem
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport
+from .transport import UnixSocketListener as UnixSocketListener
+from .transport import UnixSocketTransport as UnixSocketTransport
 
 __all__ = [
     "Actor",
     "ActorId",
     "ActorMessage",
     "ActorRef",
+    "ActorServer",
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
+    "FrameTooLarge",
     "LocalActorRef",
     "LocalTransport",
     "Mailbox",
@@ -55,7 +66,14 @@ __all__ = [
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
+    "RemoteActorRef",
+    "RemoteError",
+    "SocketPathError",
+    "SocketPathInUse",
     "SystemStopped",
     "Transport",
     "TransportClosed",
+    "UnixSocketListener",
+    "UnixSocketTransport",
+    "serve",
 ]

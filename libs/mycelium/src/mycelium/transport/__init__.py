@@ -2,5 +2,7 @@
 
 from .base import Transport as Transport
 from .local import LocalTransport as LocalTransport
+from .unix import UnixSocketListener as UnixSocketListener
+from .unix import UnixSocketTransport as UnixSocketTransport
 
-__all__ = ["LocalTransport", "Transport"]
+__all__ = ["LocalTransport", "Transport", "UnixSocketListener", "UnixSocketTransport"]
