@@ -232,7 +232,8 @@ async def test_senders_waiting_when_the_actor_stops_get_actor_stopped(
     waiting = [asyncio.ensure_future(ref.send(2)), asyncio.ensure_future(ref.ask(3))]
     await asyncio.sleep(0)
     stopping = asyncio.ensure_future(system.stop(ref))
-    results = await asyncio.gather(*waiting, return_exceptions=True)
+    async with asyncio.timeout(5):  # a guard against a hang, not a timing assertion
+        results = await asyncio.gather(*waiting, return_exceptions=True)
     pattern = rf"^actor 'full#{int(ref.id)}' has stopped\b.*; int was not delivered\."
     for result in results:
         assert isinstance(result, ActorStopped)

@@ -7,11 +7,15 @@ import pytest
 from mycelium import (
     ActorStopped,
     AskTimeout,
+    FrameTooLarge,
     MailboxEmpty,
     MailboxFull,
     MessageTypeError,
     MyceliumError,
     NameTaken,
+    RemoteError,
+    SocketPathError,
+    SocketPathInUse,
     SystemStopped,
     TransportClosed,
 )
@@ -19,10 +23,14 @@ from mycelium import (
 ERRORS: list[type[MyceliumError]] = [
     ActorStopped,
     AskTimeout,
+    FrameTooLarge,
     MailboxEmpty,
     MailboxFull,
     MessageTypeError,
     NameTaken,
+    RemoteError,
+    SocketPathError,
+    SocketPathInUse,
     SystemStopped,
     TransportClosed,
 ]
@@ -38,6 +46,13 @@ def test_ask_timeout_is_also_a_timeout_error() -> None:
     assert issubclass(AskTimeout, TimeoutError)
     with pytest.raises(TimeoutError):
         raise AskTimeout("echo#1", 0.5, "hello")
+
+
+def test_transport_errors_are_also_the_matching_builtin_errors() -> None:
+    assert issubclass(FrameTooLarge, ValueError)
+    assert issubclass(SocketPathError, OSError)
+    assert issubclass(SocketPathInUse, SocketPathError)
+    assert issubclass(SocketPathInUse, FileExistsError)
 
 
 def test_message_type_error_is_also_a_type_error() -> None:

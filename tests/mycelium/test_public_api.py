@@ -14,12 +14,14 @@ PUBLIC = [
     "ActorId",
     "ActorMessage",
     "ActorRef",
+    "ActorServer",
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
+    "FrameTooLarge",
     "LocalActorRef",
     "LocalTransport",
     "Mailbox",
@@ -28,9 +30,16 @@ PUBLIC = [
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
+    "RemoteActorRef",
+    "RemoteError",
+    "SocketPathError",
+    "SocketPathInUse",
     "SystemStopped",
     "Transport",
     "TransportClosed",
+    "UnixSocketListener",
+    "UnixSocketTransport",
+    "serve",
 ]
 
 # The names the runtime issue promises (other teams' code is written against them).
@@ -87,11 +96,15 @@ def test_the_public_errors_are_the_expected_ones() -> None:
     assert _public_errors() == [
         "ActorStopped",
         "AskTimeout",
+        "FrameTooLarge",
         "MailboxEmpty",
         "MailboxFull",
         "MessageTypeError",
         "MyceliumError",
         "NameTaken",
+        "RemoteError",
+        "SocketPathError",
+        "SocketPathInUse",
         "SystemStopped",
         "TransportClosed",
     ]
@@ -113,6 +126,11 @@ def test_errors_all_lists_only_errors() -> None:
 def test_transport_namespace_exports_the_same_objects() -> None:
     import mycelium.transport
 
-    assert sorted(mycelium.transport.__all__) == ["LocalTransport", "Transport"]
-    assert mycelium.transport.LocalTransport is mycelium.LocalTransport
-    assert mycelium.transport.Transport is mycelium.Transport
+    assert sorted(mycelium.transport.__all__) == [
+        "LocalTransport",
+        "Transport",
+        "UnixSocketListener",
+        "UnixSocketTransport",
+    ]
+    for name in mycelium.transport.__all__:
+        assert getattr(mycelium.transport, name) is getattr(mycelium, name)

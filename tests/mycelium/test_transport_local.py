@@ -119,7 +119,8 @@ async def test_close_wakes_a_waiting_receiver_with_none() -> None:
     receivers = [asyncio.ensure_future(transport.recv()) for _ in range(3)]
     await asyncio.sleep(0)
     transport.close()
-    assert await asyncio.gather(*receivers) == [None, None, None]
+    async with asyncio.timeout(5):  # a guard against a hang, not a timing assertion
+        assert await asyncio.gather(*receivers) == [None, None, None]
 
 
 async def test_close_wakes_waiting_senders_with_transport_closed() -> None:
@@ -128,7 +129,8 @@ async def test_close_wakes_waiting_senders_with_transport_closed() -> None:
     senders = [asyncio.ensure_future(transport.send(local(i))) for i in (1, 2)]
     await asyncio.sleep(0)
     transport.close()
-    results = await asyncio.gather(*senders, return_exceptions=True)
+    async with asyncio.timeout(5):  # a guard against a hang, not a timing assertion
+        results = await asyncio.gather(*senders, return_exceptions=True)
     assert [type(result) for result in results] == [TransportClosed, TransportClosed]
     assert values([await transport.recv(), await transport.recv()]) == [0, None]
 
