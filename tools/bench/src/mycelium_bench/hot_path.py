@@ -13,7 +13,9 @@ from the built-in seeded simulator, fed with ``await send`` (backpressure).
 - **ours**: ``services_v2.actors.pipeline.run_actor_pipeline_async`` (both services as actors
   in one ``ActorSystem``), on the report's event loop.
 - **naive**: the same ``MarketDataActor`` and ``SignalGeneratorActor`` objects, run by the naive
-  design (a task and a bounded ``asyncio.Queue`` each, same capacities).
+  design (a task and a bounded ``asyncio.Queue`` each, same capacities). Expect milliseconds:
+  ``await queue.get()`` on a non-empty queue does not yield, so the market task handles every
+  event queued for it before the signal task runs; signals wait behind up to a full mailbox.
 - **floor**: ``services_v2.pipeline.run_reference``, the sequential oracle (plain calls).
 - **relay**: ``services_v2.relay.pipeline.run_relay_pipeline`` (two processes over a Unix
   socket) when it exists; it owns its event loop, so it is called outside the report's loop.
@@ -31,6 +33,7 @@ from .naive import NaiveSystem
 if TYPE_CHECKING:
     from mycelium import ActorRef
     from mycelium_types.messages import MarketMessage, SignalMessage
+    from services_v2.actors import MarketDataActor, SignalGeneratorActor
     from services_v2.pipeline import PipelineResult
 
 __all__ = ["HotPath", "load_hot_path", "market_events"]
@@ -78,7 +81,7 @@ def load_hot_path() -> HotPath | str:
     from services_v2.pipeline import PipelineConfig, run_reference  # noqa: PLC0415
 
     capacity = int(getattr(actor_pipeline, "MAILBOX_CAPACITY", _DEFAULT_CAPACITY))
-    hot_path_latencies = actor_pipeline.hot_path_latencies
+    latencies_of = _latencies_function()
 
     async def ours(events: Sequence[MarketMessage]) -> list[int]:
         result = await actor_pipeline.run_actor_pipeline_async(events, PipelineConfig())
@@ -99,15 +102,37 @@ def load_hot_path() -> HotPath | str:
             await send(event)
         await market_ref.stop()
         await signal_ref.stop()
-        return hot_path_latencies(
-            market_actor.swap_entered_ns, market_actor.swap_signal_counts, signal_actor
-        )
+        return latencies_of(market_actor, signal_actor)
 
     def floor(events: Sequence[MarketMessage]) -> list[int]:
         return run_reference(events, PipelineConfig()).latencies_ns
 
     relay, relay_note = _load_relay()
     return HotPath(ours=ours, naive=naive, floor=floor, relay=relay, relay_note=relay_note)
+
+
+def _latencies_function() -> Callable[[MarketDataActor, SignalGeneratorActor], list[int]]:
+    """The services' own pairing of swaps with validations, wherever this build keeps it."""
+    try:
+        module = importlib.import_module("services_v2.pipeline.hot_path")
+    except ModuleNotFoundError as exc:
+        if not _missing(exc, "services_v2.pipeline.hot_path"):
+            raise
+        module = importlib.import_module("services_v2.actors.pipeline")
+        legacy = cast("Callable[..., list[int]]", module.hot_path_latencies)
+
+        def from_actor(market: MarketDataActor, signal: SignalGeneratorActor) -> list[int]:
+            return legacy(market.swap_entered_ns, market.swap_signal_counts, signal)
+
+        return from_actor
+    latencies = cast("Callable[..., list[int]]", module.hot_path_latencies)
+
+    def from_lists(market: MarketDataActor, signal: SignalGeneratorActor) -> list[int]:
+        return latencies(
+            market.swap_entered_ns, market.swap_signal_counts, signal.signals, signal.validated_ns
+        )
+
+    return from_lists
 
 
 def _load_relay() -> tuple[Callable[[Sequence[MarketMessage]], list[int]] | None, str | None]:
