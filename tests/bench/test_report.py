@@ -82,6 +82,16 @@ def test_hot_path_is_measured_when_the_services_pipeline_exists(report: dict[str
         _check_value("hot_path_ns", report["baseline"][design]["hot_path_ns"])
 
 
+def test_transport_figures_are_positive_when_measured(report: dict[str, Any]) -> None:
+    for key in ("unix_throughput_msgs_per_s", "unix_rtt_ns"):
+        if report[key] is not None:
+            _check_value(key, report[key])
+        assert report["baseline"]["naive"][key] is None  # no transport in the baselines
+    relay = report["baseline"]["relay"]["hot_path_ns"]
+    if relay is not None:
+        _check_value("hot_path_ns", relay)
+
+
 def test_a_figure_left_null_is_explained_in_the_notes(report: dict[str, Any]) -> None:
     for key in FIGURE_KEYS:
         if report[key] is None:

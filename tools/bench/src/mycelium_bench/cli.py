@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--output", type=Path, help="also write the JSON report to this file")
-    parser.add_argument("--repeats", type=int, help="kept repeats per figure (full 5, quick 3)")
+    parser.add_argument("--repeats", type=int, help="kept repeats per figure (full 7, quick 3)")
     parser.add_argument("--warmup", type=int, default=1, help="discarded repeats (default 1)")
     parser.add_argument(
         "--only",

@@ -101,7 +101,7 @@ FULL: Final = Sizes(
     chain=20_000,
     spawns=10_000,
     hot_path_events=50_000,
-    repeats=5,
+    repeats=7,
 )
 QUICK: Final = Sizes(
     send_batch=10_000,
