@@ -597,7 +597,7 @@ class ActorServer(Generic[S]):
         if exc is None:
             try:
                 data = self._encode((ENVELOPE_VERSION, _REPLY, question, reply.result()))
-            except (TypeError, ValueError, msgspec.EncodeError) as error:
+            except Exception as error:  # TypeError, OverflowError, EncodeError...
                 self._report(question, _RAISED, error, "the answer cannot be encoded: ")
                 return
             self.answered += 1
