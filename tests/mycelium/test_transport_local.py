@@ -207,6 +207,8 @@ def test_repr_shows_state_and_fill() -> None:
 def test_concurrent_senders_keep_their_order_and_lose_nothing(
     capacity: int, per_sender: list[list[int]]
 ) -> None:
+    total = sum(map(len, per_sender))
+
     async def scenario() -> list[Item]:
         transport = LocalTransport(capacity=capacity)
 
@@ -216,19 +218,24 @@ def test_concurrent_senders_keep_their_order_and_lose_nothing(
 
         async def receiver() -> list[Item]:
             got: list[Item] = []
-            while (msg := await transport.recv()) is not None:
+            while len(got) < total:
+                msg = await transport.recv()
+                assert msg is not None
                 item = msg.downcast(Item)
                 assert item is not None
                 got.append(item)
             return got
 
-        receiving = asyncio.ensure_future(receiver())
-        await asyncio.gather(*(sender(who, items) for who, items in enumerate(per_sender)))
+        async with asyncio.timeout(10):  # a guard against a hang, not a timing assertion
+            receiving = asyncio.ensure_future(receiver())
+            await asyncio.gather(*(sender(who, items) for who, items in enumerate(per_sender)))
+            got = await receiving
         transport.close()
-        return await receiving
+        assert await transport.recv() is None
+        return got
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         got = runner.run(scenario())
     for who, items in enumerate(per_sender):
         assert [item.value for item in got if item.sender == who] == items
-    assert len(got) == sum(map(len, per_sender))
+    assert len(got) == total
