@@ -48,11 +48,12 @@ def test_report_is_valid_json_with_every_figure_key(report: dict[str, Any]) -> N
     assert set(FIGURE_KEYS) <= set(again)
     for key in ("baseline", "ratios", "targets", "machine", "method", "notes"):
         assert key in again
-    assert set(again["baseline"]) == {"naive", "floor", "relay"}
+    assert set(again["baseline"]) == {"naive", "floor", "relay", "floor_async"}
     for design in ("naive", "floor"):
         assert set(again["baseline"][design]) == set(FIGURE_KEYS)
         assert set(again["ratios"][design]) == set(FIGURE_KEYS)
     assert set(again["baseline"]["relay"]) == {"hot_path_ns"}
+    assert set(again["baseline"]["floor_async"]) == {"throughput_msgs_per_s"}
 
 
 def test_every_measured_figure_is_sane_for_every_design(report: dict[str, Any]) -> None:
@@ -61,6 +62,9 @@ def test_every_measured_figure_is_sane_for_every_design(report: dict[str, Any]) 
         _check_value(key, report[key])
         for design in DESIGNS[1:]:
             _check_value(key, report["baseline"][design][key])
+    _check_value(
+        "throughput_msgs_per_s", report["baseline"]["floor_async"]["throughput_msgs_per_s"]
+    )
 
 
 def test_ratios_are_ours_over_each_baseline(report: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "memory_bytes_per_actor",
     "send_await_ns",
     "send_ns",
+    "throughput_async_handler_msgs_per_s",
     "throughput_msgs_per_s",
 ]
 
@@ -87,6 +88,31 @@ def throughput_msgs_per_s(msgs: Sequence[Tick], capacity: int) -> float:
     append to the last handler call.
     """
     return _drain_through(_chunks(msgs, capacity), Counter(), len(msgs))
+
+
+def throughput_async_handler_msgs_per_s(msgs: Sequence[Tick], capacity: int) -> float:
+    """:func:`throughput_msgs_per_s` with the ``async def handle`` itself, driven by hand.
+
+    Each message creates the handler's coroutine and runs it to completion with
+    ``for _ in coro.__await__()`` (it never suspends), without an event loop: what any
+    dispatcher must at least pay per message for an ``async def`` handler in CPython.
+    """
+    counter = Counter()
+    latch = Latch(1)
+    counter.expect(len(msgs), latch)
+    handle = counter.handle
+    queue: deque[Tick] = deque()
+    append = queue.append
+    popleft = queue.popleft
+    chunks = _chunks(msgs, capacity)
+    started = perf_counter_ns()
+    for chunk in chunks:
+        for msg in chunk:
+            append(msg)
+        while queue:
+            for _ in handle(popleft()).__await__():
+                raise RuntimeError("the benchmark handler suspended")
+    return len(msgs) * 1e9 / (latch.finished_ns - started)
 
 
 def fan_in_msgs_per_s(msgs: Sequence[Tick], capacity: int, producers: int) -> float:

@@ -49,7 +49,11 @@ Value = float | Latency
 Unit = Literal["ns", "msg/s", "B"]
 
 DESIGNS: Final = ("ours", "naive", "floor")
-"""Every figure is measured for these three; the hot path also for "relay" when it exists."""
+"""Every figure is measured for these three. Extra baselines: "relay" for the hot path (when it
+exists) and "floor_async" for ``throughput_msgs_per_s`` (the floor with the ``async def``
+handler driven by hand: the least any dispatcher pays per message for an async handler)."""
+
+EXTRA_BASELINES: Final = {"relay": "hot_path_ns", "floor_async": "throughput_msgs_per_s"}
 
 BACKPRESSURE: Final = (
     "throughput producers use `await send` (ours) / `await queue.put` (naive): they wait "
@@ -213,6 +217,7 @@ def _build_figures(
             "ours": lambda: run(figures.throughput_msgs_per_s(ours, msgs, s.capacity)),
             "naive": lambda: run(figures.throughput_msgs_per_s(naive, msgs, s.capacity)),
             "floor": lambda: floor.throughput_msgs_per_s(msgs, s.capacity),
+            "floor_async": lambda: floor.throughput_async_handler_msgs_per_s(msgs, s.capacity),
         },
         "throughput_fan_in": lambda: {
             "ours": lambda: run(figures.fan_in_msgs_per_s(ours, msgs, s.capacity, s.producers)),
@@ -332,7 +337,8 @@ def run_report(
 
     Keys: each of ``FIGURE_KEYS`` with our runtime's value (a number is the median; a latency
     is ``{"p50": ns, "p99": ns}``; ``null`` when not measured, with a line in ``notes``),
-    ``"baseline"`` (``{"naive": {same keys}, "floor": {same keys}, "relay": {"hot_path_ns"}}``),
+    ``"baseline"`` (``{"naive": {same keys}, "floor": {same keys}, "relay": {"hot_path_ns"},
+    "floor_async": {"throughput_msgs_per_s"}}``),
     ``"ratios"`` (ours / baseline, same shape), ``"targets"``, ``"machine"``, ``"method"``,
     ``"notes"``.
 
@@ -351,7 +357,7 @@ def run_report(
     say = progress or _silent
     notes: list[str] = []
     values: dict[str, dict[str, Value | None]] = {
-        design: dict.fromkeys(FIGURE_KEYS) for design in (*DESIGNS, "relay")
+        design: dict.fromkeys(FIGURE_KEYS) for design in (*DESIGNS, *EXTRA_BASELINES)
     }
     elapsed: dict[str, float] = {}
     started_run = perf_counter()
@@ -378,12 +384,15 @@ def run_report(
     report["baseline"] = {
         "naive": values["naive"],
         "floor": values["floor"],
-        "relay": {"hot_path_ns": values["relay"]["hot_path_ns"]},
+        **{extra: {key: values[extra][key]} for extra, key in EXTRA_BASELINES.items()},
     }
     report["ratios"] = {
         "naive": {key: _ratio(ours[key], values["naive"][key]) for key in FIGURE_KEYS},
         "floor": {key: _ratio(ours[key], values["floor"][key]) for key in FIGURE_KEYS},
-        "relay": {"hot_path_ns": _ratio(ours["hot_path_ns"], values["relay"]["hot_path_ns"])},
+        **{
+            extra: {key: _ratio(ours[key], values[extra][key])}
+            for extra, key in EXTRA_BASELINES.items()
+        },
     }
     report["targets"] = {key: target.verdict(_scalar(ours[key])) for key, target in TARGETS.items()}
     report["machine"] = machine_info()

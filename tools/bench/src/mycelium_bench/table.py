@@ -119,6 +119,13 @@ def render(report: Mapping[str, Any]) -> str:
             f"{_format(relay['p50'], 'ns')}, p99 {_format(relay['p99'], 'ns')}; "
             f"ours / relay: p50 {_format_ratio(ratio['p50'])}, p99 {_format_ratio(ratio['p99'])}"
         )
+    floor_async = report["baseline"]["floor_async"]["throughput_msgs_per_s"]
+    if floor_async is not None:
+        ratio = report["ratios"]["floor_async"]["throughput_msgs_per_s"]
+        out.append(
+            f"floor with the async def handler (coroutine driven by hand, no loop): "
+            f"throughput {_format(floor_async, 'msg/s')}; ours / that: {_format_ratio(ratio)}"
+        )
     out.append("")
     out.append("targets:")
     for key, verdict in report["targets"].items():
