@@ -46,7 +46,7 @@ def test_report_is_valid_json_with_every_figure_key(report: dict[str, Any]) -> N
     text = json.dumps(report, allow_nan=False)
     again = json.loads(text)
     assert set(FIGURE_KEYS) <= set(again)
-    for key in ("baseline", "ratios", "targets", "machine", "method", "notes"):
+    for key in ("baseline", "ratios", "targets", "machine", "method", "notes", "definitions"):
         assert key in again
     assert set(again["baseline"]) == {"naive", "floor", "relay", "floor_async"}
     for design in ("naive", "floor"):
@@ -137,6 +137,7 @@ def test_table_renders_every_row_and_the_targets(report: dict[str, Any]) -> None
         assert FIGURE_INFO[key][0] in text
     assert "chain_latency_ns (A -> B) p99" in text
     assert "targets:" in text
+    assert "what each figure measures:" in text
     assert "cores" in text
 
 
@@ -184,3 +185,8 @@ def test_cli_rejects_bad_options(
 def test_run_report_rejects_an_unknown_figure() -> None:
     with pytest.raises(ValueError, match=r"^unknown figure\(s\) \['nope'\]"):
         run_report(TINY, only=["nope"])
+
+
+def test_every_figure_says_what_it_measures(report: dict[str, Any]) -> None:
+    assert set(report["definitions"]) == set(FIGURE_KEYS)
+    assert all(text.strip() for text in report["definitions"].values())

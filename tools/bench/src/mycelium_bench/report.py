@@ -33,6 +33,7 @@ from .unix import load_unix
 from .workload import ticks
 
 __all__ = [
+    "DEFINITIONS",
     "DESIGNS",
     "FIGURE_INFO",
     "FIGURE_KEYS",
@@ -184,6 +185,30 @@ FIGURE_INFO: Final[dict[str, tuple[str, Unit, bool, bool]]] = {
 
 _OPTIONAL: Final = frozenset({"hot_path_ns", "unix_throughput_msgs_per_s", "unix_rtt_ns"})
 _UNIX_TIMEOUT_S: Final = 120.0
+
+
+DEFINITIONS: Final[dict[str, str]] = {
+    "send_ns": "ns per try_send into an idle actor's mailbox with room; sender side only "
+    "(batches, the loop does not turn while timed)",
+    "send_await_ns": "ns per `await send` into a mailbox with room; sender side only",
+    "throughput_msgs_per_s": "msgs/s through 1 actor (trivial async handler) from 1 producer "
+    "using `await send`, capacity 1000, first send to last handled",
+    "throughput_fan_in": "msgs/s from 4 producer tasks into 1 actor, `await send`, first send "
+    "to last handled",
+    "throughput_fan_out": "msgs/s from 1 producer round-robin over 100 actors, `await send`, "
+    "first send to last handled by all",
+    "ask_rtt_ns": "ns per `await ask` (default 5 s timeout), one at a time, to an idle actor",
+    "chain_latency_ns": "send to A, A `await send`s to B; stamp at send, recorded in B's "
+    "handler; one message in flight; p50/p99",
+    "memory_bytes_per_actor": "tracemalloc bytes per idle actor over N spawns; actor objects "
+    "made before tracing, so runtime overhead only",
+    "hot_path_ns": "trading: swap entering the market-data handler to its last signal "
+    "validated (services' probe), built-in seeded market; p50/p99",
+    "unix_throughput_msgs_per_s": "msgs/s one way over UnixSocketTransport.pair(): msgpack "
+    "encode, frame, socket, parse, decode",
+    "unix_rtt_ns": "ns per request/echo/reply over UnixSocketTransport.pair(), one at a time",
+}
+"""What each figure measures, in one line (the table prints them; the JSON carries them)."""
 
 
 def _figure(key: str, samplers: dict[str, Callable[[], Sample]]) -> Figure:
@@ -408,6 +433,7 @@ def run_report(
         "sizes": asdict(sizes),
         "seconds": {**elapsed, "total": round(perf_counter() - started_run, 3)},
     }
+    report["definitions"] = DEFINITIONS
     report["notes"] = notes
     return report
 

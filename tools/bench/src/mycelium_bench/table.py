@@ -145,4 +145,6 @@ def render(report: Mapping[str, Any]) -> str:
         f"time: {method['seconds']['total']:.1f} s",
     ]
     out += [f"note: {note}" for note in report["notes"]]
+    out += ["", "what each figure measures:"]
+    out += [f"  {key}: {text}" for key, text in report["definitions"].items()]
     return "\n".join(out)
