@@ -366,6 +366,41 @@ async def test_stop_with_a_timeout_cancels_a_stuck_actor(
     assert f"stuck#{int(ref.id)}" in caplog.text
 
 
+class Quitter(Actor[int]):
+    """Stops itself when told to, after logging the message."""
+
+    def __init__(self) -> None:
+        self.log: list[object] = []
+
+    async def handle(self, msg: int) -> None:
+        self.log.append(msg)
+        await self.system.stop(self.ref)
+
+    async def on_stop(self) -> None:
+        self.log.append("stop")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="stop() waits for on_stop, which waits for the handler that called stop(): an "
+    "actor awaiting its own stop deadlocks until shutdown cancels it. A fix needs the "
+    "dispatcher to know which actor is running (stop would then not wait for itself)",
+)
+async def test_an_actor_can_stop_itself_from_its_handler() -> None:
+    system = ActorSystem()
+    try:
+        actor = Quitter()
+        ref = await system.spawn(actor)
+        ref.tell(1)
+        ref.tell(2)
+        waiting = asyncio.ensure_future(system.stop(ref))
+        async with asyncio.timeout(0.5):  # a guard against the deadlock, not a timing check
+            await waiting
+        assert actor.log == [1, 2, "stop"]
+    finally:
+        await system.shutdown(timeout=0.01)
+
+
 # ------------------------------------------------------------------------------ shutdown
 
 
