@@ -32,13 +32,20 @@ class Boom(Exception):
 
 
 class Crasher(Actor[str]):
-    """Raises Boom on "boom" (after yielding once if told "slow-boom"); logs everything else."""
+    """Raises Boom on "boom", after yielding once on "slow-boom", after ``gate`` opens on
+    "gated-boom"; logs everything else."""
 
     def __init__(self) -> None:
         self.log: list[object] = []
         self.stopped = asyncio.Event()
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
 
     async def handle(self, msg: str) -> str:
+        if msg == "gated-boom":
+            self.entered.set()
+            await self.gate.wait()
+            raise Boom("gated")
         if msg == "slow-boom":
             await asyncio.sleep(0)
             raise Boom("slow")
@@ -338,9 +345,14 @@ async def test_sends_to_a_crashed_actor_raise_actor_stopped(system: ActorSystem)
 async def test_asks_waiting_in_the_mailbox_fail_with_actor_stopped(system: ActorSystem) -> None:
     crasher = Crasher()
     ref = await system.spawn(crasher)
-    ref.tell("slow-boom")
+    ref.tell("gated-boom")
+    await crasher.entered.wait()
     asks = [asyncio.ensure_future(ref.ask(f"q{i}")) for i in range(3)]
-    await asyncio.sleep(0)  # let the asks enqueue behind the crashing message
+    await asyncio.sleep(0)  # one turn: each ask enqueues its question
+    mailbox = ref.mailbox
+    assert mailbox is not None
+    assert len(mailbox) == 3
+    crasher.gate.set()
     results = await asyncio.gather(*asks, return_exceptions=True)
     assert all(isinstance(result, ActorStopped) for result in results), results
     assert [str(result) for result in results] == [
