@@ -6,7 +6,8 @@ runs the ready actors one after the other. Each run handles up to ``throughput``
 one actor (fairness), then moves on; an actor that still has mail goes to the back of the ready
 queue. Actors made ready *during* a turn (one actor telling another) are run in the same turn,
 so an actor-to-actor hop costs no loop iteration. A turn ends when the ready queue is empty or
-after ``max_runs_per_turn`` runs, so I/O and timers are never starved.
+after ``turn_budget_s`` seconds (checked every few runs), so I/O callbacks (a transport's
+flush, a socket read) and timers wait at most about that long.
 
 Each handler coroutine is driven by hand. One that finishes without suspending (the common
 case) costs no task and no future; one that suspends is handed to a task, and its actor is
@@ -24,6 +25,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
 from .dead_letters import DeadLetters
@@ -39,8 +41,11 @@ log = logging.getLogger("mycelium")
 DEFAULT_THROUGHPUT: Final = 128
 """Messages one actor may handle per run before the next ready actor gets its turn."""
 
-DEFAULT_MAX_RUNS_PER_TURN: Final = 1024
-"""Actor runs per loop turn before the dispatcher yields to I/O and timers."""
+DEFAULT_TURN_BUDGET_S: Final = 0.00025
+"""How long one turn may run actors before the dispatcher yields to I/O and timers, s."""
+
+_CLOCK_EVERY: Final = 7
+"""The clock is read once every ``_CLOCK_EVERY + 1`` runs (a mask): reading it costs a call."""
 
 
 @final
@@ -60,9 +65,9 @@ class Dispatcher:
         "completed",
         "dead_letters",
         "loop",
-        "max_runs_per_turn",
         "system",
         "throughput",
+        "turn_budget_s",
     )
 
     def __init__(
@@ -73,17 +78,17 @@ class Dispatcher:
         forget: Callable[[LocalActorRef[Any]], None],
         *,
         throughput: int = DEFAULT_THROUGHPUT,
-        max_runs_per_turn: int = DEFAULT_MAX_RUNS_PER_TURN,
+        turn_budget_s: float = DEFAULT_TURN_BUDGET_S,
     ) -> None:
         if throughput < 1:
             raise ValueError(f"throughput must be >= 1, got {throughput}")
-        if max_runs_per_turn < 1:
-            raise ValueError(f"max_runs_per_turn must be >= 1, got {max_runs_per_turn}")
+        if not turn_budget_s > 0:
+            raise ValueError(f"turn_budget_s must be > 0, got {turn_budget_s}")
         self.loop = loop
         self.system: ActorSystem = system
         self.dead_letters = dead_letters
         self.throughput = throughput
-        self.max_runs_per_turn = max_runs_per_turn
+        self.turn_budget_s = turn_budget_s
         self._forget = forget
         self._ready: deque[LocalActorRef[Any]] = deque()
         self._pending = False
@@ -116,11 +121,14 @@ class Dispatcher:
         call costs more than handling a short batch.
         """
         ready = self._ready
-        runs = self.max_runs_per_turn
+        deadline = perf_counter() + self.turn_budget_s
+        runs = 0
         throughput = self.throughput
         try:
-            while ready and runs:
-                runs -= 1
+            while ready:
+                runs += 1
+                if not runs & _CLOCK_EVERY and perf_counter() >= deadline:
+                    break
                 cell = ready.popleft()
                 queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => deque
                 batch = len(queue)
