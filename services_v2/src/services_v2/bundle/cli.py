@@ -14,6 +14,7 @@ from typing import TextIO
 
 from mycelium_types.messages import MarketMessage
 from services_v2.pipeline import PipelineConfig
+from services_v2.pipeline.errors import PipelineFailed
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
 from .event_file import EventFileError, read_events, write_events
@@ -25,6 +26,7 @@ __all__ = ["main"]
 
 _PROG = "mycelium-bundle"
 _EXIT_USER_ERROR = 2
+_EXIT_RUN_FAILED = 1
 _EXIT_INTERRUPTED = 130
 
 
@@ -137,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EventFileError, ModeUnavailable) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
+    except PipelineFailed as exc:
+        print(f"{_PROG}: error: {exc}", file=stderr)
+        return _EXIT_RUN_FAILED
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=stderr)
         return _EXIT_INTERRUPTED

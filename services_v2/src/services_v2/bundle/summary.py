@@ -71,6 +71,7 @@ class Summary(msgspec.Struct, frozen=True):
     pools: int
     hot_path_samples: int
     source: str
+    delivery: dict[str, int] = {}
 
 
 def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
@@ -115,6 +116,7 @@ def build_summary(result: PipelineResult, *, source: str) -> Summary:
         pools=market.pools,
         hot_path_samples=len(result.latencies_ns),
         source=source,
+        delivery=dict(result.delivery),
     )
 
 
@@ -172,4 +174,9 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
         f"max {_duration(latency.max)}  "
         f"(swap in → its signals validated; {summary.hot_path_samples:,} swaps)",
     ]
+    if summary.delivery:
+        lines.append(
+            "  delivery  "
+            + " · ".join(f"{key.replace('_', ' ')} {n:,}" for key, n in summary.delivery.items())
+        )
     return "\n".join(lines)

@@ -31,6 +31,8 @@ class PipelineResult:
             arbitrage signal, the time from the swap entering the market side to the last of
             its signals being validated. Timings, not a function of the events.
         elapsed_s: wall time of the run (excluding producing or reading the events), s.
+        delivery: for deployments that cross a process boundary, what crossed it and what did
+            not (frames sent, delivered, undelivered, refused...); empty in-process.
 
     Two deployments agree when ``outcome()`` is equal: same signals, plans and counters.
     """
@@ -42,6 +44,7 @@ class PipelineResult:
     plans: list[ExecutionPlan] = field(default_factory=list[ExecutionPlan])
     latencies_ns: list[int] = field(default_factory=list[int])
     elapsed_s: float = 0.0
+    delivery: dict[str, int] = field(default_factory=dict[str, int])
 
     @property
     def events(self) -> int:

@@ -1,0 +1,93 @@
+"""The relay deployment: same signals as in-process, and a dead child is reported, not hidden."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services_v2.actors.pipeline import run_actor_pipeline
+from services_v2.pipeline.errors import PipelineFailed
+from services_v2.pipeline.reference import run_reference
+from services_v2.relay.pipeline import run_relay_pipeline
+from services_v2.sim.market_sim import simulate
+
+TIMINGS = {"throughput_events_per_s", "hot_path_latency_ns", "elapsed_s", "mode", "delivery"}
+
+
+def _children() -> dict[int, str]:
+    """This process's child processes: pid -> state letter (``Z`` for a zombie)."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == os.getpid():
+            found[int(entry.name)] = fields[0]
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_relay_actors_and_reference_agree(seed: int) -> None:
+    events = simulate(4_000, seed=seed)
+    reference = run_reference(events)
+    relay = run_relay_pipeline(events)
+    assert relay.mode == "relay"
+    assert relay.outcome() == reference.outcome()
+    assert relay.outcome() == run_actor_pipeline(events).outcome()
+    assert relay.delivery["frames_sent"] == relay.delivery["delivered"] == len(relay.signals)
+    assert all(
+        count == 0
+        for key, count in relay.delivery.items()
+        if key not in {"frames_sent", "delivered"}
+    )
+    assert len(relay.latencies_ns) == len(reference.latencies_ns)
+    assert not _children()
+
+
+def test_bundle_prints_the_same_summary_in_both_modes() -> None:
+    def run(mode: str) -> dict[str, object]:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "services_v2.bundle", "--events", "3000"),
+                *("--seed", "3", "--mode", mode, "--json", "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    actors, relay = run("actors"), run("relay")
+    assert (actors["mode"], relay["mode"]) == ("actors", "relay")
+    assert {k: v for k, v in actors.items() if k not in TIMINGS} == {
+        k: v for k, v in relay.items() if k not in TIMINGS
+    }
+    assert relay["delivery"]["undelivered_in_transport"] == 0  # type: ignore[index]
+
+
+def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() -> None:
+    events = simulate(60_000, seed=0)
+    killed: list[int] = []
+
+    def kill_the_child(done: int) -> None:
+        if not killed and done > 10_000:
+            [pid] = _children()
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    with pytest.raises(PipelineFailed, match=r"^relay: the signal-generator process .* of 60000"):
+        run_relay_pipeline(events, progress=kill_the_child)
+    assert killed
+    assert not _children()  # reaped: no zombie, nothing left running
