@@ -36,9 +36,9 @@ from .errors import TransportClosed as TransportClosed
 from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .message import ActorMessage as ActorMessage
-from .remote import ActorServer as ActorServer
 from .remote import RemoteActorRef as RemoteActorRef
-from .remote import serve as serve
+from .server import ActorServer as ActorServer
+from .server import serve as serve
 from .system import ActorSystem as ActorSystem
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport

@@ -14,7 +14,12 @@ arrived before the fault, then raises ``TransportClosed`` with a detail saying w
 Batching: frames sent during one loop turn are coalesced in this side's buffer and written
 with one ``write`` at the end of the turn (or at once when the buffer passes
 :data:`FLUSH_BYTES` or ``capacity`` frames); every chunk read from the socket is parsed whole,
-so one wake-up of ``recv`` can hand out many frames without waiting again.
+so one wake-up of ``recv`` can hand out many frames without waiting again, and ``recv_batch``
+takes them all at once.
+
+Fast path: ``send_bytes``/``send_bytes_nowait``/``recv_batch`` move payload ``bytes`` without
+building an ``ActorMessage`` per frame (``RemoteActorRef`` and ``ActorServer`` use them); the
+``Transport`` methods ``send``/``send_nowait``/``recv`` wrap the same frames in envelopes.
 
 Flow control, end to end: when the peer reads too slowly, the kernel buffer and the event
 loop's write buffer fill, frames collect in this side's buffer, and once ``capacity`` of them
@@ -167,7 +172,7 @@ class UnixSocketTransport:
         self._greeted = False
         self._rest = bytearray()
         self._need = _GREETING_SIZE
-        self._inbox: deque[ActorMessage] = deque()
+        self._inbox: deque[bytes] = deque()
         self._getters: deque[asyncio.Future[None]] = deque()
         self._reading_paused = False
         self._resume_at = capacity // 2
@@ -288,18 +293,9 @@ class UnixSocketTransport:
             TypeError: ``msg`` is not a serialized ``ActorMessage``.
             FrameTooLarge: the payload exceeds ``max_frame_size``; nothing was written.
         """
-        if self._closed:
-            raise TransportClosed(self._describe(), self._detail)
         if type(msg) is not ActorMessage or msg.is_local:
             raise _not_serialized(msg)
-        data = msg.data
-        size = len(data)
-        if size > self.max_frame_size:
-            self.oversized += 1
-            raise FrameTooLarge(self._describe(), size, self.max_frame_size)
-        if self._paused and self._wframes >= self.capacity:
-            raise asyncio.QueueFull
-        self._append(data, size)
+        self.send_bytes_nowait(msg.data)
 
     async def send(self, msg: ActorMessage, /) -> None:
         """Accept ``msg`` for sending, waiting while ``capacity`` frames wait for the socket.
@@ -312,11 +308,36 @@ class UnixSocketTransport:
             TypeError: ``msg`` is not a serialized ``ActorMessage``.
             FrameTooLarge: the payload exceeds ``max_frame_size``; nothing was written.
         """
-        if self._closed:
-            raise TransportClosed(self._describe(), self._detail)
         if type(msg) is not ActorMessage or msg.is_local:
             raise _not_serialized(msg)
-        data = msg.data
+        await self.send_bytes(msg.data)
+
+    def send_bytes_nowait(self, data: bytes, /) -> None:
+        """``send_nowait`` of a payload, without the ``ActorMessage`` envelope (the fast path).
+
+        Raises what ``send_nowait`` raises (``TypeError`` if ``data`` is not ``bytes``).
+        """
+        if self._closed:
+            raise TransportClosed(self._describe(), self._detail)
+        if type(data) is not bytes:
+            raise TypeError(f"a frame's payload must be bytes, got {type(data).__name__}")
+        size = len(data)
+        if size > self.max_frame_size:
+            self.oversized += 1
+            raise FrameTooLarge(self._describe(), size, self.max_frame_size)
+        if self._paused and self._wframes >= self.capacity:
+            raise asyncio.QueueFull
+        self._append(data, size)
+
+    async def send_bytes(self, data: bytes, /) -> None:
+        """``send`` of a payload, without the ``ActorMessage`` envelope (the fast path).
+
+        Raises what ``send`` raises (``TypeError`` if ``data`` is not ``bytes``).
+        """
+        if self._closed:
+            raise TransportClosed(self._describe(), self._detail)
+        if type(data) is not bytes:
+            raise TypeError(f"a frame's payload must be bytes, got {type(data).__name__}")
         size = len(data)
         if size > self.max_frame_size:
             self.oversized += 1
@@ -370,13 +391,43 @@ class UnixSocketTransport:
                 detail says which. Later calls return ``None``.
         """
         inbox = self._inbox
+        if not inbox and not await self._wait_for_frames():
+            return None
+        data = inbox.popleft()
+        if self._reading_paused and len(inbox) <= self._resume_at:
+            self._resume_reading()
+        return ActorMessage.serialized(data)
+
+    async def recv_batch(self, limit: int = DEFAULT_CAPACITY) -> list[bytes]:
+        """The payloads of up to ``limit`` received frames, in order, waiting for at least one
+        (the fast path: no ``ActorMessage`` per frame, one wait for many frames).
+
+        Returns an empty list once the connection has ended and every frame is taken. Raises
+        like ``recv``. Cancelled: nothing was taken.
+        """
+        inbox = self._inbox
+        if not inbox and not await self._wait_for_frames():
+            return []
+        if len(inbox) <= limit:
+            batch = list(inbox)
+            inbox.clear()
+        else:
+            popleft = inbox.popleft
+            batch = [popleft() for _ in range(limit)]
+        if self._reading_paused and len(inbox) <= self._resume_at:
+            self._resume_reading()
+        return batch
+
+    async def _wait_for_frames(self) -> bool:
+        """Wait until a frame is in the inbox (True) or the connection has ended (False)."""
+        inbox = self._inbox
         while not inbox:
             error = self._error
             if error is not None:
                 self._error = None
                 raise error
             if self._closed:
-                return None
+                return False
             getter: asyncio.Future[None] = self._loop.create_future()
             self._getters.append(getter)
             try:
@@ -387,12 +438,12 @@ class UnixSocketTransport:
                 if inbox:
                     _wake_all(self._getters)
                 raise
-        msg = inbox.popleft()
-        if self._reading_paused and len(inbox) <= self._resume_at:
-            self._reading_paused = False
-            if self._link is not None and not self._closed:
-                self._link.resume_reading()
-        return msg
+        return True
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        if self._link is not None and not self._closed:
+            self._link.resume_reading()
 
     def __len__(self) -> int:
         """Frames received and not yet taken by ``recv``."""
@@ -483,7 +534,6 @@ class UnixSocketTransport:
         limit = self.max_frame_size
         unpack = _HEADER.unpack_from
         append = self._inbox.append
-        serialized = ActorMessage.serialized
         start = 0
         count = 0
         while end_of_data - start >= _HEADER_SIZE:
@@ -497,7 +547,7 @@ class UnixSocketTransport:
             end = start + _HEADER_SIZE + size
             if end > end_of_data:
                 break
-            append(serialized(data[start + _HEADER_SIZE : end]))
+            append(data[start + _HEADER_SIZE : end])
             start = end
             count += 1
         if start < end_of_data:
