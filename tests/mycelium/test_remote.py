@@ -30,10 +30,12 @@ from mycelium import (
     ActorStopped,
     ActorSystem,
     AskTimeout,
+    LocalTransport,
     MailboxFull,
     MessageTypeError,
     RemoteActorRef,
     RemoteError,
+    Transport,
     TransportClosed,
     UnixSocketTransport,
     serve,
@@ -452,3 +454,54 @@ async def test_a_server_process_killed_mid_stream_fails_pending_asks(sock_dir: s
             await child.wait()
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: reaped, no zombie left
+
+
+# ------------------------------------------------------------- any duplex transport will do
+
+
+class Duplex:
+    """Two in-memory ``LocalTransport`` pipes, one per direction: a duplex ``Transport``."""
+
+    def __init__(self, outgoing: LocalTransport, incoming: LocalTransport) -> None:
+        self.outgoing, self.incoming = outgoing, incoming
+
+    @classmethod
+    def pair(cls) -> tuple[Duplex, Duplex]:
+        ab, ba = LocalTransport(name="a->b"), LocalTransport(name="b->a")
+        return cls(ab, ba), cls(ba, ab)
+
+    @property
+    def closed(self) -> bool:
+        return self.outgoing.closed
+
+    def send_nowait(self, msg: ActorMessage) -> None:
+        self.outgoing.send_nowait(msg)
+
+    async def send(self, msg: ActorMessage, /) -> None:
+        await self.outgoing.send(msg)
+
+    async def recv(self) -> ActorMessage | None:
+        return await self.incoming.recv()
+
+    def close(self) -> None:
+        self.outgoing.close()
+        self.incoming.close()
+
+
+async def test_a_remote_ref_works_over_any_duplex_transport(system: ActorSystem) -> None:
+    actor = Calculator()
+    target = await system.spawn(actor)
+    near, far = Duplex.pair()
+    assert isinstance(near, Transport)
+    server = serve(far, target, Calc)
+    ref: ActorRef[Calc] = RemoteActorRef(near, Calc, name="calc")
+    ref.try_send(Add(1))
+    await ref.send(Add(2))
+    assert await ask(ref, Add(3)) == 6
+    with pytest.raises(RemoteError, match=r"ValueError: no"):
+        await ask(ref, Fail("no"))
+    await far.send(ActorMessage.local("not bytes"))  # refused at the ref, which logs it
+    near.close()
+    await asyncio.wait_for(server.wait_closed(), WAIT)
+    assert actor.seen == [1, 2, 3]
+    assert server.delivered == 4

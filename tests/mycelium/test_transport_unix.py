@@ -219,6 +219,22 @@ def test_frames_split_at_any_byte_are_reassembled(payloads: list[bytes], cuts: l
     assert uvloop.run(run()) == payloads
 
 
+async def test_the_bytes_fast_path_carries_the_same_frames(ends: Ends) -> None:
+    a, b = await UnixSocketTransport.pair(capacity=4)
+    ends.keep(a, b)
+    a.send_bytes_nowait(b"1")
+    await a.send_bytes(b"2")
+    await a.send(msg(b"3"))
+    assert await asyncio.wait_for(b.recv_batch(limit=2), WAIT) == [b"1", b"2"]
+    assert await asyncio.wait_for(b.recv_batch(), WAIT) == [b"3"]
+    with pytest.raises(TypeError, match=r"^a frame's payload must be bytes, got bytearray$"):
+        a.send_bytes_nowait(bytearray(b"x"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"payload must be bytes, got str"):
+        await a.send_bytes("x")  # type: ignore[arg-type]
+    a.close()
+    assert await asyncio.wait_for(b.recv_batch(), WAIT) == []  # ended and drained
+
+
 # ------------------------------------------------------------------------------ bad input
 
 

@@ -44,18 +44,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import socket
-import stat
 import struct
 from collections import deque
 from collections.abc import Callable
 from typing import Final, cast, final
 
-from mycelium.errors import FrameTooLarge, SocketPathError, SocketPathInUse, TransportClosed
+from mycelium.errors import FrameTooLarge, TransportClosed
 from mycelium.message import ActorMessage
+
+from ._socket_path import bind_unix_socket, identity
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -86,8 +86,6 @@ _GREETING_SIZE: Final = len(_GREETING)
 _HEADER: Final = struct.Struct(">I")
 _HEADER_SIZE: Final = _HEADER.size
 _MAX_FRAME_LIMIT: Final = 2**32 - 1
-# sun_path holds 108 bytes on Linux, including the terminating NUL.
-_MAX_PATH_BYTES: Final = 107
 
 
 @final
@@ -238,10 +236,9 @@ class UnixSocketTransport:
         """
         _check_limits(max_frame_size, capacity)
         where = os.fspath(path)
-        sock = _bind(where, replace=replace)
+        sock = bind_unix_socket(where, replace=replace)
         try:
-            identity = _identity(where)
-            listener = UnixSocketListener(where, identity, max_frame_size, capacity)
+            listener = UnixSocketListener(where, identity(where), max_frame_size, capacity)
             listener.server = await asyncio.get_running_loop().create_unix_server(
                 listener.make_link, sock=sock, backlog=backlog
             )
@@ -665,14 +662,14 @@ class UnixSocketListener:
     )
 
     def __init__(
-        self, path: str, identity: tuple[int, int], max_frame_size: int, capacity: int
+        self, path: str, file_id: tuple[int, int], max_frame_size: int, capacity: int
     ) -> None:
         """Made by :meth:`UnixSocketTransport.listen`."""
         self.path = path
         self.max_frame_size = max_frame_size
         self.capacity = capacity
         self.server: asyncio.Server | None = None
-        self._identity = identity
+        self._identity = file_id
         self._accepted: deque[UnixSocketTransport] = deque()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
@@ -728,7 +725,7 @@ class UnixSocketListener:
         while self._accepted:
             self._accepted.popleft().close()
         with contextlib.suppress(OSError):
-            if _identity(self.path) == self._identity:
+            if identity(self.path) == self._identity:
                 os.unlink(self.path)
         _wake_all(self._waiters)
 
@@ -802,61 +799,3 @@ def _check_limits(max_frame_size: int, capacity: int) -> None:
         raise ValueError(f"max_frame_size must be in [1, 2**32 - 1], got {max_frame_size}")
     if capacity < 1:
         raise ValueError(f"capacity must be >= 1, got {capacity}")
-
-
-def _identity(path: str) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_dev, st.st_ino
-
-
-def _bind(path: str, *, replace: bool) -> socket.socket:
-    """A non-blocking socket bound at ``path``, with every failure explained."""
-    size = len(os.fsencode(path))
-    if size > _MAX_PATH_BYTES:
-        raise SocketPathError(
-            path,
-            f"the path is {size} bytes long and Unix socket paths are limited to "
-            f"{_MAX_PATH_BYTES}; use a shorter path (e.g. in /tmp)",
-        )
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise SocketPathError(path, f"cannot inspect the path ({exc.strerror})") from exc
-    else:
-        if not replace:
-            raise SocketPathInUse(path)
-        if not stat.S_ISSOCK(mode):
-            raise SocketPathError(
-                path, "the path exists and is not a socket; replace=True only replaces sockets"
-            )
-        try:
-            os.unlink(path)
-        except OSError as exc:
-            raise SocketPathError(path, f"cannot remove the old socket ({exc.strerror})") from exc
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(path)
-    except BaseException as exc:
-        sock.close()
-        directory = os.path.dirname(os.path.abspath(path))
-        if isinstance(exc, FileExistsError) or (
-            isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE  # created meanwhile
-        ):
-            raise SocketPathInUse(path) from exc
-        if isinstance(exc, FileNotFoundError):
-            raise SocketPathError(
-                path, f"the directory {directory!r} does not exist; create it first"
-            ) from exc
-        if isinstance(exc, PermissionError):
-            raise SocketPathError(
-                path,
-                f"the directory {directory!r} is not writable by this process (uid "
-                f"{os.geteuid()}); pick a writable directory or fix its permissions",
-            ) from exc
-        if isinstance(exc, OSError):
-            raise SocketPathError(path, f"bind failed ({exc})") from exc
-        raise
-    sock.setblocking(False)
-    return sock
