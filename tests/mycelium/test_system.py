@@ -380,12 +380,6 @@ class Quitter(Actor[int]):
         self.log.append("stop")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stop() waits for on_stop, which waits for the handler that called stop(): an "
-    "actor awaiting its own stop deadlocks until shutdown cancels it. A fix needs the "
-    "dispatcher to know which actor is running (stop would then not wait for itself)",
-)
 async def test_an_actor_can_stop_itself_from_its_handler() -> None:
     system = ActorSystem()
     try:

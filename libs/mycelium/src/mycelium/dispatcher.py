@@ -65,6 +65,7 @@ class Dispatcher:
         "completed",
         "dead_letters",
         "loop",
+        "running",
         "system",
         "throughput",
         "turn_budget_s",
@@ -94,6 +95,8 @@ class Dispatcher:
         self._pending = False
         # Set when an actor is made ready; a run ends early when its handler did that.
         self._handoff = False
+        # The actor whose handler the dispatcher is running right now (not while suspended).
+        self.running: LocalActorRef[Any] | None = None
         self._run_handle = self._run  # one bound method, reused for every call_soon
         # Already done: what the pure-Python send returns when it enqueued at once.
         self.completed: asyncio.Future[None] = loop.create_future()
@@ -136,6 +139,7 @@ class Dispatcher:
                     batch = throughput
                 handle = cell.actor.handle
                 self._handoff = False
+                self.running = cell
                 done = 0
                 try:
                     # Messages that arrive during the batch wait for the next run (fairness).
@@ -161,9 +165,16 @@ class Dispatcher:
                         if self._handoff:  # after a question
                             break
                 except (Exception, asyncio.CancelledError) as exc:
+                    self.running = None
                     cell.handled += done - 1
                     cell.crash(exc)
                     continue
+                except BaseException as exc:  # KeyboardInterrupt, SystemExit: stop, then go on
+                    self.running = None
+                    cell.handled += done - 1
+                    cell.crash(exc)
+                    raise
+                self.running = None
                 if cell.task is not None:  # parked: the task settles it when the handler ends
                     cell.handled += done - 1
                     continue

@@ -195,6 +195,8 @@ class ActorSystem:
         The mailbox closes at once (later sends raise ``ActorStopped``); the messages already
         in it are handled first. With a ``timeout``, an actor still busy after it is cancelled
         and the rest of its mailbox counted as dead letters. Stopping a stopped actor is a no-op.
+        Called by the actor itself (from its own handler), it returns at once: the stop
+        completes after that handler returns (waiting for it there would wait forever).
 
         Raises:
             TypeError: ``ref`` is not a local ref of this system.
@@ -203,30 +205,34 @@ class ActorSystem:
         if cell is None:
             return
         cell.begin_stop()
-        await self._await_stopped([cell], timeout)
+        if not self._is_calling(cell):
+            await self._await_stopped([cell], timeout)
 
     async def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
         """Stop every actor, newest first, then refuse further spawns.
 
-        Each actor drains its mailbox, then ``on_stop`` runs. Actors still running after
-        ``timeout`` seconds in all are cancelled; what they still held becomes dead letters.
-        Idempotent.
+        Each actor in turn drains its mailbox, then ``on_stop`` runs; an actor still busy after
+        ``timeout`` seconds is cancelled and what it still held becomes dead letters, and the
+        next actor gets its own ``timeout``: one stuck actor cannot take an older one's drain
+        away. Newest first, so an actor can still send to the older actors it was given while
+        it drains. Idempotent. Called from an actor's handler, it does not wait for that actor.
         """
         self._shut_down = True
         if self._dispatcher is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         for cell in reversed(list(self._cells.values())):
+            if cell.state == STOPPED:
+                continue
             cell.begin_stop()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            await self._await_stopped([cell], remaining, force=False)
-        leftover = list(self._cells.values())
-        for cell in leftover:
-            cell.begin_stop()
-        await self._await_stopped(leftover, 0.0)
+            if not self._is_calling(cell):
+                await self._await_stopped([cell], timeout)
+
+    def _is_calling(self, cell: LocalActorRef[Any]) -> bool:
+        """True if the code running now is ``cell``'s own handler."""
+        if self._dispatcher is not None and self._dispatcher.running is cell:
+            return True
+        task = cell.task
+        return task is not None and task is asyncio.current_task()
 
     async def _await_stopped(
         self, cells: list[LocalActorRef[Any]], timeout: float | None, *, force: bool = True
