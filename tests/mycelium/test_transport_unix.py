@@ -231,6 +231,8 @@ async def test_the_bytes_fast_path_carries_the_same_frames(ends: Ends) -> None:
         a.send_bytes_nowait(bytearray(b"x"))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"payload must be bytes, got str"):
         await a.send_bytes("x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^limit must be >= 1, got 0$"):
+        await b.recv_batch(limit=0)
     a.close()
     assert await asyncio.wait_for(b.recv_batch(), WAIT) == []  # ended and drained
 

@@ -240,7 +240,7 @@ class UnixSocketTransport:
         try:
             listener = UnixSocketListener(where, identity(where), max_frame_size, capacity)
             listener.server = await asyncio.get_running_loop().create_unix_server(
-                listener.make_link, sock=sock, backlog=backlog
+                listener._make_link, sock=sock, backlog=backlog
             )
         except BaseException:
             sock.close()
@@ -258,6 +258,7 @@ class UnixSocketTransport:
         name: str = "pair",
     ) -> tuple[UnixSocketTransport, UnixSocketTransport]:
         """Two connected ends over ``socket.socketpair``, for tests and in-process use."""
+        _check_limits(max_frame_size, capacity)
         loop = asyncio.get_running_loop()
         ends: list[UnixSocketTransport] = []
         socks = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -402,6 +403,8 @@ class UnixSocketTransport:
         Returns an empty list once the connection has ended and every frame is taken. Raises
         like ``recv``. Cancelled: nothing was taken.
         """
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
         inbox = self._inbox
         if not inbox and not await self._wait_for_frames():
             return []
@@ -479,7 +482,11 @@ class UnixSocketTransport:
         self._wake_everyone()
 
     async def wait_closed(self) -> None:
-        """Wait until the socket is closed (after ``close()``, its buffered frames are out)."""
+        """Wait until the socket is closed.
+
+        After ``close()`` that is once the buffered frames are written: if the peer has stopped
+        reading but not died, that never happens; ``abort()`` then closes at once.
+        """
         await asyncio.shield(self._lost)
 
     # -------------------------------------------------------------------- protocol events
@@ -675,8 +682,8 @@ class UnixSocketListener:
         self._closed = False
         self._count = 0
 
-    def make_link(self) -> asyncio.Protocol:
-        """Protocol factory for the event loop's server (internal)."""
+    def _make_link(self) -> asyncio.Protocol:
+        """Protocol factory for the event loop's server."""
         self._count += 1
         end = UnixSocketTransport(
             name=f"{self.path}#{self._count}",
