@@ -81,7 +81,9 @@ class RemoteActorRef(ActorRef[M]):
     ``message_type`` at the sender (``MessageTypeError``, nothing sent), encodes it with msgpack
     and sends it as one frame. The ref owns the transport: it is the only reader of its replies
     (a reader task started here, so build the ref inside a running event loop), and
-    ``close()``/``aclose()`` close the transport.
+    ``close()``/``aclose()`` close the transport. For a union message type, annotate the
+    variable (``ref: ActorRef[MarketMessage] = RemoteActorRef(...)``): a type checker cannot
+    read the union from the value.
 
     Ordering: messages sent through one ref are delivered to the remote actor in the order sent
     (``send``, ``try_send`` and ``ask`` alike).
