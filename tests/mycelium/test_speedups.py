@@ -31,6 +31,7 @@ def test_local_refs_send_through_the_core() -> None:
 
 
 @pytest.mark.skipif(PURE, reason="this is the pure-Python run itself")
+@pytest.mark.timeout(300)  # the inner run has its own per-test timeouts; this bounds the whole
 def test_runtime_suite_passes_on_the_pure_python_core() -> None:
     env = dict(os.environ, MYCELIUM_PURE_PYTHON="1")
     done = subprocess.run(
@@ -39,7 +40,7 @@ def test_runtime_suite_passes_on_the_pure_python_core() -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
