@@ -159,7 +159,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             await entering
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer.
-        expiry = loop.call_later(timeout, _expire, reply, self.label, timeout, msg)
+        expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not READY:
                 await _until_entered_or_failed(entering, reply)
@@ -406,9 +406,11 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
                 room.set_result(reason)
 
 
-def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:
-    if not reply.done():
-        reply.set_exception(AskTimeout(label, timeout, msg))
+def _expire(
+    reply: asyncio.Future[Any], ref: LocalActorRef[Any], timeout: float, msg: object
+) -> None:
+    if not reply.done():  # the label is built only here, not for every ask
+        reply.set_exception(AskTimeout(ref.label, timeout, msg))
 
 
 async def _until_entered_or_failed(entering: Awaitable[None], reply: asyncio.Future[Any]) -> None:
