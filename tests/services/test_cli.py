@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -154,21 +153,6 @@ def test_a_bad_input_file_as_a_subprocess_has_no_traceback(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"mycelium-bundle: error: {path}: record 3: JSON is malformed")
-
-
-def _relay_exists() -> bool:
-    try:
-        return importlib.util.find_spec("services_v2.relay.pipeline") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-@pytest.mark.skipif(_relay_exists(), reason="the relay deployment exists now")
-def test_relay_mode_is_not_there_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--mode", "relay", "--events", "10"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "mode 'relay' is not implemented yet" in err
 
 
 @pytest.mark.parametrize("args", [["--events", "0"], ["--events", "ten"], ["--mode", "swarm"]])
