@@ -315,14 +315,7 @@ class UnixSocketTransport:
 
         Raises what ``send_nowait`` raises (``TypeError`` if ``data`` is not ``bytes``).
         """
-        if self._closed:
-            raise TransportClosed(self._describe(), self._detail)
-        if type(data) is not bytes:
-            raise TypeError(f"a frame's payload must be bytes, got {type(data).__name__}")
-        size = len(data)
-        if size > self.max_frame_size:
-            self.oversized += 1
-            raise FrameTooLarge(self._describe(), size, self.max_frame_size)
+        size = self._check_payload(data)
         if self._paused and self._wframes >= self.capacity:
             raise asyncio.QueueFull
         self._append(data, size)
@@ -332,14 +325,7 @@ class UnixSocketTransport:
 
         Raises what ``send`` raises (``TypeError`` if ``data`` is not ``bytes``).
         """
-        if self._closed:
-            raise TransportClosed(self._describe(), self._detail)
-        if type(data) is not bytes:
-            raise TypeError(f"a frame's payload must be bytes, got {type(data).__name__}")
-        size = len(data)
-        if size > self.max_frame_size:
-            self.oversized += 1
-            raise FrameTooLarge(self._describe(), size, self.max_frame_size)
+        size = self._check_payload(data)
         while self._paused and self._wframes >= self.capacity:
             room: asyncio.Future[None] = self._loop.create_future()
             self._room.append(room)
@@ -352,6 +338,18 @@ class UnixSocketTransport:
             if self._closed:
                 raise TransportClosed(self._describe(), self._detail)
         self._append(data, size)
+
+    def _check_payload(self, data: bytes) -> int:
+        """The checks every send makes before accepting a payload; returns its size."""
+        if self._closed:
+            raise TransportClosed(self._describe(), self._detail)
+        if type(data) is not bytes:
+            raise TypeError(f"a frame's payload must be bytes, got {type(data).__name__}")
+        size = len(data)
+        if size > self.max_frame_size:
+            self.oversized += 1
+            raise FrameTooLarge(self._describe(), size, self.max_frame_size)
+        return size
 
     def _append(self, data: bytes, size: int) -> None:
         wbuf = self._wbuf
