@@ -50,16 +50,6 @@ class PyMailboxCore:
     dispatcher: Any
     scheduled: bool
 
-    def _fast_put(self, msg: Any, /) -> bool:
-        """Append ``msg`` if the fast path applies; False if the slow path is needed."""
-        queue = self._queue
-        if type(msg) in self.accepts and len(queue) < self._limit:
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                self.dispatcher.schedule(self)
-            return True
-        return False
-
     def try_send(self, msg: Any, /) -> None:
         """Deliver ``msg`` without waiting (see ``LocalActorRef.try_send``)."""
         queue = self._queue

@@ -120,35 +120,47 @@ core_fast_put(CoreObject *self, PyObject *msg)
         (PyObject *)Py_TYPE(queue) != deque_type) {
         return 0;
     }
+    /* Hashing the message's class may run Python code (a metaclass __hash__) that could
+     * replace these fields: hold our own references while we use them. */
+    Py_INCREF(queue);
+    Py_INCREF(accepts);
+    int done = 0;
     int known = PySet_Contains(accepts, (PyObject *)Py_TYPE(msg));
-    if (known <= 0) {
-        return known;
+    if (known < 0) {
+        done = -1;
     }
-    Py_ssize_t size = PyObject_Size(queue);
-    if (size < 0) {
-        return -1;
+    else if (known) {
+        Py_ssize_t size = PyObject_Size(queue);
+        if (size < 0) {
+            done = -1;
+        }
+        else if (size < self->limit) {
+            PyObject *args[2] = {queue, msg};
+            PyObject *res = PyObject_Vectorcall(deque_append, args, 2, NULL);
+            if (res == NULL) {
+                done = -1;
+            }
+            else {
+                Py_DECREF(res);
+                done = 1;
+            }
+        }
     }
-    if (size >= self->limit) {
-        return 0;
-    }
-    PyObject *args[2] = {queue, msg};
-    PyObject *res = PyObject_Vectorcall(deque_append, args, 2, NULL);
-    if (res == NULL) {
-        return -1;
-    }
-    Py_DECREF(res);
-    if (!self->scheduled) {
+    Py_DECREF(accepts);
+    Py_DECREF(queue);
+    if (done == 1 && !self->scheduled) {
         if (self->dispatcher == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "actor has no dispatcher");
             return -1;
         }
-        res = PyObject_CallMethodOneArg(self->dispatcher, str_schedule, (PyObject *)self);
+        PyObject *res =
+            PyObject_CallMethodOneArg(self->dispatcher, str_schedule, (PyObject *)self);
         if (res == NULL) {
             return -1;
         }
         Py_DECREF(res);
     }
-    return 1;
+    return done;
 }
 
 static PyObject *
@@ -177,16 +189,6 @@ core_send(CoreObject *self, PyObject *msg)
     return PyObject_CallMethodOneArg((PyObject *)self, str_send_slow, msg);
 }
 
-static PyObject *
-core_fast_put_py(CoreObject *self, PyObject *msg)
-{
-    int done = core_fast_put(self, msg);
-    if (done < 0) {
-        return NULL;
-    }
-    return PyBool_FromLong(done);
-}
-
 static PyMethodDef core_methods[] = {
     {"try_send", (PyCFunction)core_try_send, METH_O,
      "Deliver msg without waiting (fast path in C; see LocalActorRef.try_send)."},
@@ -194,8 +196,6 @@ static PyMethodDef core_methods[] = {
     {"send", (PyCFunction)core_send, METH_O,
      "Deliver msg now if there is room (returns a completed awaitable), else wait (see "
      "LocalActorRef.send)."},
-    {"_fast_put", (PyCFunction)core_fast_put_py, METH_O,
-     "Append msg if the fast path applies; True if done, False if the slow path is needed."},
     {NULL, NULL, 0, NULL},
 };
 

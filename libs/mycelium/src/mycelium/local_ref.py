@@ -220,16 +220,6 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         if not self.scheduled:
             self.dispatcher.schedule(self)
 
-    def put_ask(self, ask: Ask) -> None:
-        """Enqueue a question (already type-checked) without waiting."""
-        queue = self._queue
-        if len(queue) < self._limit:
-            queue.append(ask)  # type: ignore[union-attr]
-        else:
-            self._put_slow(ask)
-        if not self.scheduled:
-            self.dispatcher.schedule(self)
-
     def _enqueue(self, item: object, msg: object) -> Awaitable[None]:
         """Enqueue ``item`` (already type-checked) now if there is room, else wait for room.
 
