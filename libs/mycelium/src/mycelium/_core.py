@@ -1,9 +1,10 @@
-"""``MailboxCore``: the fields and the ``try_send`` fast path of a local actor ref.
+"""The two hottest pieces of the runtime: the send fast path and the dispatcher's batch loop.
 
-The send fast path is the hottest code of the runtime, so it exists twice with one behaviour:
-in C (``_speedups.c``, built when a compiler is available) and here in Python, the reference and
-the fallback. ``MailboxCore`` is the C one when it is importable, unless the environment variable
-``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which one is in use.
+``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
+``run_batch`` handles a batch of one actor's messages. Each exists twice with one behaviour: in C
+(``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
+fallback. The C ones are used when importable, unless the environment variable
+``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
 
 The fast path is taken only when the message's exact class is in ``accepts`` and
 ``len(_queue) < _limit``; everything else goes to the subclass's ``put_nowait``, which performs
@@ -17,10 +18,37 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Awaitable, Generator
-from typing import TYPE_CHECKING, Any, final
+from collections.abc import Awaitable, Callable, Generator
+from typing import TYPE_CHECKING, Any, Final, final
 
-__all__ = ["READY", "SPEEDUPS", "MailboxCore", "PyMailboxCore"]
+__all__ = [
+    "ASK",
+    "DONE",
+    "HANDOFF",
+    "PARKED",
+    "RAISED",
+    "READY",
+    "SPEEDUPS",
+    "MailboxCore",
+    "PyMailboxCore",
+    "py_run_batch",
+    "run_batch",
+]
+
+# run_batch's outcome codes (the same numbers in _speedups.c).
+DONE: Final = 0
+"""``done`` messages handled; the batch is over (or the queue ran out)."""
+HANDOFF: Final = 1
+"""``done`` messages handled; the last one made another actor ready."""
+ASK: Final = 2
+"""``done`` messages handled, then question ``a`` was taken from the queue: the caller runs it."""
+PARKED: Final = 3
+"""``done`` messages handled, then the next handler suspended: ``a`` is its coroutine (to be
+resumed with send/throw) and ``b`` what it yielded."""
+RAISED: Final = 4
+"""``done`` messages handled, then the next handler raised ``a``."""
+
+BatchOutcome = tuple[int, int, Any, Any]
 
 
 @final
@@ -83,16 +111,56 @@ class PyMailboxCore:
         raise NotImplementedError
 
 
+def py_run_batch(
+    queue: deque[Any],
+    handle: Callable[[Any], Awaitable[Any]],
+    batch: int,
+    ready: deque[Any],
+    ask_type: type,
+    /,
+) -> BatchOutcome:
+    """Handle up to ``batch`` messages of ``queue`` with ``handle``; stop at anything special.
+
+    Each handler's coroutine is driven by hand; one that finishes without suspending costs no
+    task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
+    raises (``RAISED``), a message whose handler made another actor ready, seen as ``ready``
+    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    """
+    before = len(ready)
+    done = 0
+    while done < batch and queue:
+        msg = queue.popleft()
+        if type(msg) is ask_type:
+            return done, ASK, msg, None
+        try:
+            awaitable = handle(msg)
+            try:
+                steps = awaitable.__await__()
+            except AttributeError:
+                raise TypeError(
+                    f"handle() returned {type(awaitable).__name__}, not an awaitable"
+                ) from None
+            for yielded in steps:
+                return done, PARKED, steps, yielded
+        except BaseException as exc:  # the dispatcher decides what each kind means
+            return done, RAISED, exc, None
+        done += 1
+        if len(ready) != before:
+            return done, HANDOFF, None, None
+    return done, DONE, None, None
+
+
 if TYPE_CHECKING:
+    run_batch = py_run_batch
     MailboxCore = PyMailboxCore
     READY: Awaitable[None] = PY_READY
     SPEEDUPS: bool
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, READY, SPEEDUPS = PyMailboxCore, PY_READY, False
+    MailboxCore, READY, run_batch, SPEEDUPS = PyMailboxCore, PY_READY, py_run_batch, False
 else:
     try:
-        from ._speedups import READY, MailboxCore
+        from ._speedups import READY, MailboxCore, run_batch
     except ImportError:  # no compiler when the package was built: the Python path is used
-        MailboxCore, READY, SPEEDUPS = PyMailboxCore, PY_READY, False
+        MailboxCore, READY, run_batch, SPEEDUPS = PyMailboxCore, PY_READY, py_run_batch, False
     else:
         SPEEDUPS = True

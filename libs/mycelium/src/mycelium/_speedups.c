@@ -1,5 +1,6 @@
 /*
- * mycelium._speedups: the send fast path of a local actor ref, in C.
+ * mycelium._speedups: the send fast path of a local actor ref, and the dispatcher's batch
+ * loop (run_batch, further down), in C.
  *
  * MailboxCore holds the five fields the fast path reads (the queue, the limit, the set of
  * accepted message classes, the dispatcher and the "scheduled" flag) and implements
@@ -28,10 +29,11 @@ typedef struct {
 
 static PyObject *deque_type = NULL;   /* collections.deque */
 static PyObject *deque_append = NULL; /* collections.deque.append (a method descriptor) */
+static PyObject *deque_popleft = NULL; /* collections.deque.popleft (a method descriptor) */
 static PyObject *str_put_nowait = NULL;
 static PyObject *str_schedule = NULL;
 static PyObject *str_send_slow = NULL;
-static PyObject *ready = NULL; /* the shared, already-completed awaitable returned by send */
+static PyObject *ready_awaitable = NULL; /* the shared, completed awaitable returned by send */
 
 /* Ready: an awaitable that is already complete. `await ready` evaluates to None at once.
  * It holds no state, so one instance is shared by every send. */
@@ -184,7 +186,7 @@ core_send(CoreObject *self, PyObject *msg)
         return NULL;
     }
     if (done) {
-        return Py_NewRef(ready);
+        return Py_NewRef(ready_awaitable);
     }
     return PyObject_CallMethodOneArg((PyObject *)self, str_send_slow, msg);
 }
@@ -243,6 +245,10 @@ speedups_exec(PyObject *module)
     if (deque_append == NULL) {
         return -1;
     }
+    deque_popleft = PyObject_GetAttrString(deque_type, "popleft");
+    if (deque_popleft == NULL) {
+        return -1;
+    }
     str_put_nowait = PyUnicode_InternFromString("put_nowait");
     str_schedule = PyUnicode_InternFromString("schedule");
     str_send_slow = PyUnicode_InternFromString("_send_slow");
@@ -253,8 +259,8 @@ speedups_exec(PyObject *module)
     if (ready_type == NULL) {
         return -1;
     }
-    ready = PyType_GenericNew((PyTypeObject *)ready_type, NULL, NULL);
-    if (ready == NULL) {
+    ready_awaitable = PyType_GenericNew((PyTypeObject *)ready_type, NULL, NULL);
+    if (ready_awaitable == NULL) {
         Py_DECREF(ready_type);
         return -1;
     }
@@ -262,8 +268,8 @@ speedups_exec(PyObject *module)
         Py_DECREF(ready_type);
         return -1;
     }
-    if (PyModule_AddObject(module, "READY", Py_NewRef(ready)) < 0) {
-        Py_DECREF(ready);
+    if (PyModule_AddObject(module, "READY", Py_NewRef(ready_awaitable)) < 0) {
+        Py_DECREF(ready_awaitable);
         return -1;
     }
     PyObject *core_type = PyType_FromSpec(&core_spec);
@@ -277,6 +283,153 @@ speedups_exec(PyObject *module)
     return 0;
 }
 
+
+/* ------------------------------------------------------------------------------------------
+ * run_batch: the dispatcher's inner loop (see py_run_batch in _core.py, the reference).
+ *
+ * run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b)
+ * Handles up to `batch` messages of `queue`: calls handle(msg) and drives the coroutine with
+ * PyIter_Send (no task, no StopIteration, no __await__ wrapper for native coroutines). Stops
+ * early at a question, a handler that suspends or raises, or a handler that made another actor
+ * ready (`ready` grew). The codes are those of _core.py.
+ */
+enum { BATCH_DONE = 0, BATCH_HANDOFF = 1, BATCH_ASK = 2, BATCH_PARKED = 3, BATCH_RAISED = 4 };
+
+/* (done, code, a, b), stealing a and b (NULL means None). */
+static PyObject *
+batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b)
+{
+    PyObject *result = PyTuple_New(4);
+    if (result == NULL) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    PyObject *n = PyLong_FromSsize_t(done);
+    PyObject *c = PyLong_FromLong(code);
+    if (n == NULL || c == NULL) {
+        Py_XDECREF(n);
+        Py_XDECREF(c);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_DECREF(result);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, n);
+    PyTuple_SET_ITEM(result, 1, c);
+    PyTuple_SET_ITEM(result, 2, a != NULL ? a : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(result, 3, b != NULL ? b : Py_NewRef(Py_None));
+    return result;
+}
+
+/* The exception being raised, as an object with its traceback; the error is cleared. */
+static PyObject *
+take_exception(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        value = Py_NewRef(Py_None);
+    }
+    else if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static PyObject *
+speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "run_batch(queue, handle, batch, ready, ask_type)");
+        return NULL;
+    }
+    PyObject *queue = args[0];
+    PyObject *handle = args[1];
+    PyObject *ready = args[3];
+    PyObject *ask_type = args[4];
+    Py_ssize_t batch = PyLong_AsSsize_t(args[2]);
+    if (batch == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if ((PyObject *)Py_TYPE(queue) != deque_type || (PyObject *)Py_TYPE(ready) != deque_type) {
+        PyErr_SetString(PyExc_TypeError, "run_batch needs deques for queue and ready");
+        return NULL;
+    }
+    Py_ssize_t before = PyObject_Size(ready);
+    if (before < 0) {
+        return NULL;
+    }
+    Py_ssize_t done = 0;
+    while (done < batch) {
+        Py_ssize_t left = PyObject_Size(queue);
+        if (left < 0) {
+            return NULL;
+        }
+        if (left == 0) {
+            break;
+        }
+        PyObject *msg = PyObject_Vectorcall(deque_popleft, &queue, 1, NULL);
+        if (msg == NULL) {
+            return NULL;
+        }
+        if ((PyObject *)Py_TYPE(msg) == ask_type) {
+            return batch_outcome(done, BATCH_ASK, msg, NULL);
+        }
+        PyObject *awaitable = PyObject_CallOneArg(handle, msg);
+        Py_DECREF(msg);
+        if (awaitable == NULL) {
+            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+        }
+        PyObject *steps;
+        if (PyCoro_CheckExact(awaitable)) {
+            steps = awaitable;
+        }
+        else {
+            PyAsyncMethods *am = Py_TYPE(awaitable)->tp_as_async;
+            if (am == NULL || am->am_await == NULL) {
+                PyErr_Format(PyExc_TypeError, "handle() returned %.100s, not an awaitable",
+                             Py_TYPE(awaitable)->tp_name);
+                Py_DECREF(awaitable);
+                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+            }
+            steps = am->am_await(awaitable);
+            Py_DECREF(awaitable);
+            if (steps == NULL) {
+                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+            }
+        }
+        PyObject *yielded = NULL;
+        PySendResult sent = PyIter_Send(steps, Py_None, &yielded);
+        if (sent == PYGEN_NEXT) {
+            return batch_outcome(done, BATCH_PARKED, steps, yielded);
+        }
+        Py_DECREF(steps);
+        if (sent == PYGEN_ERROR) {
+            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+        }
+        Py_XDECREF(yielded); /* the handler's return value: ignored for a tell */
+        done++;
+        Py_ssize_t now = PyObject_Size(ready);
+        if (now < 0) {
+            return NULL;
+        }
+        if (now != before) {
+            return batch_outcome(done, BATCH_HANDOFF, NULL, NULL);
+        }
+    }
+    return batch_outcome(done, BATCH_DONE, NULL, NULL);
+}
+
+static PyMethodDef speedups_functions[] = {
+    {"run_batch", (PyCFunction)(void (*)(void))speedups_run_batch, METH_FASTCALL,
+     "run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b); see _core.py."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyModuleDef_Slot speedups_slots[] = {
     {Py_mod_exec, speedups_exec},
     {0, NULL},
@@ -287,6 +440,7 @@ static struct PyModuleDef speedups_module = {
     .m_name = "mycelium._speedups",
     .m_doc = "The send fast path of Mycelium's local actor refs, in C (optional).",
     .m_size = 0,
+    .m_methods = speedups_functions,
     .m_slots = speedups_slots,
 };
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Coroutine, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
+from ._core import ASK, PARKED, RAISED, run_batch
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -58,7 +59,6 @@ class Dispatcher:
 
     __slots__ = (
         "_forget",
-        "_handoff",
         "_pending",
         "_ready",
         "_run_handle",
@@ -93,8 +93,6 @@ class Dispatcher:
         self._forget = forget
         self._ready: deque[LocalActorRef[Any]] = deque()
         self._pending = False
-        # Set when an actor is made ready; a run ends early when its handler did that.
-        self._handoff = False
         # The actor whose handler the dispatcher is running right now (not while suspended).
         self.running: LocalActorRef[Any] | None = None
         self._run_handle = self._run  # one bound method, reused for every call_soon
@@ -106,7 +104,6 @@ class Dispatcher:
         """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
         cell.scheduled = True
         self._ready.append(cell)
-        self._handoff = True
         if not self._pending:
             self._pending = True
             self.loop.call_soon(self._run_handle)
@@ -120,8 +117,12 @@ class Dispatcher:
     def _run(self) -> None:
         """One turn: run ready actors until none is left or the turn's budget is spent.
 
-        The body of an actor's run is inlined here (no call per run): on this path a Python
-        call costs more than handling a short batch.
+        An actor's run handles up to ``throughput`` messages with ``run_batch`` (in C when
+        built), which returns here only for what needs Python: a question, a handler that
+        suspended or raised, or a hand-off. Messages that arrive during the run wait for the
+        next one (fairness). A run ends right after a message whose handler made another actor
+        ready: the work it handed on goes next. Both go to the back of the ready queue, so a
+        ping-pong pair cannot starve the others.
         """
         ready = self._ready
         deadline = perf_counter() + self.turn_budget_s
@@ -138,47 +139,41 @@ class Dispatcher:
                 if batch > throughput:  # noqa: PLR1730 - min() costs a call here
                     batch = throughput
                 handle = cell.actor.handle
-                self._handoff = False
+                before = len(ready)
                 self.running = cell
-                done = 0
-                try:
-                    # Messages that arrive during the batch wait for the next run (fairness).
-                    # The run also ends right after a message whose handler made another actor
-                    # ready: the work it handed on goes next. Both go to the back of the ready
-                    # queue, so a ping-pong pair cannot starve the others.
-                    while done < batch:
-                        msg = queue.popleft()
-                        done += 1
-                        if type(msg) is Ask:
-                            if not self._run_ask(cell, msg):
-                                break  # parked
-                        else:
-                            steps = handle(msg).__await__()
-                            for yielded in steps:
-                                self._park(cell, steps, yielded, None)
-                                break
-                            else:
-                                if self._handoff:
-                                    break
-                                continue
-                            break  # parked
-                        if self._handoff:  # after a question
+                handled = 0
+                settled = True  # False once the cell is parked or crashed: settled elsewhere
+                while True:
+                    done, code, a, b = run_batch(queue, handle, batch - handled, ready, Ask)
+                    handled += done
+                    if code == ASK:
+                        try:
+                            answered = self._run_ask(cell, a)
+                        except BaseException as exc:
+                            cell.handled += handled
+                            handled = 0
+                            self._fail(cell, exc)
+                            settled = False
                             break
-                except (Exception, asyncio.CancelledError) as exc:
-                    self.running = None
-                    cell.handled += done - 1
-                    cell.crash(exc)
-                    continue
-                except BaseException as exc:  # KeyboardInterrupt, SystemExit: stop, then go on
-                    self.running = None
-                    cell.handled += done - 1
-                    cell.crash(exc)
-                    raise
+                        if not answered:
+                            settled = False
+                            break
+                        handled += 1
+                        if handled < batch and len(ready) == before:
+                            continue
+                    elif code == PARKED:
+                        self._park(cell, a, b, None)
+                        settled = False
+                    elif code == RAISED:
+                        cell.handled += handled
+                        self._fail(cell, a)
+                        handled = 0
+                        settled = False
+                    break
                 self.running = None
-                if cell.task is not None:  # parked: the task settles it when the handler ends
-                    cell.handled += done - 1
+                cell.handled += handled
+                if not settled:
                     continue
-                cell.handled += done
                 # Settle (inlined): requeue if mail is left, finish a stop, or release.
                 if cell.waiters:
                     cell.admit_waiters()
@@ -189,6 +184,7 @@ class Dispatcher:
                 else:
                     cell.scheduled = False
         finally:
+            self.running = None
             if ready:
                 self.loop.call_soon(self._run_handle)
             else:
@@ -210,6 +206,13 @@ class Dispatcher:
             raise
         self._park(cell, steps, yielded, reply)
         return False
+
+    def _fail(self, cell: LocalActorRef[Any], exc: BaseException) -> None:
+        """A handler raised: stop its actor; KeyboardInterrupt and the like then propagate."""
+        self.running = None
+        cell.crash(exc)
+        if not isinstance(exc, Exception | asyncio.CancelledError):
+            raise exc
 
     def _settle(self, cell: LocalActorRef[Any]) -> None:
         """After a run: requeue the cell if it has mail, finish a stop, or release it."""

@@ -1,0 +1,30 @@
+"""Types of the optional C module: the same shapes as their pure-Python twins in _core.py."""
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, final
+
+@final
+class Ready:
+    def __await__(self) -> Any: ...
+
+READY: Ready
+
+class MailboxCore:
+    _queue: deque[Any] | tuple[()]
+    _limit: int
+    accepts: set[type]
+    dispatcher: Any
+    scheduled: bool
+    def try_send(self, msg: Any, /) -> None: ...
+    def tell(self, msg: Any, /) -> None: ...
+    def send(self, msg: Any, /) -> Awaitable[None]: ...
+
+def run_batch(
+    queue: deque[Any],
+    handle: Callable[[Any], Awaitable[Any]],
+    batch: int,
+    ready: deque[Any],
+    ask_type: type,
+    /,
+) -> tuple[int, int, Any, Any]: ...

@@ -1,0 +1,145 @@
+"""``run_batch``: the C batch loop and its pure-Python reference return the same outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from mycelium import _core  # pyright: ignore[reportPrivateUsage]
+
+RunBatch = Callable[
+    [deque[Any], Callable[[Any], Awaitable[Any]], int, deque[Any], type], _core.BatchOutcome
+]
+
+IMPLEMENTATIONS: list[Any] = [pytest.param(_core.py_run_batch, id="python")]
+if importlib.util.find_spec("mycelium._speedups") is not None:
+    from mycelium import _speedups
+
+    IMPLEMENTATIONS.append(pytest.param(_speedups.run_batch, id="c"))
+
+
+class Question:
+    """Stands for the dispatcher's Ask envelope."""
+
+
+class Boom(Exception):
+    pass
+
+
+class Recorder:
+    """Handlers that record what they saw; some suspend, raise or hand off."""
+
+    def __init__(self, ready: deque[Any]) -> None:
+        self.seen: list[object] = []
+        self.ready = ready
+
+    async def handle(self, msg: object) -> object:
+        self.seen.append(msg)
+        if msg == "suspend":
+            await asyncio.sleep(0)
+        if msg == "boom":
+            raise Boom("handler failed")
+        if msg == "handoff":
+            self.ready.append("another actor")
+        return msg
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def run_batch(request: pytest.FixtureRequest) -> RunBatch:
+    implementation: RunBatch = request.param
+    return implementation
+
+
+def _run(run_batch: RunBatch, items: list[object], batch: int) -> tuple[Any, ...]:
+    queue: deque[Any] = deque(items)
+    ready: deque[Any] = deque()
+    recorder = Recorder(ready)
+    outcome = run_batch(queue, recorder.handle, batch, ready, Question)
+    return outcome, recorder.seen, list(queue)
+
+
+def test_a_plain_batch_is_done(run_batch: RunBatch) -> None:
+    (done, code, a, b), seen, left = _run(run_batch, [1, 2, 3, 4], 3)
+    assert (done, code, a, b) == (3, _core.DONE, None, None)
+    assert (seen, left) == ([1, 2, 3], [4])
+
+
+def test_an_empty_queue_ends_the_batch(run_batch: RunBatch) -> None:
+    assert _run(run_batch, [1], 5)[0] == (1, _core.DONE, None, None)
+    assert _run(run_batch, [], 5)[0] == (0, _core.DONE, None, None)
+
+
+def test_a_handoff_ends_the_batch_after_that_message(run_batch: RunBatch) -> None:
+    (done, code, _, _), seen, left = _run(run_batch, [1, "handoff", 3], 10)
+    assert (done, code) == (2, _core.HANDOFF)
+    assert (seen, left) == ([1, "handoff"], [3])
+
+
+def test_a_question_is_taken_and_returned(run_batch: RunBatch) -> None:
+    question = Question()
+    (done, code, a, _), seen, left = _run(run_batch, [1, question, 3], 10)
+    assert (done, code, a) == (1, _core.ASK, question)
+    assert (seen, left) == ([1], [3])
+
+
+def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
+    (done, code, steps, yielded), seen, left = _run(run_batch, [1, "suspend", 3], 10)
+    assert (done, code, yielded) == (1, _core.PARKED, None)  # asyncio.sleep(0) yields None
+    assert (seen, left) == ([1, "suspend"], [3])
+    with pytest.raises(StopIteration) as finished:
+        steps.send(None)
+    assert finished.value.value == "suspend"
+
+
+def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBatch) -> None:
+    (done, code, exc, _), seen, left = _run(run_batch, [1, "boom", 3], 10)
+    assert (done, code) == (1, _core.RAISED)
+    assert isinstance(exc, Boom)
+    assert exc.__traceback__ is not None
+    assert (seen, left) == ([1, "boom"], [3])
+
+
+def test_a_handler_returning_a_plain_awaitable_is_driven(run_batch: RunBatch) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        finished: asyncio.Future[str] = loop.create_future()
+        finished.set_result("ok")
+
+        def handle(msg: object) -> Awaitable[str]:
+            return finished
+
+        queue: deque[Any] = deque([1, 2])
+        outcome = run_batch(queue, handle, 10, deque(), Question)
+        assert outcome == (2, _core.DONE, None, None)
+    finally:
+        loop.close()
+
+
+def test_a_handler_returning_a_non_awaitable_raises_type_error(run_batch: RunBatch) -> None:
+    def handle(msg: object) -> Any:
+        return msg
+
+    done, code, exc, _ = run_batch(deque([1]), handle, 10, deque(), Question)
+    assert (done, code) == (0, _core.RAISED)
+    assert isinstance(exc, TypeError)
+    assert str(exc) == "handle() returned int, not an awaitable"
+
+
+def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
+    msg, answer = object(), object()
+    before = (sys.getrefcount(msg), sys.getrefcount(answer))
+
+    async def handle(seen: object) -> object:
+        return answer
+
+    for _ in range(3):
+        queue: deque[Any] = deque([msg] * 100)
+        assert run_batch(queue, handle, 100, deque(), Question) == (100, _core.DONE, None, None)
+        del queue
+    assert (sys.getrefcount(msg), sys.getrefcount(answer)) == before
