@@ -9,9 +9,11 @@ so an actor-to-actor hop costs no loop iteration. A turn ends when the ready que
 after ``turn_budget_s`` seconds (checked every few runs), so I/O callbacks (a transport's
 flush, a socket read) and timers wait at most about that long.
 
-Each handler coroutine is driven by hand. One that finishes without suspending (the common
-case) costs no task and no future; one that suspends is handed to a task, and its actor is
-parked (it handles nothing else) until that task finishes, which keeps "one message at a time".
+Each handler coroutine is driven by hand, by ``run_batch`` (``_core.py``; in C when built). One
+that finishes without suspending (the common case) costs no task and no future; one that
+suspends is handed to a task, and its actor is parked (it handles nothing else) until that task
+finishes, which keeps "one message at a time". A run also ends right after a message whose
+handler made another actor ready (a hand-off), so work passed along a chain moves on at once.
 
 Threads: everything here runs on the loop's thread.
 """
