@@ -143,3 +143,19 @@ def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
         assert run_batch(queue, handle, 100, deque(), Question) == (100, _core.DONE, None, None)
         del queue
     assert (sys.getrefcount(msg), sys.getrefcount(answer)) == before
+
+
+def _readies() -> list[Any]:
+    readies: list[Any] = [pytest.param(_core.PY_READY, id="python")]
+    if importlib.util.find_spec("mycelium._speedups") is not None:
+        from mycelium import _speedups
+
+        readies.append(pytest.param(_speedups.READY, id="c"))
+    return readies
+
+
+@pytest.mark.parametrize("ready", _readies())
+async def test_the_completed_awaitable_gives_none_at_once_every_time(ready: Any) -> None:
+    for _ in range(3):  # one object is shared by every send: it must stay reusable
+        assert await ready is None
+    assert await asyncio.ensure_future(ready) is None  # wraps like any awaitable

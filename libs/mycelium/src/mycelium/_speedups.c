@@ -53,6 +53,13 @@ ready_iternext(PyObject *self)
     return NULL; /* exhausted at once, no exception set: the await yields None */
 }
 
+static PySendResult
+ready_am_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    *result = Py_NewRef(Py_None); /* complete at once: the await evaluates to None */
+    return PYGEN_RETURN;
+}
+
 static PyObject *
 ready_send(PyObject *self, PyObject *arg)
 {
@@ -68,6 +75,7 @@ static PyMethodDef ready_methods[] = {
 static PyType_Slot ready_slots[] = {
     {Py_tp_doc, "An awaitable that is already complete (await gives None)."},
     {Py_am_await, ready_await},
+    {Py_am_send, ready_am_send},
     {Py_tp_iter, ready_await},
     {Py_tp_iternext, ready_iternext},
     {Py_tp_methods, ready_methods},
