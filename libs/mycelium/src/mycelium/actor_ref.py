@@ -110,8 +110,10 @@ class ActorRef(ABC, Generic[M]):
         """Deliver ``msg`` and return what ``handle`` returned for it.
 
         Raises:
-            AskTimeout: no answer within ``timeout`` seconds (``None``: wait forever). The
-                question may still be handled later; its answer is then discarded.
+            AskTimeout: no answer within ``timeout`` seconds (``None``: wait forever), counting
+                the wait for room. The question may still be handled later; its answer is then
+                discarded. A local ref never raises it early; timeouts of 50 ms or more share
+                5 ms timer buckets, so they may fire up to 5 ms late.
             MessageTypeError: ``msg`` is not of the actor's message type.
             ActorStopped: the actor is stopped, or stopped before answering.
             Exception: whatever ``handle`` raised for this message (the actor then stops).

@@ -31,6 +31,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
 from ._core import ASK, PARKED, RAISED, run_batch
+from ._deadlines import AskDeadlines
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -64,6 +65,7 @@ class Dispatcher:
         "_pending",
         "_ready",
         "_run_handle",
+        "ask_deadlines",
         "completed",
         "dead_letters",
         "loop",
@@ -98,6 +100,8 @@ class Dispatcher:
         # The actor whose handler the dispatcher is running right now (not while suspended).
         self.running: LocalActorRef[Any] | None = None
         self._run_handle = self._run  # one bound method, reused for every call_soon
+        # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
+        self.ask_deadlines = AskDeadlines(loop)
         # Already done: what the pure-Python send returns when it enqueued at once.
         self.completed: asyncio.Future[None] = loop.create_future()
         self.completed.set_result(None)

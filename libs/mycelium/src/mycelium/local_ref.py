@@ -20,6 +20,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 from ._core import READY, MailboxCore
+from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError
@@ -159,6 +160,14 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             await entering
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer.
+        if timeout >= SHORTEST_BUCKETED:
+            bucket = self.dispatcher.ask_deadlines.add(reply, self, timeout, msg)
+            try:
+                if entering is not READY:
+                    await _until_entered_or_failed(entering, reply)
+                return await reply
+            finally:
+                bucket.pop(reply, None)
         expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not READY:
