@@ -11,8 +11,7 @@ setup(
         Extension(
             "mycelium._speedups",
             ["src/mycelium/_speedups.c"],
-            optional=True,
-            extra_compile_args=["-O2"],
+            optional=True,  # compiled with the interpreter's own flags (-O3 for CPython)
         )
     ]
 )
