@@ -691,3 +691,21 @@ def test_every_accepted_message_is_handled_once_or_dead_lettered_in_sender_order
         assert dead == [], "a graceful stop or shutdown loses nothing"
         assert out.mailbox_handled == len(handled)
         assert set(handled) == out.accepted
+
+
+async def test_a_ref_kept_after_the_stop_does_not_keep_the_actor_alive() -> None:
+    import gc
+    import weakref
+
+    async with ActorSystem() as system:
+        actor = Named("gone", [])
+        ref = await system.spawn(actor)
+        alive = weakref.ref(actor)
+        await system.stop(ref)
+        del actor
+        gc.collect()
+        assert alive() is None  # the ref we still hold let go of the actor and its state
+        assert ref.name is None
+        assert str(ref.id) in repr(ref)
+        with pytest.raises(ActorStopped, match=r"^actor 'Named#\d+' has stopped"):
+            ref.try_send(1)

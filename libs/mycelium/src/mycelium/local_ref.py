@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 from ._core import READY, MailboxCore
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
+from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError
 from .mailbox import Mailbox
 
 if TYPE_CHECKING:
-    from .actor import Actor
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
     from .system import ActorSystem
@@ -74,6 +74,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
     # itself come from MailboxCore (_core.py), in C when it is built.
     __slots__ = (
         "_id",
+        "_kind",
         "_name",
         "actor",
         "state",
@@ -91,7 +92,10 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         dispatcher: Dispatcher,
     ) -> None:
         super().__init__(capacity)
+        # Invariant: the running actor until STOPPED, then _RELEASED (refs may outlive actors:
+        # a stopped actor's state is not kept alive by the refs others still hold).
         self.actor: Actor[Any] = actor
+        self._kind: type[Actor[Any]] = type(actor)
         self._id = actor_id
         self._name = name
         self.dispatcher = dispatcher
@@ -195,7 +199,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
     @property
     def label(self) -> str:
         """How logs and errors name this actor: ``name#id``, or ``ClassName#id``."""
-        return f"{self._name or type(self.actor).__name__}#{self._id}"
+        return f"{self._name or self._kind.__name__}#{self._id}"
 
     def _label(self) -> str:
         return self.label
@@ -203,7 +207,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
     @property
     def check(self) -> MessageCheck:
         """The message check of this actor's class."""
-        return message_check_for(type(self.actor))
+        return message_check_for(self._kind)
 
     def admit(self, msg: object) -> None:
         """Raise ``MessageTypeError`` unless ``msg`` is of the actor's declared type."""
@@ -366,12 +370,17 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         except Exception:
             log.exception("on_stop of actor %s raised", self.label)
         finally:
-            self.state = STOPPED
+            self.release()
             self.dispatcher.system_forget(self)
             watchers, self.watchers = self.watchers, None
             for watcher in watchers or ():
                 if not watcher.done():
                     watcher.set_result(None)
+
+    def release(self) -> None:
+        """Enter STOPPED for good and let go of the actor object (refs may outlive it)."""
+        self.state = STOPPED
+        self.actor = _RELEASED
 
     def stopped(self) -> asyncio.Future[None]:
         """A future resolved once this actor has STOPPED and ``on_stop`` has returned."""
@@ -430,3 +439,14 @@ async def _until_entered_or_failed(entering: Awaitable[None], reply: asyncio.Fut
         if waiting.cancelled() or waiting.exception() is None:
             reply.result()  # raises the AskTimeout
     waiting.result()
+
+
+@final
+class _Released(Actor[object]):
+    """What a stopped actor's ref holds instead of the actor: nothing runs it any more."""
+
+    async def handle(self, msg: object, /) -> None:
+        raise RuntimeError("this actor has stopped; its handler cannot run")
+
+
+_RELEASED: Final = _Released()

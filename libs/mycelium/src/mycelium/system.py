@@ -157,7 +157,7 @@ class ActorSystem:
             cell.close()
             cell._abandon_queue("on_start raised")
             cell._refuse_waiters("on_start raised")
-            cell.state = STOPPED
+            cell.release()
             self._forget(cell)
             watchers, cell.watchers = cell.watchers, None
             for watcher in watchers or ():
