@@ -159,3 +159,40 @@ async def test_the_completed_awaitable_gives_none_at_once_every_time(ready: Any)
     for _ in range(3):  # one object is shared by every send: it must stay reusable
         assert await ready is None
     assert await asyncio.ensure_future(ready) is None  # wraps like any awaitable
+
+
+def _dispatcher_cores() -> list[Any]:
+    cores: list[Any] = [pytest.param(_core.PyDispatcherCore, id="python")]
+    if importlib.util.find_spec("mycelium._speedups") is not None:
+        from mycelium import _speedups
+
+        cores.append(pytest.param(_speedups.DispatcherCore, id="c"))
+    return cores
+
+
+class _Cell:
+    scheduled = False
+
+
+@pytest.mark.parametrize("core", _dispatcher_cores())
+def test_schedule_queues_the_cell_and_asks_for_one_run_until_it_happens(core: Any) -> None:
+    calls: list[object] = []
+
+    class Dispatcher(core):
+        __slots__ = ()
+
+        def run(self) -> None:  # pragma: no cover - never called: call_soon is recorded
+            pass
+
+    dispatcher = Dispatcher()
+    dispatcher._ready = deque()
+    dispatcher._call_soon = calls.append
+    dispatcher._run_handle = dispatcher.run
+    dispatcher._pending = False
+    first, second = _Cell(), _Cell()
+    dispatcher.schedule(first)
+    dispatcher.schedule(second)
+    assert (first.scheduled, second.scheduled) == (True, True)
+    assert list(dispatcher._ready) == [first, second]
+    assert calls == [dispatcher.run]  # one run requested while one is pending
+    assert dispatcher._pending is True

@@ -1,7 +1,9 @@
 """The two hottest pieces of the runtime: the send fast path and the dispatcher's batch loop.
 
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
-``run_batch`` handles a batch of one actor's messages. Each exists twice with one behaviour: in C
+``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
+wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
+messages. Each exists twice with one behaviour: in C
 (``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
 fallback. The C ones are used when importable, unless the environment variable
 ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
@@ -29,7 +31,9 @@ __all__ = [
     "RAISED",
     "READY",
     "SPEEDUPS",
+    "DispatcherCore",
     "MailboxCore",
+    "PyDispatcherCore",
     "PyMailboxCore",
     "py_run_batch",
     "run_batch",
@@ -111,6 +115,29 @@ class PyMailboxCore:
         raise NotImplementedError
 
 
+class PyDispatcherCore:
+    """The pure-Python ``DispatcherCore`` (the reference behaviour).
+
+    Invariant (kept with the subclass): ``_pending`` is True iff a call of ``_run_handle`` is
+    scheduled on the loop or running; every cell in ``_ready`` has ``scheduled`` set.
+    """
+
+    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle")
+
+    _ready: deque[Any]
+    _call_soon: Callable[[Callable[[], None]], object]
+    _run_handle: Callable[[], None]
+    _pending: bool
+
+    def schedule(self, cell: Any, /) -> None:
+        """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
+        cell.scheduled = True
+        self._ready.append(cell)
+        if not self._pending:
+            self._pending = True
+            self._call_soon(self._run_handle)
+
+
 def py_run_batch(
     queue: deque[Any],
     handle: Callable[[Any], Awaitable[Any]],
@@ -152,15 +179,24 @@ def py_run_batch(
 
 if TYPE_CHECKING:
     run_batch = py_run_batch
+    DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     READY: Awaitable[None] = PY_READY
     SPEEDUPS: bool
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, READY, run_batch, SPEEDUPS = PyMailboxCore, PY_READY, py_run_batch, False
+    MailboxCore, DispatcherCore, READY, run_batch = (
+        PyMailboxCore,
+        PyDispatcherCore,
+        PY_READY,
+        py_run_batch,
+    )
+    SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, MailboxCore, run_batch
+        from ._speedups import READY, DispatcherCore, MailboxCore, run_batch
     except ImportError:  # no compiler when the package was built: the Python path is used
-        MailboxCore, READY, run_batch, SPEEDUPS = PyMailboxCore, PY_READY, py_run_batch, False
+        MailboxCore, DispatcherCore, READY = PyMailboxCore, PyDispatcherCore, PY_READY
+        run_batch = py_run_batch
+        SPEEDUPS = False
     else:
         SPEEDUPS = True

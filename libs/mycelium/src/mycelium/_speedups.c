@@ -27,6 +27,19 @@ typedef struct {
     char scheduled;
 } CoreObject;
 
+/* DispatcherCore: the fields of a dispatcher that scheduling touches (see _core.py). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ready;      /* deque of cells waiting to run */
+    PyObject *call_soon;  /* the loop's call_soon */
+    PyObject *run_handle; /* the dispatcher's bound _run */
+    char pending;         /* a _run is scheduled or running */
+} DispatcherCoreObject;
+
+static PyTypeObject *core_type_ptr = NULL;       /* MailboxCore */
+static PyTypeObject *dispatcher_type_ptr = NULL; /* DispatcherCore */
+static int dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell);
+
 static PyObject *deque_type = NULL;   /* collections.deque */
 static PyObject *deque_append = NULL; /* collections.deque.append (a method descriptor) */
 static PyObject *deque_popleft = NULL; /* collections.deque.popleft (a method descriptor) */
@@ -159,16 +172,24 @@ core_fast_put(CoreObject *self, PyObject *msg)
     Py_DECREF(accepts);
     Py_DECREF(queue);
     if (done == 1 && !self->scheduled) {
-        if (self->dispatcher == NULL) {
+        PyObject *dispatcher = self->dispatcher;
+        if (dispatcher == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "actor has no dispatcher");
             return -1;
         }
-        PyObject *res =
-            PyObject_CallMethodOneArg(self->dispatcher, str_schedule, (PyObject *)self);
-        if (res == NULL) {
-            return -1;
+        if (PyObject_TypeCheck(dispatcher, dispatcher_type_ptr)) {
+            if (dispatcher_schedule((DispatcherCoreObject *)dispatcher, (PyObject *)self) < 0) {
+                return -1;
+            }
         }
-        Py_DECREF(res);
+        else {
+            PyObject *res =
+                PyObject_CallMethodOneArg(dispatcher, str_schedule, (PyObject *)self);
+            if (res == NULL) {
+                return -1;
+            }
+            Py_DECREF(res);
+        }
     }
     return done;
 }
@@ -237,6 +258,114 @@ static PyType_Spec core_spec = {
     .slots = core_slots,
 };
 
+
+/* ------------------------------------------------------------------------------------------
+ * DispatcherCore: schedule(cell) in C, so that the C send path wakes an idle actor without a
+ * Python call. Behaves like PyDispatcherCore.schedule in _core.py (the reference).
+ */
+static int
+dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell)
+{
+    if (d->ready == NULL || (PyObject *)Py_TYPE(d->ready) != deque_type || d->call_soon == NULL ||
+        d->run_handle == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "dispatcher is not initialised");
+        return -1;
+    }
+    if (PyObject_TypeCheck(cell, core_type_ptr)) {
+        ((CoreObject *)cell)->scheduled = 1;
+    }
+    else if (PyObject_SetAttrString(cell, "scheduled", Py_True) < 0) {
+        return -1;
+    }
+    PyObject *args[2] = {d->ready, cell};
+    PyObject *res = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    if (!d->pending) {
+        d->pending = 1;
+        res = PyObject_CallOneArg(d->call_soon, d->run_handle);
+        if (res == NULL) {
+            d->pending = 0;
+            return -1;
+        }
+        Py_DECREF(res);
+    }
+    return 0;
+}
+
+static PyObject *
+dispatcher_schedule_py(DispatcherCoreObject *self, PyObject *cell)
+{
+    if (dispatcher_schedule(self, cell) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+dispatcher_traverse(DispatcherCoreObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->ready);
+    Py_VISIT(self->call_soon);
+    Py_VISIT(self->run_handle);
+    return 0;
+}
+
+static int
+dispatcher_clear(DispatcherCoreObject *self)
+{
+    Py_CLEAR(self->ready);
+    Py_CLEAR(self->call_soon);
+    Py_CLEAR(self->run_handle);
+    return 0;
+}
+
+static void
+dispatcher_dealloc(DispatcherCoreObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    dispatcher_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef dispatcher_methods[] = {
+    {"schedule", (PyCFunction)dispatcher_schedule_py, METH_O,
+     "Put cell on the ready queue (precondition: cell.scheduled is False)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef dispatcher_members[] = {
+    {"_ready", T_OBJECT_EX, offsetof(DispatcherCoreObject, ready), 0, NULL},
+    {"_call_soon", T_OBJECT_EX, offsetof(DispatcherCoreObject, call_soon), 0, NULL},
+    {"_run_handle", T_OBJECT_EX, offsetof(DispatcherCoreObject, run_handle), 0, NULL},
+    {"_pending", T_BOOL, offsetof(DispatcherCoreObject, pending), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot dispatcher_slots[] = {
+    {Py_tp_doc, "The scheduling fields and schedule() of a dispatcher (C)."},
+    {Py_tp_dealloc, dispatcher_dealloc},
+    {Py_tp_traverse, dispatcher_traverse},
+    {Py_tp_clear, dispatcher_clear},
+    {Py_tp_methods, dispatcher_methods},
+    {Py_tp_members, dispatcher_members},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL},
+};
+
+static PyType_Spec dispatcher_spec = {
+    .name = "mycelium._speedups.DispatcherCore",
+    .basicsize = sizeof(DispatcherCoreObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = dispatcher_slots,
+};
+
 static int
 speedups_exec(PyObject *module)
 {
@@ -284,8 +413,18 @@ speedups_exec(PyObject *module)
     if (core_type == NULL) {
         return -1;
     }
+    core_type_ptr = (PyTypeObject *)Py_NewRef(core_type); /* kept for type checks */
     if (PyModule_AddObject(module, "MailboxCore", core_type) < 0) {
         Py_DECREF(core_type);
+        return -1;
+    }
+    PyObject *dispatcher_type = PyType_FromSpec(&dispatcher_spec);
+    if (dispatcher_type == NULL) {
+        return -1;
+    }
+    dispatcher_type_ptr = (PyTypeObject *)Py_NewRef(dispatcher_type);
+    if (PyModule_AddObject(module, "DispatcherCore", dispatcher_type) < 0) {
+        Py_DECREF(dispatcher_type);
         return -1;
     }
     return 0;

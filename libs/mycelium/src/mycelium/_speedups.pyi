@@ -20,6 +20,13 @@ class MailboxCore:
     def tell(self, msg: Any, /) -> None: ...
     def send(self, msg: Any, /) -> Awaitable[None]: ...
 
+class DispatcherCore:
+    _ready: deque[Any]
+    _call_soon: Callable[[Callable[[], None]], object]
+    _run_handle: Callable[[], None]
+    _pending: bool
+    def schedule(self, cell: Any, /) -> None: ...
+
 def run_batch(
     queue: deque[Any],
     handle: Callable[[Any], Awaitable[Any]],

@@ -30,7 +30,7 @@ from collections.abc import Callable, Coroutine, Generator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
-from ._core import ASK, PARKED, RAISED, run_batch
+from ._core import ASK, PARKED, RAISED, DispatcherCore, run_batch
 from ._deadlines import AskDeadlines
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
@@ -53,18 +53,16 @@ _CLOCK_EVERY: Final = 7
 
 
 @final
-class Dispatcher:
+class Dispatcher(DispatcherCore):
     """Schedules ready actors onto one event loop and drives their handlers.
 
     Invariant: ``_pending`` is True iff a call to ``_run`` is scheduled on the loop or running;
-    every cell in ``_ready`` has ``scheduled`` set.
+    every cell in ``_ready`` has ``scheduled`` set. ``schedule`` and those fields come from
+    ``DispatcherCore`` (``_core.py``; in C when built).
     """
 
     __slots__ = (
         "_forget",
-        "_pending",
-        "_ready",
-        "_run_handle",
         "ask_deadlines",
         "completed",
         "dead_letters",
@@ -95,7 +93,8 @@ class Dispatcher:
         self.throughput = throughput
         self.turn_budget_s = turn_budget_s
         self._forget = forget
-        self._ready: deque[LocalActorRef[Any]] = deque()
+        self._ready = deque()
+        self._call_soon = loop.call_soon
         self._pending = False
         # The actor whose handler the dispatcher is running right now (not while suspended).
         self.running: LocalActorRef[Any] | None = None
@@ -105,14 +104,6 @@ class Dispatcher:
         # Already done: what the pure-Python send returns when it enqueued at once.
         self.completed: asyncio.Future[None] = loop.create_future()
         self.completed.set_result(None)
-
-    def schedule(self, cell: LocalActorRef[Any]) -> None:
-        """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
-        cell.scheduled = True
-        self._ready.append(cell)
-        if not self._pending:
-            self._pending = True
-            self.loop.call_soon(self._run_handle)
 
     def system_forget(self, cell: LocalActorRef[Any]) -> None:
         """Tell the system that ``cell`` has stopped for good."""
