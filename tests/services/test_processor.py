@@ -85,7 +85,9 @@ def test_counters_add_up_to_the_events() -> None:
     c = processor.counters()
     rejected = sum(c.swaps_rejected.values())
     assert c.events == c.snapshots + c.swaps_applied + rejected + c.quotes + c.books == 5
-    assert c.arbitrage_gaps == c.arbitrage_signals + c.arbitrage_rounding_losses
+    assert c.arbitrage_gaps == (
+        c.arbitrage_signals + c.arbitrage_rounding_losses + c.arbitrage_unpriced
+    )
     assert c.pools == 2
 
 

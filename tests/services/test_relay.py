@@ -91,3 +91,22 @@ def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() ->
         run_relay_pipeline(events, progress=kill_the_child)
     assert killed
     assert not _children()  # reaped: no zombie, nothing left running
+
+
+def test_an_unpriceable_opportunity_is_counted_the_same_way_in_every_mode(
+    tmp_path: Path,
+) -> None:
+    """A pool announcing an absurd token1_usd makes the profit overflow to inf: no signal is
+    emitted (the schema carries only finite profits), it is counted, and the relay agrees."""
+    from mycelium_types.messages import PoolSnapshot, PoolSwapEvent
+
+    events = [
+        PoolSnapshot(bytes([1] * 20), "AAA", "BBB", 30, 10**12, 2 * 10**12, 1e308, 1),
+        PoolSnapshot(bytes([2] * 20), "AAA", "BBB", 30, 10**12, 3 * 10**12, 1e308, 2),
+        PoolSwapEvent(bytes([1] * 20), 10**9, 0, 3),
+    ]
+    reference = run_reference(events)
+    assert reference.market.arbitrage_unpriced == 1
+    assert reference.signals == []
+    assert run_actor_pipeline(events).outcome() == reference.outcome()
+    assert run_relay_pipeline(events).outcome() == reference.outcome()

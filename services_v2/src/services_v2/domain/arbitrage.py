@@ -40,6 +40,7 @@ strictly positive.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from hashlib import blake2b
 from typing import final
@@ -56,6 +57,8 @@ __all__ = [
     "pair_key",
     "round_trip_profit",
 ]
+
+_FLOAT_MAX = sys.float_info.max
 
 _BPS2 = BPS * BPS
 _I64_MAX = 2**63 - 1
@@ -142,10 +145,13 @@ class ArbitrageDetector:
 
     Counters (pure functions of the inputs): :attr:`comparisons` (pool pairs compared),
     :attr:`gaps` (pairs whose gap exceeded both fees), :attr:`signals` (signals returned) and
-    :attr:`rounding_losses` (gaps whose integer trade was not profitable: ``gaps - signals``).
+    :attr:`rounding_losses` (gaps whose integer trade was not profitable) and :attr:`unpriced`
+    (profitable gaps whose USD value is not a finite float, e.g. a pool announcing an absurd
+    ``token1_usd``: no signal, since ``ArbitrageSignal.profit_usd`` must be finite);
+    ``gaps == signals + rounding_losses + unpriced``.
     """
 
-    __slots__ = ("_pair_keys", "comparisons", "gaps", "rounding_losses", "signals")
+    __slots__ = ("_pair_keys", "comparisons", "gaps", "rounding_losses", "signals", "unpriced")
 
     def __init__(self) -> None:
         # Invariant: _pair_keys[(buy, sell)] == pair_key(buy, sell).
@@ -154,6 +160,7 @@ class ArbitrageDetector:
         self.gaps = 0
         self.signals = 0
         self.rounding_losses = 0
+        self.unpriced = 0
 
     def detect(self, pool: PoolState, timestamp_ns: int) -> Sequence[ArbitrageSignal]:
         """Signals revealed by ``pool``'s new price; ``timestamp_ns`` is the swap's time.
@@ -211,6 +218,10 @@ class ArbitrageDetector:
         if profit <= 0:
             self.rounding_losses += 1
             return None
+        profit_usd = profit * buy.token1_usd
+        if not profit_usd < _FLOAT_MAX:  # inf (or nan): the schema only carries finite profits
+            self.unpriced += 1
+            return None
         self.signals += 1
         pools = (buy.address, sell.address)
         key = self._pair_keys.get(pools)
@@ -220,12 +231,11 @@ class ArbitrageDetector:
         mixed = key ^ timestamp_ns
         mixed = ((mixed ^ (mixed >> 30)) * _MIX1) & _MASK64
         mixed = ((mixed ^ (mixed >> 27)) * _MIX2) & _MASK64
-        return ArbitrageSignal(
-            mixed ^ (mixed >> 31), profit * buy.token1_usd, pools, timestamp_ns, amount_in
-        )
+        return ArbitrageSignal(mixed ^ (mixed >> 31), profit_usd, pools, timestamp_ns, amount_in)
 
     def __repr__(self) -> str:
         return (
             f"ArbitrageDetector(comparisons={self.comparisons}, gaps={self.gaps}, "
-            f"signals={self.signals}, rounding_losses={self.rounding_losses})"
+            f"signals={self.signals}, rounding_losses={self.rounding_losses}, "
+            f"unpriced={self.unpriced})"
         )

@@ -36,7 +36,8 @@ class MarketCounters:
     """A snapshot of a processor's counters; every field is a pure function of its inputs.
 
     Invariants: ``events == snapshots + swaps_applied + sum(swaps_rejected.values()) + quotes +
-    books``; ``arbitrage_gaps == arbitrage_signals + arbitrage_rounding_losses``.
+    books``; ``arbitrage_gaps == arbitrage_signals + arbitrage_rounding_losses +
+    arbitrage_unpriced``.
     """
 
     events: int
@@ -50,6 +51,7 @@ class MarketCounters:
     arbitrage_comparisons: int = 0
     arbitrage_gaps: int = 0
     arbitrage_rounding_losses: int = 0
+    arbitrage_unpriced: int = 0
     arbitrage_signals: int = 0
     momentum_signals: int = 0
 
@@ -128,6 +130,7 @@ class MarketDataProcessor:
             arbitrage_comparisons=arbitrage.comparisons,
             arbitrage_gaps=arbitrage.gaps,
             arbitrage_rounding_losses=arbitrage.rounding_losses,
+            arbitrage_unpriced=arbitrage.unpriced,
             arbitrage_signals=arbitrage.signals,
             momentum_signals=self.momentum.signals,
         )

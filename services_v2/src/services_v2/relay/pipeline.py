@@ -131,21 +131,36 @@ async def _run_with_child(
     except (OSError, msgspec.DecodeError) as exc:
         raise PipelineFailed(f"relay: the signal-generator's report is unreadable: {exc}") from exc
     elapsed = perf_counter() - started
+    delivery = _delivery(transport, signal_ref, outcome)
+    lost = {key: n for key, n in delivery.items() if n and key not in _COUNTS_NOT_LOSSES}
+    if lost:
+        raise PipelineFailed(
+            "relay: not every signal reached the signal generator ("
+            + ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in lost.items())
+            + "); the run is not comparable"
+        )
+    try:
+        latencies = hot_path_latencies(
+            market_actor.swap_entered_ns,
+            market_actor.swap_signal_counts,
+            outcome.signals,
+            outcome.validated_ns,
+        )
+    except ValueError as exc:
+        raise PipelineFailed(f"relay: the two sides disagree: {exc}") from exc
     return PipelineResult(
         mode="relay",
         market=market_actor.processor.counters(),
         validation=outcome.validation,
         signals=outcome.signals,
         plans=outcome.plans,
-        latencies_ns=hot_path_latencies(
-            market_actor.swap_entered_ns,
-            market_actor.swap_signal_counts,
-            outcome.signals,
-            outcome.validated_ns,
-        ),
+        latencies_ns=latencies,
         elapsed_s=elapsed,
-        delivery=_delivery(transport, signal_ref, outcome),
+        delivery=delivery,
     )
+
+
+_COUNTS_NOT_LOSSES = frozenset({"frames_sent", "delivered"})
 
 
 def _delivery(
