@@ -709,3 +709,32 @@ async def test_a_ref_kept_after_the_stop_does_not_keep_the_actor_alive() -> None
         assert str(ref.id) in repr(ref)
         with pytest.raises(ActorStopped, match=r"^actor 'Named#\d+' has stopped"):
             ref.try_send(1)
+
+
+class Counting(Actor[int]):
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    async def handle(self, msg: int) -> None:
+        self.seen.append(msg)
+
+
+async def test_leaving_the_context_finishes_work_passed_to_a_newer_actor() -> None:
+    """An older actor forwarding its backlog to one spawned after it: shutdown lets the system
+    go quiet before stopping anyone (newest first), so the backlog is handled, not lost."""
+    sink = Counting()
+    async with ActorSystem() as system:
+        relay = await system.spawn(_Relay(), capacity=1000)  # the older actor
+        sink_ref = await system.spawn(sink, capacity=10)  # newer, small: the relay must wait
+        for i in range(500):
+            relay.try_send((i, sink_ref))
+    assert sink.seen == list(range(500))
+    assert system.dead_letters.count == 0
+
+
+class _Relay(Actor[tuple[int, ActorRef[int]]]):
+    """Forwards each number to the ref that comes with it (an actor older than its target)."""
+
+    async def handle(self, msg: tuple[int, ActorRef[int]]) -> None:
+        number, target = msg
+        await target.send(number)

@@ -63,6 +63,8 @@ class Dispatcher(DispatcherCore):
 
     __slots__ = (
         "_forget",
+        "_idle_waiters",
+        "_parked",
         "ask_deadlines",
         "completed",
         "dead_letters",
@@ -98,6 +100,10 @@ class Dispatcher(DispatcherCore):
         self._pending = False
         # The actor whose handler the dispatcher is running right now (not while suspended).
         self.running: LocalActorRef[Any] | None = None
+        # Invariant: the number of handlers suspended in a task (their actors are parked).
+        self._parked = 0
+        # Futures resolved when the dispatcher next has nothing to do (see quiesce()).
+        self._idle_waiters: list[asyncio.Future[None]] = []
         self._run_handle = self._run  # one bound method, reused for every call_soon
         # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
         self.ask_deadlines = AskDeadlines(loop)
@@ -186,6 +192,8 @@ class Dispatcher(DispatcherCore):
                 self.loop.call_soon(self._run_handle)
             else:
                 self._pending = False
+                if self._idle_waiters and not self._parked:
+                    self._wake_idle()
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask) -> bool:
         """Handle one question; False if its handler suspended (cell parked)."""
@@ -235,6 +243,7 @@ class Dispatcher(DispatcherCore):
         reply: asyncio.Future[Any] | None,
     ) -> None:
         """A handler suspended: finish it in a task; the cell handles nothing until then."""
+        self._parked += 1
         cell.task = self.loop.create_task(self._resume(cell, steps, yielded, reply))
 
     async def _resume(
@@ -248,16 +257,49 @@ class Dispatcher(DispatcherCore):
             result = await _Continue(steps, yielded)
         except (Exception, asyncio.CancelledError) as exc:
             cell.task = None
+            self._parked -= 1
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
             forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
             cell.crash(exc, forced=forced)
-            return
-        cell.task = None
-        cell.handled += 1
-        if reply is not None and not reply.done():
-            reply.set_result(result)
-        self._settle(cell)
+        else:
+            cell.task = None
+            self._parked -= 1
+            cell.handled += 1
+            if reply is not None and not reply.done():
+                reply.set_result(result)
+            self._settle(cell)
+        if self._idle_waiters and not self._parked and not self._pending:
+            self._wake_idle()
+
+    # ----------------------------------------------------------------------------- quiet
+
+    @property
+    def idle(self) -> bool:
+        """True when no actor has mail waiting to run and no handler is in progress."""
+        return not self._pending and not self._parked
+
+    async def quiesce(self, timeout: float | None) -> bool:
+        """Wait until the dispatcher is idle (see ``idle``); False if ``timeout`` passed first.
+
+        Actors keep running and accepting messages meanwhile; with a cycle of actors that keep
+        telling each other, this only ends by the timeout.
+        """
+        if self.idle:
+            return True
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._idle_waiters.append(waiter)
+        done, _ = await asyncio.wait((waiter,), timeout=timeout)
+        if not done:
+            waiter.cancel()
+            self._idle_waiters.remove(waiter)
+        return bool(done)
+
+    def _wake_idle(self) -> None:
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # ---------------------------------------------------------------- lifecycle helpers
 

@@ -209,23 +209,37 @@ class ActorSystem:
             await self._await_stopped([cell], timeout)
 
     async def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
-        """Stop every actor, newest first, then refuse further spawns.
+        """Stop every actor gracefully, then refuse further spawns. Idempotent.
 
-        Each actor in turn drains its mailbox, then ``on_stop`` runs; an actor still busy after
-        ``timeout`` seconds is cancelled and what it still held becomes dead letters, and the
-        next actor gets its own ``timeout``: one stuck actor cannot take an older one's drain
-        away. Newest first, so an actor can still send to the older actors it was given while
-        it drains. Idempotent. Called from an actor's handler, it does not wait for that actor.
+        First the system is let go quiet, for up to ``timeout`` seconds: every actor keeps
+        running and accepting messages until none has mail and no handler is in progress, so
+        work that actors pass to one another (an older actor forwarding to one it spawned)
+        is finished, not cut off. Then each actor, newest first, is stopped: it drains what
+        arrived meanwhile and ``on_stop`` runs; one still busy after its own ``timeout`` is
+        cancelled and what it held becomes dead letters, and the next actor still gets a full
+        graceful stop. A cycle of actors telling each other forever, or an actor stuck in a
+        handler, only delays this by the timeouts. Called from an actor's handler, it does
+        not wait for the system to go quiet (that handler is part of it), nor for that actor.
         """
-        self._shut_down = True
         if self._dispatcher is None:
+            self._shut_down = True
             return
+        if not self._shut_down and not self._called_from_a_handler():
+            await self._dispatcher.quiesce(timeout)
+        self._shut_down = True
         for cell in reversed(list(self._cells.values())):
             if cell.state == STOPPED:
                 continue
             cell.begin_stop()
             if not self._is_calling(cell):
                 await self._await_stopped([cell], timeout)
+
+    def _called_from_a_handler(self) -> bool:
+        """True if the code running now is a handler of one of this system's actors."""
+        if self._dispatcher is not None and self._dispatcher.running is not None:
+            return True
+        task = asyncio.current_task()
+        return task is not None and any(cell.task is task for cell in self._cells.values())
 
     def _is_calling(self, cell: LocalActorRef[Any]) -> bool:
         """True if the code running now is ``cell``'s own handler."""
