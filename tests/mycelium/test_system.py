@@ -738,3 +738,41 @@ class _Relay(Actor[tuple[int, ActorRef[int]]]):
     async def handle(self, msg: tuple[int, ActorRef[int]]) -> None:
         number, target = msg
         await target.send(number)
+
+
+class GatedStart(Actor[int]):
+    """on_start waits for a gate; records the lifecycle."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.started = asyncio.Event()
+        self.events: list[str] = []
+
+    async def on_start(self) -> None:
+        self.events.append("start-begin")
+        self.started.set()
+        await self.gate.wait()
+        self.events.append("start-end")
+
+    async def handle(self, msg: int) -> None:
+        self.events.append(f"msg {msg}")
+
+    async def on_stop(self) -> None:
+        self.events.append("on_stop")
+
+
+async def test_a_shutdown_during_on_start_never_runs_on_stop_first() -> None:
+    system = ActorSystem()
+    await system.__aenter__()
+    actor = GatedStart()
+    spawning = asyncio.ensure_future(system.spawn(actor, name="slow"))
+    await actor.started.wait()
+    await system.shutdown(timeout=0.01)  # returns: the starting actor is not abandoned
+    assert actor.events == ["start-begin"]
+    actor.gate.set()
+    with pytest.raises(SystemStopped, match="is shut down"):
+        await spawning
+    stopped = system.lookup("slow")
+    if stopped is not None:  # its stop finishes right after on_start
+        await system.stop(stopped)
+    assert actor.events == ["start-begin", "start-end", "on_stop"]

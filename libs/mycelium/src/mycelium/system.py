@@ -58,6 +58,7 @@ class ActorSystem:
         "_loop",
         "_names",
         "_shut_down",
+        "_starting",
         "_throughput",
         "dead_letters",
         "name",
@@ -81,6 +82,9 @@ class ActorSystem:
         self._cells: dict[int, LocalActorRef[Any]] = {}
         self._names: dict[str, LocalActorRef[Any]] = {}
         self._shut_down = False
+        # Invariant: the ids of actors whose on_start is running (never abandoned meanwhile:
+        # their stop, if one is asked for, runs once on_start has returned).
+        self._starting: set[int] = set()
 
     # --------------------------------------------------------------------- context manager
 
@@ -148,9 +152,11 @@ class ActorSystem:
         self._cells[cell._id] = cell
         if name is not None:
             self._names[name] = cell
+        self._starting.add(cell._id)
         try:
             await actor.on_start()
         except BaseException as exc:
+            self._starting.discard(cell._id)
             # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
             # dead letters, its asks and waiting senders fail, and stop() callers are released.
             # on_stop does not run.
@@ -167,12 +173,17 @@ class ActorSystem:
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
+        self._starting.discard(cell._id)
         cell.scheduled = False
         if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)
         elif cell.state == STOPPING:  # stopped during on_start, with nothing to drain
             cell.scheduled = True
             cell.finish_stop()
+        if self._shut_down and cell.state != RUNNING:
+            # The system shut down while on_start ran: the actor is stopping (on_stop runs
+            # after on_start, never before); it is of no use to the caller.
+            raise SystemStopped(self.name)
         return cell
 
     def lookup(self, name: str) -> ActorRef[Any] | None:
@@ -257,14 +268,27 @@ class ActorSystem:
         _, pending = await asyncio.wait(waiting, timeout=timeout)
         if not pending or not force:
             return
+        stuck: list[LocalActorRef[Any]] = []
         for cell in cells:
-            if cell.state != STOPPED:
-                cell.abandon()
+            if cell.state == STOPPED:
+                continue
+            if cell._id in self._starting:
+                log.warning(
+                    "actor %s is still in on_start; it stops when on_start returns", cell.label
+                )
+            else:
+                stuck.append(cell)
+        if not stuck:
+            return
+        for cell in stuck:
+            cell.abandon()
         # Cancellation runs the handlers' cleanup and on_stop; give them a bounded moment.
-        _, pending = await asyncio.wait(pending, timeout=max(timeout or 0.0, 1.0))
-        for fut in pending:
+        _, late = await asyncio.wait(
+            [cell.stopped() for cell in stuck], timeout=max(timeout or 0.0, 1.0)
+        )
+        for fut in late:
             fut.cancel()
-        for cell in cells:
+        for cell in stuck:
             if cell.state != STOPPED:
                 log.error("actor %s did not finish stopping; abandoned", cell.label)
                 self._forget(cell)
