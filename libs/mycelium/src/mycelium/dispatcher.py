@@ -24,6 +24,7 @@ Threads: everything here runs on the loop's thread.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
@@ -104,7 +105,8 @@ class Dispatcher(DispatcherCore):
         self._parked = 0
         # Futures resolved when the dispatcher next has nothing to do (see quiesce()).
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._run_handle = self._run  # one bound method, reused for every call_soon
+        # One bound method, reused for every call_soon: each turn in a fresh, empty context.
+        self._run_handle = self._run_in_fresh_context
         # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
         self.ask_deadlines = AskDeadlines(loop)
         # Already done: what the pure-Python send returns when it enqueued at once.
@@ -116,6 +118,16 @@ class Dispatcher(DispatcherCore):
         self._forget(cell)
 
     # ------------------------------------------------------------------------- the turn
+
+    def _run_in_fresh_context(self) -> None:
+        """Run a turn in a new empty ``contextvars.Context``.
+
+        ``call_soon`` would run the turn in a copy of whatever context the sender that woke
+        the dispatcher had, handing one sender's context variables to every actor. Handlers
+        instead start each turn from an empty context (variables at their defaults); what a
+        handler sets lasts until the end of that turn (or, if it suspends, in its task).
+        """
+        contextvars.Context().run(self._run)
 
     def _run(self) -> None:
         """One turn: run ready actors until none is left or the turn's budget is spent.
