@@ -18,6 +18,7 @@ from mycelium import (
     AskTimeout,
     Mailbox,
     MailboxFull,
+    WouldDeadlock,
 )
 
 
@@ -448,3 +449,52 @@ async def test_any_ref_kind_shares_equality_tell_and_repr(system: ActorSystem) -
     assert remote.sent == [5]
     assert repr(remote) == f"<RemoteRef far#{int(local.id)} alive>"
     assert repr(RemoteRef(7, None)) == "<RemoteRef #7 alive>"
+
+
+class AsksItself(Actor[int]):
+    def __init__(self) -> None:
+        self.outcome: BaseException | None = None
+
+    async def handle(self, msg: int) -> int:
+        if msg == 0:
+            try:
+                await self.ref.ask(1)
+            except WouldDeadlock as exc:
+                self.outcome = exc
+        return msg
+
+
+async def test_an_actor_asking_itself_gets_would_deadlock_at_once(system: ActorSystem) -> None:
+    actor = AsksItself()
+    ref = await system.spawn(actor, name="narcissus")
+    assert await ref.ask(0) == 0  # answered: the handler was not stuck on itself
+    assert isinstance(actor.outcome, WouldDeadlock)
+    assert isinstance(actor.outcome, RuntimeError)
+    assert str(actor.outcome).startswith(
+        f"actor 'narcissus#{int(ref.id)}' asked itself from its own handler"
+    )
+    assert ref.is_alive
+
+
+class FillsItself(Actor[int]):
+    def __init__(self) -> None:
+        self.outcome: BaseException | None = None
+
+    async def handle(self, msg: int) -> None:
+        if msg == 0:
+            self.ref.tell(1)  # the mailbox (capacity 1) is now full
+            try:
+                await self.ref.send(2)
+            except WouldDeadlock as exc:
+                self.outcome = exc
+
+
+async def test_waiting_for_room_in_its_own_mailbox_gets_would_deadlock(
+    system: ActorSystem,
+) -> None:
+    actor = FillsItself()
+    ref = await system.spawn(actor, capacity=1)
+    await ref.ask(0)  # returns: the handler did not hang waiting for itself
+    await system.stop(ref)  # drains the 1 it told itself
+    assert isinstance(actor.outcome, WouldDeadlock)
+    assert "waited for room in its own full mailbox" in str(actor.outcome)

@@ -39,6 +39,7 @@ PUBLIC = [
     "TransportClosed",
     "UnixSocketListener",
     "UnixSocketTransport",
+    "WouldDeadlock",
     "serve",
 ]
 
@@ -107,6 +108,7 @@ def test_the_public_errors_are_the_expected_ones() -> None:
         "SocketPathInUse",
         "SystemStopped",
         "TransportClosed",
+        "WouldDeadlock",
     ]
 
 

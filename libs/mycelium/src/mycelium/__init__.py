@@ -33,6 +33,7 @@ from .errors import SocketPathError as SocketPathError
 from .errors import SocketPathInUse as SocketPathInUse
 from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
+from .errors import WouldDeadlock as WouldDeadlock
 from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .message import ActorMessage as ActorMessage
@@ -75,5 +76,6 @@ __all__ = [
     "TransportClosed",
     "UnixSocketListener",
     "UnixSocketTransport",
+    "WouldDeadlock",
     "serve",
 ]

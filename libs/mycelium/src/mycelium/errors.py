@@ -19,6 +19,8 @@ Which error means what:
   (a dead process, a broken socket). Nothing more can be sent through it.
 * :class:`MailboxEmpty`: ``get_nowait`` on an empty mailbox.
 * :class:`SystemStopped`: the actor system was shut down; it spawns nothing more.
+* :class:`WouldDeadlock`: an actor's handler asked its own actor, or waited for room in its
+  own full mailbox: only that handler's return could let it go on. Also a :class:`RuntimeError`.
 * :class:`FrameTooLarge`: ``send`` was given a message larger than the transport's maximum
   frame size. Nothing was written and the transport stays open. (A peer that *announces* such a
   frame breaks the connection instead: ``recv`` raises :class:`TransportClosed`, caused by this.)
@@ -45,6 +47,7 @@ __all__ = [
     "SocketPathInUse",
     "SystemStopped",
     "TransportClosed",
+    "WouldDeadlock",
 ]
 
 
@@ -242,3 +245,23 @@ class SystemStopped(MyceliumError):
     def __init__(self, system: str) -> None:
         self.system = system
         super().__init__(f"actor system {system!r} is shut down; create a new ActorSystem")
+
+
+class WouldDeadlock(MyceliumError, RuntimeError):
+    """A handler waited for its own actor: the wait could only end when that handler returns.
+
+    Raised instead of hanging (``await send`` to its own full mailbox) or timing out (``ask`` to
+    itself). Nothing was enqueued.
+
+    Attributes:
+        actor: the actor's label.
+        message: the message that was not sent.
+    """
+
+    def __init__(self, actor: str, message: object, what: str) -> None:
+        self.actor, self.message = actor, message
+        super().__init__(
+            f"actor {actor!r} {what} from its own handler: it would wait for itself forever; "
+            f"{type(message).__name__} was not sent. Use try_send (or tell) to queue a message "
+            "for yourself, and keep the answer in the handler instead of asking yourself."
+        )

@@ -24,7 +24,7 @@ from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
-from .errors import ActorStopped, AskTimeout, MessageTypeError
+from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock
 from .mailbox import Mailbox
 
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
             raise ActorStopped(self.label, msg)
+        if self.handling_now():
+            raise WouldDeadlock(self.label, msg, "asked itself")
         loop = self.dispatcher.loop
         reply: asyncio.Future[Any] = loop.create_future()
         entering = self._enqueue(Ask(msg, reply), msg)
@@ -251,7 +253,16 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         if self._limit == 0:  # the first message: _put_any creates the queue
             self._put_any(item)
             return READY
+        if self.handling_now():
+            raise WouldDeadlock(self.label, msg, "waited for room in its own full mailbox")
         return self._put_when_room(item, msg)
+
+    def handling_now(self) -> bool:
+        """True if the code running now is this actor's own handler."""
+        if self.dispatcher.running is self:
+            return True
+        task = self.task
+        return task is not None and task is asyncio.current_task()
 
     async def _put_when_room(self, item: object, msg: object) -> None:
         """Wait until the mailbox has room, then enqueue ``item``.

@@ -254,10 +254,7 @@ class ActorSystem:
 
     def _is_calling(self, cell: LocalActorRef[Any]) -> bool:
         """True if the code running now is ``cell``'s own handler."""
-        if self._dispatcher is not None and self._dispatcher.running is cell:
-            return True
-        task = cell.task
-        return task is not None and task is asyncio.current_task()
+        return cell.handling_now()
 
     async def _await_stopped(
         self, cells: list[LocalActorRef[Any]], timeout: float | None, *, force: bool = True
