@@ -257,6 +257,18 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             raise WouldDeadlock(self.label, msg, "waited for room in its own full mailbox")
         return self._put_when_room(item, msg)
 
+    def release_queue_if_idle(self) -> bool:
+        """Let go of an empty queue while the actor is idle; True if it was released.
+
+        Only between turns (never while the dispatcher owns the cell): the next message takes
+        the first-message path and creates a queue again.
+        """
+        if self.scheduled or self.state != RUNNING or self._limit <= 0 or self._queue:
+            return False
+        self._queue = ()
+        self._limit = 0
+        return True
+
     def handling_now(self) -> bool:
         """True if the code running now is this actor's own handler."""
         if self.dispatcher.running is self:
