@@ -165,22 +165,24 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         if timeout is None:
             await entering
             return await reply
-        # The timeout covers the wait for room as well as the wait for the answer.
+        # The timeout covers the wait for room as well as the wait for the answer. Long ones
+        # share a 5 ms timer bucket; short ones get an exact timer of their own.
         if timeout >= SHORTEST_BUCKETED:
             bucket = self.dispatcher.ask_deadlines.add(reply, self, timeout, msg)
-            try:
-                if entering is not READY:
-                    await _until_entered_or_failed(entering, reply)
-                return await reply
-            finally:
-                bucket.pop(reply, None)
-        expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
+            expiry = None
+        else:
+            bucket = None
+            expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not READY:
                 await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
-            expiry.cancel()
+            if bucket is not None:
+                bucket.pop(reply, None)
+            else:
+                assert expiry is not None
+                expiry.cancel()
 
     def __hash__(self) -> int:
         return hash(self._id)
