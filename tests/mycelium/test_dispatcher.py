@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from mycelium import Actor, ActorRef, ActorSystem
+from mycelium import Actor, ActorRef, ActorSystem, LocalActorRef
 
 
 class Logger(Actor[int]):
@@ -250,3 +250,35 @@ async def test_several_senders_to_a_suspending_actor_keep_order_without_overlap(
     assert len(actor.log) == 100
     for who in range(4):
         assert [seq for sender, seq in actor.log if sender == who] == list(range(25))
+
+
+class ParksOnce(Actor[int]):
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.stopped = asyncio.Event()
+
+    async def handle(self, msg: int) -> None:
+        self.entered.set()
+        await asyncio.Event().wait()  # parks for good
+
+    async def on_stop(self) -> None:
+        self.stopped.set()
+
+
+async def test_a_parked_handler_cancelled_before_its_task_ran_stops_the_actor_cleanly(
+    system: ActorSystem,
+) -> None:
+    actor = ParksOnce()
+    ref = await system.spawn(actor)
+    assert isinstance(ref, LocalActorRef)
+    ref.tell(1)
+    ref.tell(2)
+    await actor.entered.wait()  # woken before the parked handler's task takes its first step
+    task = ref.task
+    assert task is not None
+    task.cancel()
+    await actor.stopped.wait()
+    assert not ref.is_alive
+    assert ref.task is None
+    assert system.dead_letters.count == 1  # the 2 that was still queued
+    assert ref.dispatcher.idle  # nothing counted as parked any more

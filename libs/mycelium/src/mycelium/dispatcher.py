@@ -28,6 +28,7 @@ import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
@@ -256,7 +257,30 @@ class Dispatcher(DispatcherCore):
     ) -> None:
         """A handler suspended: finish it in a task; the cell handles nothing until then."""
         self._parked += 1
-        cell.task = self.loop.create_task(self._resume(cell, steps, yielded, reply))
+        task = self.loop.create_task(self._resume(cell, steps, yielded, reply))
+        task.add_done_callback(partial(self._resumed, cell, steps, reply))
+        cell.task = task
+
+    def _resumed(
+        self,
+        cell: LocalActorRef[Any],
+        steps: Generator[Any, Any, Any],
+        reply: asyncio.Future[Any] | None,
+        task: asyncio.Task[None],
+    ) -> None:
+        """A parked handler's task ended. Normally ``_resume`` has settled everything; a task
+        cancelled before its first step never ran it: settle it here as a cancelled handler."""
+        if cell.task is not task:
+            return
+        cell.task = None
+        self._parked -= 1
+        steps.close()
+        exc = asyncio.CancelledError()
+        if reply is not None and not reply.done():
+            reply.set_exception(exc)
+        cell.crash(exc, forced=cell.state == STOPPING)
+        if self._idle_waiters and not self._parked and not self._pending:
+            self._wake_idle()
 
     async def _resume(
         self,
