@@ -498,3 +498,8 @@ async def test_waiting_for_room_in_its_own_mailbox_gets_would_deadlock(
     await system.stop(ref)  # drains the 1 it told itself
     assert isinstance(actor.outcome, WouldDeadlock)
     assert "waited for room in its own full mailbox" in str(actor.outcome)
+
+
+async def test_an_infinite_ask_timeout_means_no_timeout(system: ActorSystem) -> None:
+    ref = await system.spawn(Echo())
+    assert await ref.ask(3, timeout=float("inf")) == 3

@@ -282,3 +282,28 @@ async def test_a_parked_handler_cancelled_before_its_task_ran_stops_the_actor_cl
     assert ref.task is None
     assert system.dead_letters.count == 1  # the 2 that was still queued
     assert ref.dispatcher.idle  # nothing counted as parked any more
+
+
+class RaisesBaseAfterSuspending(Actor[int]):
+    class Boom(BaseException):
+        pass
+
+    def __init__(self) -> None:
+        self.stopped = asyncio.Event()
+
+    async def handle(self, msg: int) -> None:
+        await asyncio.sleep(0)
+        raise self.Boom("not an Exception")
+
+    async def on_stop(self) -> None:
+        self.stopped.set()
+
+
+async def test_a_base_exception_after_suspending_stops_the_actor(system: ActorSystem) -> None:
+    actor = RaisesBaseAfterSuspending()
+    ref = await system.spawn(actor)
+    assert isinstance(ref, LocalActorRef)
+    ref.tell(1)
+    await actor.stopped.wait()
+    assert not ref.is_alive
+    assert ref.dispatcher.idle

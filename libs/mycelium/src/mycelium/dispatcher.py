@@ -291,13 +291,18 @@ class Dispatcher(DispatcherCore):
     ) -> None:
         try:
             result = await _Continue(steps, yielded)
-        except (Exception, asyncio.CancelledError) as exc:
+        except BaseException as exc:  # any kind stops the actor; see the re-raise below
             cell.task = None
             self._parked -= 1
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
             forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
             cell.crash(exc, forced=forced)
+            if self._idle_waiters and not self._parked and not self._pending:
+                self._wake_idle()
+            if not isinstance(exc, Exception | asyncio.CancelledError):
+                raise  # KeyboardInterrupt, SystemExit...: after stopping the actor
+            return
         else:
             cell.task = None
             self._parked -= 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, final
@@ -153,6 +154,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
+        if timeout == math.inf:
+            timeout = None  # forever, as a timer cannot express it
         if type(msg) not in self.accepts:
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
