@@ -776,3 +776,35 @@ async def test_a_shutdown_during_on_start_never_runs_on_stop_first() -> None:
     if stopped is not None:  # its stop finishes right after on_start
         await system.stop(stopped)
     assert actor.events == ["start-begin", "start-end", "on_stop"]
+
+
+class Admin(Actor[int]):
+    """Shuts the whole system down from its handler, through wait_for (its own task)."""
+
+    async def handle(self, msg: int) -> None:
+        await asyncio.wait_for(self.system.shutdown(timeout=0.05), timeout=30)
+
+
+class Old(Actor[int]):
+    def __init__(self) -> None:
+        self.stopped = asyncio.Event()
+
+    async def handle(self, msg: int) -> None:
+        pass
+
+    async def on_stop(self) -> None:
+        self.stopped.set()
+
+
+async def test_a_shutdown_whose_caller_is_cancelled_still_stops_every_actor() -> None:
+    system = ActorSystem()
+    old = Old()
+    await system.spawn(old)
+    admin = await system.spawn(Admin())
+    admin.tell(1)
+    # The admin's handler is cancelled when its own actor is force-stopped, which cancels
+    # its wait_for; the shutdown goes on in its own task and stops the older actor too.
+    async with asyncio.timeout(20):  # a guard against a hang, not a timing check
+        await old.stopped.wait()
+        await system.shutdown()
+    assert len(system) == 0

@@ -59,6 +59,7 @@ class ActorSystem:
         "_loop",
         "_names",
         "_shut_down",
+        "_shutting_down",
         "_starting",
         "_throughput",
         "_trim_handle",
@@ -82,6 +83,8 @@ class ActorSystem:
         # How often idle actors' mailbox buffers are released (see trim()); None: never.
         self._trim_interval = trim_interval
         self._trim_handle: asyncio.TimerHandle | None = None
+        # The task doing the shutdown's work, shared by every caller (see shutdown()).
+        self._shutting_down: asyncio.Task[None] | None = None
         self.name = name
         self.dead_letters = DeadLetters(dead_letter_history)
         self._throughput = throughput
@@ -262,12 +265,26 @@ class ActorSystem:
         graceful stop. A cycle of actors telling each other forever, or an actor stuck in a
         handler, only delays this by the timeouts. Called from an actor's handler, it does
         not wait for the system to go quiet (that handler is part of it), nor for that actor.
+        The work runs in a task of its own, shared by every caller: a caller cancelled
+        meanwhile does not leave the shutdown half done.
         """
         if self._dispatcher is None:
             self._shut_down = True
             return
-        if not self._shut_down and not self._called_from_a_handler():
-            await self._dispatcher.quiesce(timeout)
+        task = self._shutting_down
+        if task is None:
+            # The work runs in a task of its own: a caller that is cancelled meanwhile (say a
+            # handler whose wait_for is cancelled when its actor is stopped) cannot leave the
+            # shutdown half done. Which handler is calling is known only here, in its context.
+            calling = self._calling_cell()
+            task = self._shutting_down = self._dispatcher.loop.create_task(
+                self._shut_everything(timeout, calling)
+            )
+        await asyncio.shield(task)
+
+    async def _shut_everything(self, timeout: float, calling: LocalActorRef[Any] | None) -> None:
+        if calling is None:
+            await self._dispatcher.quiesce(timeout)  # type: ignore[union-attr]  # bound
         self._shut_down = True
         if self._trim_handle is not None:
             self._trim_handle.cancel()
@@ -276,15 +293,20 @@ class ActorSystem:
             if cell.state == STOPPED:
                 continue
             cell.begin_stop()
-            if not self._is_calling(cell):
+            if cell is not calling:
                 await self._await_stopped([cell], timeout)
 
-    def _called_from_a_handler(self) -> bool:
-        """True if the code running now is a handler of one of this system's actors."""
+    def _calling_cell(self) -> LocalActorRef[Any] | None:
+        """The actor whose handler is the code running now, if any."""
         if self._dispatcher is not None and self._dispatcher.running is not None:
-            return True
+            return self._dispatcher.running
         task = asyncio.current_task()
-        return task is not None and any(cell.task is task for cell in self._cells.values())
+        if task is None:
+            return None
+        for cell in self._cells.values():
+            if cell.task is task:
+                return cell
+        return None
 
     def _is_calling(self, cell: LocalActorRef[Any]) -> bool:
         """True if the code running now is ``cell``'s own handler."""
