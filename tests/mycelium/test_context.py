@@ -52,3 +52,34 @@ async def test_a_suspended_handler_keeps_its_own_values() -> None:
     async with ActorSystem() as system:
         ref = await system.spawn(Suspends())
         assert await ref.ask(7) == "mine-7"
+
+
+async def test_actors_run_in_the_same_turn_do_not_see_each_others_values() -> None:
+    async with ActorSystem() as system:
+        reader = Reader()
+        setter_ref = await system.spawn(Setter())
+        reader_ref = await system.spawn(reader)
+        setter_ref.tell(1)  # both become ready in this turn: the setter runs first
+        reader_ref.tell(2)
+        await reader_ref.ask(3)
+        assert reader.seen == ["unset", "unset"]
+
+
+async def test_a_suspended_handler_does_not_share_its_values_with_later_runs() -> None:
+    release = asyncio.Event()
+
+    class SetsThenParks(Actor[int]):
+        async def handle(self, msg: int) -> str:
+            request_id.set("parked-one")
+            await release.wait()
+            return request_id.get()
+
+    async with ActorSystem() as system:
+        parks = await system.spawn(SetsThenParks())
+        reader = Reader()
+        reader_ref = await system.spawn(reader)
+        answer = asyncio.ensure_future(parks.ask(1))
+        assert await reader_ref.ask(2) == "unset"
+        release.set()
+        assert await answer == "parked-one"
+        assert await reader_ref.ask(3) == "unset"

@@ -64,6 +64,7 @@ class Dispatcher(DispatcherCore):
     """
 
     __slots__ = (
+        "_context",
         "_forget",
         "_idle_waiters",
         "_parked",
@@ -102,6 +103,9 @@ class Dispatcher(DispatcherCore):
         self._pending = False
         # The actor whose handler the dispatcher is running right now (not while suspended).
         self.running: LocalActorRef[Any] | None = None
+        # The empty context the next actor run uses; replaced as soon as a handler sets a
+        # variable in it or a suspended handler takes it along, so no actor sees another's.
+        self._context = contextvars.Context()
         # Invariant: the number of handlers suspended in a task (their actors are parked).
         self._parked = 0
         # Futures resolved when the dispatcher next has nothing to do (see quiesce()).
@@ -156,15 +160,18 @@ class Dispatcher(DispatcherCore):
                     batch = throughput
                 handle = cell.actor.handle
                 before = len(ready)
+                context = self._context
                 self.running = cell
                 handled = 0
                 settled = True  # False once the cell is parked or crashed: settled elsewhere
                 while True:
-                    done, code, a, b = run_batch(queue, handle, batch - handled, ready, Ask)
+                    done, code, a, b = context.run(
+                        run_batch, queue, handle, batch - handled, ready, Ask
+                    )
                     handled += done
                     if code == ASK:
                         try:
-                            answered = self._run_ask(cell, a)
+                            answered = context.run(self._run_ask, cell, a, context)
                         except BaseException as exc:
                             cell.handled += handled
                             handled = 0
@@ -178,7 +185,7 @@ class Dispatcher(DispatcherCore):
                         if handled < batch and len(ready) == before:
                             continue
                     elif code == PARKED:
-                        self._park(cell, a, b, None)
+                        self._park(cell, a, b, None, context)
                         settled = False
                     elif code == RAISED:
                         cell.handled += handled
@@ -187,6 +194,8 @@ class Dispatcher(DispatcherCore):
                         settled = False
                     break
                 self.running = None
+                if len(context) and context is self._context:
+                    self._context = contextvars.Context()  # a handler set something in it
                 cell.handled += handled
                 if not settled:
                     continue
@@ -208,7 +217,7 @@ class Dispatcher(DispatcherCore):
                 if self._idle_waiters and not self._parked:
                     self._wake_idle()
 
-    def _run_ask(self, cell: LocalActorRef[Any], ask: Ask) -> bool:
+    def _run_ask(self, cell: LocalActorRef[Any], ask: Ask, context: contextvars.Context) -> bool:
         """Handle one question; False if its handler suspended (cell parked)."""
         reply = ask.reply
         steps = cell.actor.handle(ask.msg).__await__()
@@ -222,7 +231,7 @@ class Dispatcher(DispatcherCore):
             if not reply.done():
                 reply.set_exception(exc)
             raise
-        self._park(cell, steps, yielded, reply)
+        self._park(cell, steps, yielded, reply, context)
         return False
 
     def _fail(self, cell: LocalActorRef[Any], exc: BaseException) -> None:
@@ -254,10 +263,14 @@ class Dispatcher(DispatcherCore):
         steps: Generator[Any, Any, Any],
         yielded: Any,
         reply: asyncio.Future[Any] | None,
+        context: contextvars.Context,
     ) -> None:
-        """A handler suspended: finish it in a task; the cell handles nothing until then."""
+        """A handler suspended: finish it in a task, in the context it started in (which is
+        then the task's alone); the cell handles nothing until then."""
         self._parked += 1
-        task = self.loop.create_task(self._resume(cell, steps, yielded, reply))
+        if context is self._context:
+            self._context = contextvars.Context()
+        task = self.loop.create_task(self._resume(cell, steps, yielded, reply), context=context)
         task.add_done_callback(partial(self._resumed, cell, steps, reply))
         cell.task = task
 
