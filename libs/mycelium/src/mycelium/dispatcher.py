@@ -214,8 +214,8 @@ class Dispatcher(DispatcherCore):
                 self.loop.call_soon(self._run_handle)
             else:
                 self._pending = False
-                if self._idle_waiters and not self._parked:
-                    self._wake_idle()
+                if self._idle_waiters:
+                    self._wake_if_idle()
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask, context: contextvars.Context) -> bool:
         """Handle one question; False if its handler suspended (cell parked)."""
@@ -292,8 +292,8 @@ class Dispatcher(DispatcherCore):
         if reply is not None and not reply.done():
             reply.set_exception(exc)
         cell.crash(exc, forced=cell.state == STOPPING)
-        if self._idle_waiters and not self._parked and not self._pending:
-            self._wake_idle()
+        if self._idle_waiters:
+            self._wake_if_idle()
 
     async def _resume(
         self,
@@ -311,8 +311,8 @@ class Dispatcher(DispatcherCore):
                 reply.set_exception(exc)
             forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
             cell.crash(exc, forced=forced)
-            if self._idle_waiters and not self._parked and not self._pending:
-                self._wake_idle()
+            if self._idle_waiters:
+                self._wake_if_idle()
             if not isinstance(exc, Exception | asyncio.CancelledError):
                 raise  # KeyboardInterrupt, SystemExit...: after stopping the actor
             return
@@ -323,8 +323,8 @@ class Dispatcher(DispatcherCore):
             if reply is not None and not reply.done():
                 reply.set_result(result)
             self._settle(cell)
-        if self._idle_waiters and not self._parked and not self._pending:
-            self._wake_idle()
+        if self._idle_waiters:
+            self._wake_if_idle()
 
     # ----------------------------------------------------------------------------- quiet
 
@@ -349,7 +349,10 @@ class Dispatcher(DispatcherCore):
             self._idle_waiters.remove(waiter)
         return bool(done)
 
-    def _wake_idle(self) -> None:
+    def _wake_if_idle(self) -> None:
+        """Resolve the quiesce() waiters if nothing is left to run or in progress."""
+        if not self.idle:
+            return
         waiters, self._idle_waiters = self._idle_waiters, []
         for waiter in waiters:
             if not waiter.done():
