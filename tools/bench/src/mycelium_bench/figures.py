@@ -222,23 +222,11 @@ async def memory_bytes_per_actor(new_runtime: RuntimeFactory, actors: int) -> fl
     counted (ref, mailbox, registry entry, task...). Measured once every spawned actor is idle
     (after the loop has turned, so a naive actor's task has started and waits on its queue).
     """
-    runtime = new_runtime()
-    try:
-        objects = [Counter() for _ in range(actors)]
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            for actor in objects:
-                await runtime.spawn_idle(actor)
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            after = tracemalloc.get_traced_memory()[0]
-        finally:
-            tracemalloc.stop()
-        return (after - before) / actors
-    finally:
-        await runtime.close()
+
+    async def start(runtime: Runtime, actor: Counter) -> None:
+        await runtime.spawn_idle(actor)
+
+    return await _traced_bytes_per_actor(new_runtime, actors, start, collect_after=False)
 
 
 async def memory_bytes_per_used_actor(new_runtime: RuntimeFactory, actors: int) -> float:
@@ -249,20 +237,40 @@ async def memory_bytes_per_used_actor(new_runtime: RuntimeFactory, actors: int) 
     counted. For ours this is the figure before the system's periodic ``trim()``, which gives
     idle actors' buffers back (every 5 s by default).
     """
+    question = Tick(0)
+
+    async def start(runtime: Runtime, actor: Counter) -> None:
+        handle = await runtime.spawn(actor, capacity=_DEFAULT_CAPACITY)
+        await handle.ask(question)
+
+    return await _traced_bytes_per_actor(new_runtime, actors, start, collect_after=True)
+
+
+async def _traced_bytes_per_actor(
+    new_runtime: RuntimeFactory,
+    actors: int,
+    start: Callable[[Runtime, Counter], Awaitable[None]],
+    *,
+    collect_after: bool,
+) -> float:
+    """Traced bytes per actor kept after ``start`` ran for each of ``actors`` fresh actors.
+
+    The actor objects exist before tracing starts; the loop turns twice after the last start
+    (and garbage is collected first when ``collect_after``) before the count is read.
+    """
     runtime = new_runtime()
     try:
         objects = [Counter() for _ in range(actors)]
-        question = Tick(0)
         gc.collect()
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
             for actor in objects:
-                handle = await runtime.spawn(actor, capacity=_DEFAULT_CAPACITY)
-                await handle.ask(question)
-                del handle
+                await start(runtime, actor)
             await asyncio.sleep(0)
-            gc.collect()
+            await asyncio.sleep(0)
+            if collect_after:
+                gc.collect()
             after = tracemalloc.get_traced_memory()[0]
         finally:
             tracemalloc.stop()
