@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -145,20 +146,39 @@ def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
     assert (sys.getrefcount(msg), sys.getrefcount(answer)) == before
 
 
-def _readies() -> list[Any]:
-    readies: list[Any] = [pytest.param(_core.PY_READY, id="python")]
+Completed = Callable[[asyncio.AbstractEventLoop], Any]
+
+
+def _completeds() -> list[Any]:
+    completeds: list[Any] = [pytest.param(_core.py_completed_send, id="python")]
     if importlib.util.find_spec("mycelium._speedups") is not None:
         from mycelium import _speedups
 
-        readies.append(pytest.param(_speedups.READY, id="c"))
-    return readies
+        def c_ready(loop: asyncio.AbstractEventLoop) -> Any:
+            return _speedups.READY
+
+        completeds.append(pytest.param(c_ready, id="c"))
+    return completeds
 
 
-@pytest.mark.parametrize("ready", _readies())
-async def test_the_completed_awaitable_gives_none_at_once_every_time(ready: Any) -> None:
+@pytest.mark.parametrize("completed_for", _completeds())
+async def test_the_completed_send_gives_none_at_once_every_time(completed_for: Completed) -> None:
+    completed = completed_for(asyncio.get_running_loop())
     for _ in range(3):  # one object is shared by every send: it must stay reusable
-        assert await ready is None
-    assert await asyncio.ensure_future(ready) is None  # wraps like any awaitable
+        assert await completed is None
+    assert asyncio.iscoroutine(completed)  # so that create_task takes it
+    assert await asyncio.ensure_future(completed) is None
+    assert await asyncio.create_task(completed) is None
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(completed)
+    assert task.result() is None
+    assert await asyncio.gather(completed, completed) == [None, None]
+    with pytest.raises(KeyError, match="thrown"):
+        completed.throw(KeyError("thrown"))
+    with pytest.raises(KeyError):
+        completed.throw(KeyError)
+    completed.close()
+    assert await completed is None  # still reusable after all that
 
 
 def _dispatcher_cores() -> list[Any]:
@@ -196,3 +216,38 @@ def test_schedule_queues_the_cell_and_asks_for_one_run_until_it_happens(core: An
     assert list(dispatcher._ready) == [first, second]
     assert calls == [dispatcher.run]  # one run requested while one is pending
     assert dispatcher._pending is True
+
+
+@pytest.mark.parametrize("core", _dispatcher_cores())
+def test_a_schedule_whose_call_soon_fails_undoes_itself(core: Any) -> None:
+    class Dispatcher(core):
+        __slots__ = ()
+
+        def run(self) -> None:  # pragma: no cover - never called: call_soon fails
+            pass
+
+    def closed_loop_call_soon(callback: object) -> None:
+        raise RuntimeError("Event loop is closed")
+
+    dispatcher = Dispatcher()
+    dispatcher._ready = deque()
+    dispatcher._call_soon = closed_loop_call_soon
+    dispatcher._run_handle = dispatcher.run
+    dispatcher._pending = False
+    cell = _Cell()
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=r"^Event loop is closed$"):
+            dispatcher.schedule(cell)
+        assert cell.scheduled is False
+        assert list(dispatcher._ready) == []
+        assert dispatcher._pending is False
+
+
+@pytest.mark.parametrize("core", _dispatcher_cores())
+def test_a_dispatcher_core_notes_the_thread_that_made_it(core: Any) -> None:
+    made: list[int] = []
+    thread = threading.Thread(target=lambda: made.append(core().thread_id))
+    thread.start()
+    thread.join()
+    assert core().thread_id == threading.get_ident()
+    assert made == [thread.ident]

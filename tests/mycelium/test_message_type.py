@@ -150,7 +150,6 @@ async def _refuses(system: ActorSystem, actor: Actor[Any], msg: object, expected
     with pytest.raises(MessageTypeError, match=pattern):
         await ref.ask(msg)
     mailbox = ref.mailbox
-    assert mailbox is not None
     assert (len(mailbox), mailbox.dropped) == (0, 0)
     assert ref.is_alive
     await system.stop(ref)

@@ -32,7 +32,7 @@ from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
-from ._core import ASK, PARKED, RAISED, DispatcherCore, run_batch
+from ._core import ASK, PARKED, RAISED, DispatcherCore, completed_send, run_batch
 from ._deadlines import AskDeadlines
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
@@ -114,9 +114,8 @@ class Dispatcher(DispatcherCore):
         self._run_handle = self._run_in_fresh_context
         # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
         self.ask_deadlines = AskDeadlines(loop)
-        # Already done: what the pure-Python send returns when it enqueued at once.
-        self.completed: asyncio.Future[None] = loop.create_future()
-        self.completed.set_result(None)
+        # Already complete: what send returns when it enqueued at once (see _core.py).
+        self.completed: Coroutine[Any, Any, None] = completed_send(loop)
 
     def system_forget(self, cell: LocalActorRef[Any]) -> None:
         """Tell the system that ``cell`` has stopped for good."""

@@ -27,6 +27,7 @@ from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import NameTaken, SystemStopped
 from .local_ref import RUNNING, STOPPED, STOPPING, LocalActorRef
+from .mailbox import check_capacity
 
 __all__ = ["ActorSystem"]
 
@@ -135,17 +136,15 @@ class ActorSystem:
         Raises:
             TypeError: ``actor`` is not an ``Actor``, its ``handle`` is not ``async``, its
                 message type cannot be checked at runtime, or ``capacity`` is not an int.
-            ValueError: ``capacity`` < 1, an empty name, or an actor already spawned.
+            ValueError: ``capacity`` < 1 or > ``mailbox.MAX_CAPACITY`` (2**31 - 1), an empty
+                name, or an actor already spawned.
             NameTaken: another live actor has this name.
             SystemStopped: the system is shut down.
             Exception: whatever ``on_start`` raised (the actor is then not running).
         """
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
-        if isinstance(capacity, bool) or not isinstance(capacity, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
         if not inspect.iscoroutinefunction(actor.handle):
