@@ -203,6 +203,16 @@ async def test_a_remote_ref_is_an_actor_ref(remote: Remote, system: ActorSystem)
     await other.ref.aclose()
 
 
+async def test_refs_are_always_true_local_and_remote(remote: Remote, system: ActorSystem) -> None:
+    local = await system.spawn(Calculator(), name="idle")  # an empty mailbox: len() is 0
+    fallback: ActorRef[Any] = remote.ref
+    assert (system.lookup("idle") or fallback) is local
+    assert bool(remote.ref) is True
+    await asyncio.wait_for(remote.ref.aclose(), WAIT)
+    assert not remote.ref.is_alive
+    assert (remote.ref or None) is remote.ref  # closed, and still a ref
+
+
 # ------------------------------------------------------------------------------- errors
 
 
@@ -313,7 +323,7 @@ async def test_a_stopped_remote_actor_raises_actor_stopped(
 
 async def test_an_uncheckable_message_type_is_refused(remote: Remote) -> None:
     with pytest.raises(TypeError, match=r"cannot be checked at runtime"):
-        RemoteActorRef(remote.client_end, Literal["x"])  # type: ignore[call-overload]
+        RemoteActorRef(remote.client_end, Literal["x"])
 
 
 # ------------------------------------------------------------------------- flow control

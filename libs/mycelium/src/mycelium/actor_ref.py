@@ -119,6 +119,10 @@ class ActorRef(ABC, Generic[M]):
             Exception: whatever ``handle`` raised for this message (the actor then stops).
         """
 
+    def __bool__(self) -> bool:
+        """Always True, local or remote, alive or not: ``lookup(name) or fallback`` keeps a ref."""
+        return True
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ActorRef):
             return NotImplemented
