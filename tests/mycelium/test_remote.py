@@ -466,6 +466,18 @@ async def test_a_server_process_killed_mid_stream_fails_pending_asks(sock_dir: s
         os.waitpid(child.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: reaped, no zombie left
 
 
+async def test_a_refused_client_is_told_why(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "s")
+    async with await UnixSocketTransport.listen(path, allowed_uids={os.geteuid() + 1}) as server:
+        accepting = asyncio.create_task(server.accept())
+        ref = RemoteActorRef(await UnixSocketTransport.connect(path), Calc, name="refused")
+        with pytest.raises(TransportClosed, match=r"before greeting.*allowed_uids"):
+            await ask(ref, Add(1))
+        assert server.refused == 1
+        accepting.cancel()
+        await asyncio.wait_for(ref.aclose(), WAIT)
+
+
 # ------------------------------------------------------------- any duplex transport will do
 
 

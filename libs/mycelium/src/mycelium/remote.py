@@ -329,6 +329,7 @@ class RemoteActorRef(ActorRef[M]):
             while batch := await recv_batch():
                 for frame in batch:
                     on_frame(frame)
+            why = getattr(self._transport, "close_reason", "") or why
         except TransportClosed as exc:
             why = str(exc)
         except Exception as exc:

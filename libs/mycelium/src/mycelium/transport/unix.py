@@ -26,9 +26,11 @@ the kernel buffer and the event loop's write buffer fill, frames collect in this
 buffer, and once ``max_buffered_bytes`` bytes or ``capacity`` frames wait there ``send`` waits
 and ``send_nowait`` raises ``asyncio.QueueFull``. On the receiving side, reading from the
 socket pauses while ``max_buffered_bytes`` bytes or ``capacity`` frames received wait for
-``recv``, and resumes when both are back under half. So each direction of a connection holds at
-most about ``max_buffered_bytes`` plus one read chunk and one frame, whatever the frame size
-(``send_buffer_bytes`` and ``recv_buffer_bytes`` tell how much it holds now).
+``recv``, and resumes when both are back under half. So each side of a connection holds, per
+direction, at most about ``max_buffered_bytes`` plus the event loop's own buffers (a read chunk
+of up to 256 KiB; a write buffer of 64 KiB plus one write, up to ``FLUSH_BYTES`` or one frame)
+and one frame, whatever the frame size (``send_buffer_bytes`` and ``recv_buffer_bytes`` tell
+how much it holds now).
 
 Who may connect (``listen``): the socket file is created with ``mode`` (default ``0o600``,
 owner only), and every connection's peer uid (``SO_PEERCRED``) must be in ``allowed_uids``
@@ -452,6 +454,11 @@ class UnixSocketTransport:
     def _full(self) -> bool:
         """True when this side's buffer holds as much as it may while the socket is backed up."""
         return self._wframes >= self.capacity or len(self._wbuf) >= self.max_buffered_bytes
+
+    @property
+    def close_reason(self) -> str:
+        """Why the transport is closed (``""`` while it is open)."""
+        return self._detail
 
     @property
     def send_buffer_bytes(self) -> int:
