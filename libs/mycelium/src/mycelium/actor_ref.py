@@ -141,6 +141,7 @@ class ActorRef(ABC, Generic[M]):
         """
 
     def __bool__(self) -> bool:
+        """Always True, local or remote, alive or not: ``lookup(name) or fallback`` keeps a ref."""
         return True
 
     def __eq__(self, other: object) -> bool:
