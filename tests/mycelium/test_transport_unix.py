@@ -760,7 +760,8 @@ async def test_connections_not_accepted_wait_in_a_bounded_queue(sock_dir: str) -
             server = await asyncio.wait_for(listener.accept(), WAIT)
             waiting[0].setblocking(True)
             assert waiting[0].recv(len(GREETING)) == GREETING
-            server.close()
+            server.close()  # a half-close: the socket goes once the client has closed too
+            waiting[0].close()
             await asyncio.wait_for(server.wait_closed(), WAIT)
         finally:
             for sock in waiting:
