@@ -866,11 +866,13 @@ def test_a_close_before_the_peer_took_the_connection_loses_nothing(tmp_path: Pat
             for _ in range(300):
                 client.send_bytes_nowait(b"x")
             client.close()
-            await asyncio.wait_for(client.wait_closed(), WAIT)
             server = await listener.accept()
             got = 0
             while batch := await server.recv_batch():
                 got += len(batch)
+            # The client's socket goes once the server has closed its side too.
+            server.close()
+            await asyncio.wait_for(client.wait_closed(), WAIT)
             return got
 
     assert asyncio.run(scenario()) == 300
