@@ -3,7 +3,8 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages. Each exists twice with one behaviour: in C
+messages, and ``clock`` is the clock its turn budget is read from. Each exists twice with one
+behaviour: in C
 (``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
 fallback. The C ones are used when importable, unless the environment variable
 ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
@@ -21,20 +22,25 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
+from sys import getrefcount
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, final
 
 __all__ = [
     "ASK",
     "DONE",
     "HANDOFF",
+    "OVERTIME",
     "PARKED",
     "RAISED",
     "READY",
     "SPEEDUPS",
+    "TAINTED",
     "DispatcherCore",
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "clock",
     "py_run_batch",
     "run_batch",
 ]
@@ -51,6 +57,11 @@ PARKED: Final = 3
 resumed with send/throw) and ``b`` what it yielded."""
 RAISED: Final = 4
 """``done`` messages handled, then the next handler raised ``a``."""
+TAINTED: Final = 5
+"""``done`` messages handled; the last one kept or changed the watched task (its reference
+count moved): the caller replaces that task before running the next handler."""
+OVERTIME: Final = 6
+"""``done`` messages handled; the clock had reached the deadline when the last one returned."""
 
 BatchOutcome = tuple[int, int, Any, Any]
 
@@ -138,22 +149,29 @@ class PyDispatcherCore:
             self._call_soon(self._run_handle)
 
 
-def py_run_batch(
+def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     queue: deque[Any],
     handle: Callable[[Any], Awaitable[Any]],
     batch: int,
     ready: deque[Any],
     ask_type: type,
+    task: object,
+    deadline: float,
     /,
 ) -> BatchOutcome:
     """Handle up to ``batch`` messages of ``queue`` with ``handle``; stop at anything special.
 
     Each handler's coroutine is driven by hand; one that finishes without suspending costs no
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
-    raises (``RAISED``), a message whose handler made another actor ready, seen as ``ready``
-    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    raises (``RAISED``), a handler after which ``task`` (the dispatcher's standby task; None:
+    not watched) has more or fewer references than before it (``TAINTED``), a handler that
+    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
+    a message whose handler made another actor ready, seen as ``ready`` growing
+    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
     """
     before = len(ready)
+    watched = task is not None
+    held = getrefcount(task)
     done = 0
     while done < batch and queue:
         msg = queue.popleft()
@@ -172,31 +190,40 @@ def py_run_batch(
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None
         done += 1
+        if watched and getrefcount(task) != held:
+            return done, TAINTED, None, None
+        if perf_counter() >= deadline:
+            return done, OVERTIME, None, None
         if len(ready) != before:
             return done, HANDOFF, None, None
     return done, DONE, None, None
 
+
+py_clock: Callable[[], float] = perf_counter
+"""The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
 
 if TYPE_CHECKING:
     run_batch = py_run_batch
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     READY: Awaitable[None] = PY_READY
+    clock: Callable[[], float] = perf_counter
     SPEEDUPS: bool
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, DispatcherCore, READY, run_batch = (
+    MailboxCore, DispatcherCore, READY, run_batch, clock = (
         PyMailboxCore,
         PyDispatcherCore,
         PY_READY,
         py_run_batch,
+        py_clock,
     )
     SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, DispatcherCore, MailboxCore, run_batch
+        from ._speedups import READY, DispatcherCore, MailboxCore, clock, run_batch
     except ImportError:  # no compiler when the package was built: the Python path is used
         MailboxCore, DispatcherCore, READY = PyMailboxCore, PyDispatcherCore, PY_READY
-        run_batch = py_run_batch
+        run_batch, clock = py_run_batch, py_clock
         SPEEDUPS = False
     else:
         SPEEDUPS = True

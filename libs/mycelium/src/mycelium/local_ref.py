@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
 from collections import deque
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from ._core import READY, MailboxCore
 from ._deadlines import SHORTEST_BUCKETED
@@ -28,6 +29,11 @@ from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock
 from .mailbox import Mailbox
 
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays valid
+    from typing_extensions import TypeVar
+
 if TYPE_CHECKING:
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "Ask", "LocalActorRef"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 
 log = logging.getLogger("mycelium")
 
@@ -57,7 +64,7 @@ class Ask:
 
 
 @final
-class LocalActorRef(Mailbox[Any], ActorRef[M]):
+class LocalActorRef(Mailbox[Any], ActorRef[M, R]):
     """A ref to an actor of this process: sends go straight into its mailbox.
 
     Ordering, delivery and errors: see ``ActorRef``. As a ``Mailbox`` it exposes ``capacity``,
@@ -151,7 +158,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             self.admit(msg)
         return self._enqueue(msg, msg)
 
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
@@ -171,18 +178,20 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
         if timeout >= SHORTEST_BUCKETED:
-            bucket = self.dispatcher.ask_deadlines.add(reply, self, timeout, msg)
+            deadlines = self.dispatcher.ask_deadlines
+            slot = deadlines.add(reply, self, timeout, msg)
             expiry = None
         else:
-            bucket = None
+            deadlines = None
+            slot = 0
             expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not READY:
                 await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
-            if bucket is not None:
-                bucket.pop(reply, None)
+            if deadlines is not None:
+                deadlines.remove(slot, reply)
             else:
                 assert expiry is not None
                 expiry.cancel()
@@ -220,7 +229,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         """Raise ``MessageTypeError`` unless ``msg`` is of the actor's declared type."""
         check = self.check
         if not check.admits(msg):
-            raise MessageTypeError(self.label, check.expected, msg)
+            expected, got = check.names(msg)
+            raise MessageTypeError(self.label, expected, msg, got=got)
 
     def put_nowait(self, msg: Any) -> None:
         """Check, enqueue and schedule ``msg``; the slow path of ``ActorRef.try_send``.
