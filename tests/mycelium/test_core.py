@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import math
 import sys
 import threading
 from collections import deque
@@ -15,7 +16,8 @@ import pytest
 from mycelium import _core  # pyright: ignore[reportPrivateUsage]
 
 RunBatch = Callable[
-    [deque[Any], Callable[[Any], Awaitable[Any]], int, deque[Any], type], _core.BatchOutcome
+    [deque[Any], Callable[[Any], Awaitable[Any]], int, deque[Any], type, object, float],
+    _core.BatchOutcome,
 ]
 
 IMPLEMENTATIONS: list[Any] = [pytest.param(_core.py_run_batch, id="python")]
@@ -61,7 +63,7 @@ def _run(run_batch: RunBatch, items: list[object], batch: int) -> tuple[Any, ...
     queue: deque[Any] = deque(items)
     ready: deque[Any] = deque()
     recorder = Recorder(ready)
-    outcome = run_batch(queue, recorder.handle, batch, ready, Question)
+    outcome = run_batch(queue, recorder.handle, batch, ready, Question, None, math.inf)
     return outcome, recorder.seen, list(queue)
 
 
@@ -106,6 +108,68 @@ def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBa
     assert (seen, left) == ([1, "boom"], [3])
 
 
+def test_a_spent_deadline_ends_the_batch_after_the_first_handler(run_batch: RunBatch) -> None:
+    queue: deque[Any] = deque([1, 2, 3])
+    recorder = Recorder(deque())
+    outcome = run_batch(queue, recorder.handle, 10, deque(), Question, None, -math.inf)
+    assert outcome == (1, _core.OVERTIME, None, None)
+    assert (recorder.seen, list(queue)) == ([1], [2, 3])
+
+
+def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> None:
+    clock = _core.py_clock if run_batch is _core.py_run_batch else _clock_of_c()
+    queue: deque[Any] = deque([1, 2, 3, 4])
+    recorder = Recorder(deque())
+    assert run_batch(queue, recorder.handle, 2, deque(), Question, None, clock() + 60.0) == (
+        2,
+        _core.DONE,
+        None,
+        None,
+    )
+    assert run_batch(queue, recorder.handle, 2, deque(), Question, None, clock() - 1.0) == (
+        1,
+        _core.OVERTIME,
+        None,
+        None,
+    )
+
+
+def _clock_of_c() -> Any:
+    from mycelium import _speedups
+
+    return _speedups.clock
+
+
+class Watched:
+    """Stands for the dispatcher's standby task."""
+
+
+def test_a_handler_keeping_or_dropping_the_watched_task_ends_the_batch(
+    run_batch: RunBatch,
+) -> None:
+    task = Watched()
+    kept: list[object] = []
+
+    async def handle(msg: object) -> None:
+        seen = task  # a reference held while it runs, then dropped: not kept
+        if msg == "keep":
+            kept.append(seen)
+        elif msg == "drop":
+            kept.clear()  # a reference given back is a change too
+
+    queue: deque[Any] = deque([1, "keep", 3, "drop", 5])
+    outcome = run_batch(queue, handle, 10, deque(), Question, task, math.inf)
+    assert outcome == (2, _core.TAINTED, None, None)
+    outcome = run_batch(queue, handle, 10, deque(), Question, task, math.inf)
+    assert outcome == (2, _core.TAINTED, None, None)
+    assert list(queue) == [5]
+    unwatched = deque([1, "keep", 3])
+    assert run_batch(unwatched, handle, 10, deque(), Question, None, math.inf)[:2] == (
+        3,
+        _core.DONE,
+    )
+
+
 def test_a_handler_returning_a_plain_awaitable_is_driven(run_batch: RunBatch) -> None:
     loop = asyncio.new_event_loop()
     try:
@@ -116,7 +180,7 @@ def test_a_handler_returning_a_plain_awaitable_is_driven(run_batch: RunBatch) ->
             return finished
 
         queue: deque[Any] = deque([1, 2])
-        outcome = run_batch(queue, handle, 10, deque(), Question)
+        outcome = run_batch(queue, handle, 10, deque(), Question, None, math.inf)
         assert outcome == (2, _core.DONE, None, None)
     finally:
         loop.close()
@@ -126,24 +190,25 @@ def test_a_handler_returning_a_non_awaitable_raises_type_error(run_batch: RunBat
     def handle(msg: object) -> Any:
         return msg
 
-    done, code, exc, _ = run_batch(deque([1]), handle, 10, deque(), Question)
+    done, code, exc, _ = run_batch(deque([1]), handle, 10, deque(), Question, None, math.inf)
     assert (done, code) == (0, _core.RAISED)
     assert isinstance(exc, TypeError)
     assert str(exc) == "handle() returned int, not an awaitable"
 
 
 def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
-    msg, answer = object(), object()
-    before = (sys.getrefcount(msg), sys.getrefcount(answer))
+    msg, answer, task = object(), object(), Watched()
+    before = (sys.getrefcount(msg), sys.getrefcount(answer), sys.getrefcount(task))
 
     async def handle(seen: object) -> object:
         return answer
 
     for _ in range(3):
         queue: deque[Any] = deque([msg] * 100)
-        assert run_batch(queue, handle, 100, deque(), Question) == (100, _core.DONE, None, None)
+        outcome = run_batch(queue, handle, 100, deque(), Question, task, math.inf)
+        assert outcome == (100, _core.DONE, None, None)
         del queue
-    assert (sys.getrefcount(msg), sys.getrefcount(answer)) == before
+    assert (sys.getrefcount(msg), sys.getrefcount(answer), sys.getrefcount(task)) == before
 
 
 Completed = Callable[[asyncio.AbstractEventLoop], Any]

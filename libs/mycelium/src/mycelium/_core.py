@@ -3,7 +3,8 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages. Each exists twice with one behaviour: in C
+messages, and ``clock`` is the clock its turn budget is read from. Each exists twice with one
+behaviour: in C
 (``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
 fallback. The C ones are used when importable, unless the environment variable
 ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
@@ -41,16 +42,20 @@ import asyncio
 import os
 from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from sys import getrefcount
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Self, final
 
 __all__ = [
     "ASK",
     "DONE",
     "HANDOFF",
+    "OVERTIME",
     "PARKED",
     "RAISED",
     "SPEEDUPS",
+    "TAINTED",
     "DispatcherCore",
     "MailboxCore",
     "PyDispatcherCore",
@@ -58,6 +63,7 @@ __all__ = [
     "SendFuture",
     "completed_send",
     "py_completed_send",
+    "clock",
     "py_run_batch",
     "run_batch",
 ]
@@ -74,6 +80,11 @@ PARKED: Final = 3
 resumed with send/throw) and ``b`` what it yielded."""
 RAISED: Final = 4
 """``done`` messages handled, then the next handler raised ``a``."""
+TAINTED: Final = 5
+"""``done`` messages handled; the last one kept or changed the watched task (its reference
+count moved): the caller replaces that task before running the next handler."""
+OVERTIME: Final = 6
+"""``done`` messages handled; the clock had reached the deadline when the last one returned."""
 
 BatchOutcome = tuple[int, int, Any, Any]
 
@@ -227,22 +238,29 @@ class PyDispatcherCore:
                 raise
 
 
-def py_run_batch(
+def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     queue: deque[Any],
     handle: Callable[[Any], Awaitable[Any]],
     batch: int,
     ready: deque[Any],
     ask_type: type,
+    task: object,
+    deadline: float,
     /,
 ) -> BatchOutcome:
     """Handle up to ``batch`` messages of ``queue`` with ``handle``; stop at anything special.
 
     Each handler's coroutine is driven by hand; one that finishes without suspending costs no
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
-    raises (``RAISED``), a message whose handler made another actor ready, seen as ``ready``
-    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    raises (``RAISED``), a handler after which ``task`` (the dispatcher's standby task; None:
+    not watched) has more or fewer references than before it (``TAINTED``), a handler that
+    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
+    a message whose handler made another actor ready, seen as ``ready`` growing
+    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
     """
     before = len(ready)
+    watched = task is not None
+    held = getrefcount(task)
     done = 0
     while done < batch and queue:
         msg = queue.popleft()
@@ -261,15 +279,23 @@ def py_run_batch(
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None
         done += 1
+        if watched and getrefcount(task) != held:
+            return done, TAINTED, None, None
+        if perf_counter() >= deadline:
+            return done, OVERTIME, None, None
         if len(ready) != before:
             return done, HANDOFF, None, None
     return done, DONE, None, None
 
 
+py_clock: Callable[[], float] = perf_counter
+"""The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
+
 if TYPE_CHECKING:
     run_batch = py_run_batch
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
+    clock: Callable[[], float] = perf_counter
     SPEEDUPS: bool
 
     def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
@@ -278,11 +304,11 @@ if TYPE_CHECKING:
 
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-    completed_send = py_completed_send
+    completed_send, clock = py_completed_send, py_clock
     SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, DispatcherCore, MailboxCore, run_batch
+        from ._speedups import READY, DispatcherCore, MailboxCore, clock, run_batch
     except ImportError as exc:
         # Never built (a source install without a compiler) is legitimate and silent; an
         # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
@@ -298,7 +324,7 @@ else:
                 stacklevel=1,
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-        completed_send = py_completed_send
+        completed_send, clock = py_completed_send, py_clock
         SPEEDUPS = False
     else:
         SPEEDUPS = True

@@ -37,5 +37,8 @@ def run_batch(
     batch: int,
     ready: deque[Any],
     ask_type: type,
+    task: object,
+    deadline: float,
     /,
 ) -> tuple[int, int, Any, Any]: ...
+def clock() -> float: ...

@@ -8,15 +8,22 @@ over a transport); the methods and their errors mean the same in both cases.
 from __future__ import annotations
 
 import itertools
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
-from typing import Any, Final, Generic, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Generic, final
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that ActorRef[M] stays valid
+    from typing_extensions import TypeVar
 
 from .mailbox import MailboxView
 
 __all__ = ["ActorId", "ActorRef"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 
 _next_id = itertools.count(1).__next__
 
@@ -42,8 +49,11 @@ class ActorId(int):
         return f"#{int(self)}"
 
 
-class ActorRef(ABC, Generic[M]):
+class ActorRef(ABC, Generic[M, R]):
     """Address of one actor; safe to copy, share, and keep after it stops.
+
+    ``ActorRef[M, R]``: sends take ``M``; ``ask`` returns ``R``, the actor's answer type
+    (``Actor[M, R]``); ``ActorRef[M]`` means ``ActorRef[M, Any]``.
 
     Ordering: messages from one sender are handled in the order sent.
     Delivery: at most once, and never silently dropped: every message that a call accepted is
@@ -126,8 +136,8 @@ class ActorRef(ABC, Generic[M]):
         """
 
     @abstractmethod
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
-        """Deliver ``msg`` and return what ``handle`` returned for it.
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
+        """Deliver ``msg`` and return what ``handle`` returned for it (an ``R``).
 
         Raises:
             AskTimeout: no answer within ``timeout`` seconds (``None``: wait forever), counting

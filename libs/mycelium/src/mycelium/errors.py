@@ -131,11 +131,14 @@ class MessageTypeError(MyceliumError, TypeError):
         message: the rejected message.
     """
 
-    def __init__(self, actor: str, expected: str, message: object) -> None:
+    def __init__(
+        self, actor: str, expected: str, message: object, *, got: str | None = None
+    ) -> None:
         self.actor, self.expected, self.message = actor, expected, message
+        # got: how to name the message's class (qualified when it shares a declared name).
+        got = type(message).__qualname__ if got is None else got
         super().__init__(
-            f"actor {actor!r} handles {expected}, not {type(message).__qualname__}; "
-            "the message was not delivered."
+            f"actor {actor!r} handles {expected}, not {got}; the message was not delivered."
         )
 
 

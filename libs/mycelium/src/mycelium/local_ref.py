@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
 from _thread import get_ident
 from collections import deque
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
@@ -36,6 +37,11 @@ from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock, WrongThread
 from .mailbox import MailboxState, MailboxView
 
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays valid
+    from typing_extensions import TypeVar
+
 if TYPE_CHECKING:
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "Ask", "LocalActorRef"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 
 log = logging.getLogger("mycelium")
 
@@ -65,7 +72,7 @@ class Ask:
 
 
 @final
-class LocalActorRef(MailboxState, ActorRef[M]):
+class LocalActorRef(MailboxState, ActorRef[M, R]):
     """A ref to an actor of this process: sends go straight into its mailbox.
 
     Ordering, delivery and errors: see ``ActorRef``. ``mailbox`` is a read-only view of the
@@ -167,7 +174,7 @@ class LocalActorRef(MailboxState, ActorRef[M]):
     def __bool__(self) -> bool:
         return True
 
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
@@ -189,18 +196,20 @@ class LocalActorRef(MailboxState, ActorRef[M]):
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
         if timeout >= SHORTEST_BUCKETED:
-            bucket = self.dispatcher.ask_deadlines.add(reply, self, timeout, msg)
+            deadlines = self.dispatcher.ask_deadlines
+            slot = deadlines.add(reply, self, timeout, msg)
             expiry = None
         else:
-            bucket = None
+            deadlines = None
+            slot = 0
             expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not None:
                 await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
-            if bucket is not None:
-                bucket.pop(reply, None)
+            if deadlines is not None:
+                deadlines.remove(slot, reply)
             else:
                 assert expiry is not None
                 expiry.cancel()
@@ -238,7 +247,8 @@ class LocalActorRef(MailboxState, ActorRef[M]):
         """Raise ``MessageTypeError`` unless ``msg`` is of the actor's declared type."""
         check = self.check
         if not check.admits(msg):
-            raise MessageTypeError(self.label, check.expected, msg)
+            expected, got = check.names(msg)
+            raise MessageTypeError(self.label, expected, msg, got=got)
 
     def check_thread(self, msg: object) -> None:
         """Raise ``WrongThread`` unless called on the thread that runs this actor's loop.

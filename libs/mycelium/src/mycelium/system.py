@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import logging
 from types import TracebackType
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
 from .actor import Actor
@@ -34,6 +34,7 @@ __all__ = ["ActorSystem"]
 log = logging.getLogger("mycelium")
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -129,8 +130,8 @@ class ActorSystem:
     # ------------------------------------------------------------------------------ actors
 
     async def spawn(
-        self, actor: Actor[M], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
-    ) -> ActorRef[M]:
+        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> ActorRef[M, R]:
         """Start ``actor`` and return its ref; ``on_start`` has run when this returns.
 
         Raises:
@@ -158,7 +159,7 @@ class ActorSystem:
         if name is not None and name in self._names:
             raise NameTaken(name)
 
-        cell: LocalActorRef[M] = LocalActorRef(
+        cell: LocalActorRef[M, R] = LocalActorRef(
             actor, ActorId.next_value(), name, capacity, dispatcher
         )
         actor._mycelium_ref = cell
@@ -219,9 +220,25 @@ class ActorSystem:
             return
         self._trim_handle = self._loop.call_later(self._trim_interval, self._trim_tick)
 
-    def lookup(self, name: str) -> ActorRef[Any] | None:
-        """The ref of the live actor called ``name``, or ``None``."""
-        return self._names.get(name)
+    @overload
+    def lookup(self, name: str, /) -> ActorRef[Any] | None: ...
+    @overload
+    def lookup(self, name: str, message_type: type[M], /) -> ActorRef[M] | None: ...
+    def lookup(self, name: str, message_type: Any = None, /) -> ActorRef[Any] | None:
+        """The ref of the live actor called ``name``, or ``None``.
+
+        With a ``message_type`` (a class, or a union of classes), the ref is typed for sending
+        it (``ActorRef[message_type]``), once checked: the actor must accept every
+        ``message_type``, that is, it must be a subclass of the actor's declared type.
+
+        Raises:
+            TypeError: the actor called ``name`` does not accept every ``message_type``, or
+                ``message_type`` cannot be checked at runtime.
+        """
+        cell = self._names.get(name)
+        if cell is not None and message_type is not None:
+            cell.check.require(message_type, cell.label)
+        return cell
 
     @property
     def actors(self) -> list[ActorRef[Any]]:
