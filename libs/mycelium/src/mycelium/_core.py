@@ -42,7 +42,7 @@ import asyncio
 import os
 from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine
 from sys import getrefcount
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Self, final
@@ -61,9 +61,9 @@ __all__ = [
     "PyDispatcherCore",
     "PyMailboxCore",
     "SendFuture",
+    "clock",
     "completed_send",
     "py_completed_send",
-    "clock",
     "py_run_batch",
     "run_batch",
 ]

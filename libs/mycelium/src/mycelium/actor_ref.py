@@ -11,7 +11,7 @@ import itertools
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Final, Generic, final
+from typing import Any, Final, Generic, final
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
