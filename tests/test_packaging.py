@@ -7,7 +7,8 @@ name would, installed alone, pull a stranger's code. So the distributions are na
 
 1. ``pip wheel`` (the machine's pip) builds every member from its directory into a wheelhouse
    (the third-party dependencies, msgspec, typing-extensions and uvloop, come from the package
-   index or pip's cache), and leaves nothing behind in the source tree (no ``build/``, no ``*.egg-info``);
+   index or pip's cache), and leaves nothing behind in the source tree (no ``build/``, no
+   ``*.egg-info``);
 2. for each member, a fresh ``python -m venv`` gets ``pip install --no-index --find-links
    WHEELHOUSE <member>``: with no index, a dependency on a name that is not one of our wheels
    cannot be satisfied, so nothing under our names can come from elsewhere;
