@@ -103,7 +103,7 @@ def test_an_unpriceable_opportunity_is_counted_the_same_way_in_every_mode(
     events = [
         PoolSnapshot(bytes([1] * 20), "AAA", "BBB", 30, 10**12, 2 * 10**12, 1e308, 1),
         PoolSnapshot(bytes([2] * 20), "AAA", "BBB", 30, 10**12, 3 * 10**12, 1e308, 2),
-        PoolSwapEvent(bytes([1] * 20), 10**9, 0, 3),
+        PoolSwapEvent(bytes([1] * 20), 10**9, 10**9, 3),
     ]
     reference = run_reference(events)
     assert reference.market.arbitrage_unpriced == 1

@@ -18,6 +18,7 @@ from services_v2.pipeline.errors import PipelineFailed
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
 from .event_file import EventFileError, read_events, write_events
+from .plans_file import PlansFileError, check_writable, write_plans
 from .progress import ProgressBar
 from .runners import MODES, ModeUnavailable, resolve_runner
 from .summary import build_summary, format_text, summary_json
@@ -38,6 +39,7 @@ class _Options(argparse.Namespace):
     quiet: bool
     mode: str
     dump: str | None
+    plans: str | None
 
 
 def _positive_int(text: str) -> int:
@@ -87,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the events to FILE (format by extension: .jsonl or .msgpack) and exit",
     )
+    parser.add_argument(
+        "--plans",
+        metavar="FILE",
+        help="write every accepted execution plan to FILE, one JSON object per line",
+    )
     return parser
 
 
@@ -117,11 +124,15 @@ def _run(options: _Options, stderr: TextIO) -> int:
         if not options.quiet:
             print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
         return 0
+    if options.plans is not None:
+        check_writable(options.plans)
     if resolved.note is not None and not options.quiet:
         print(f"{_PROG}: note: {resolved.note}", file=stderr)
     bar = ProgressBar(len(events), stderr, label="running   ", enabled=show_progress)
     result = resolved.run(events, PipelineConfig(), progress=bar if show_progress else None)
     bar.close()
+    if options.plans is not None:
+        write_plans(options.plans, result.plans)
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -136,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr = sys.stderr
     try:
         return _run(options, stderr)
-    except (EventFileError, ModeUnavailable) as exc:
+    except (EventFileError, PlansFileError, ModeUnavailable) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except PipelineFailed as exc:
