@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from services_v2.actors.pipeline import run_actor_pipeline
+from services_v2.bundle.plans_file import encode_plans
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.pipeline.reference import run_reference
 from services_v2.relay.pipeline import run_relay_pipeline
@@ -75,6 +76,41 @@ def test_bundle_prints_the_same_summary_in_both_modes() -> None:
         k: v for k, v in relay.items() if k not in TIMINGS
     }
     assert relay["delivery"]["undelivered_in_transport"] == 0  # type: ignore[index]
+
+
+def test_the_plans_file_is_byte_for_byte_the_same_in_every_mode(tmp_path: Path) -> None:
+    def plans(mode: str) -> bytes:
+        path = tmp_path / f"plans-{mode}.jsonl"
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "services_v2.bundle", "--events", "6000", "--seed", "5"),
+                *("--mode", mode, "--plans", str(path), "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return path.read_bytes()
+
+    actors, relay = plans("actors"), plans("relay")
+    assert actors == relay
+    assert actors == encode_plans(run_reference(simulate(6_000, seed=5)).plans)
+    lines = [json.loads(line) for line in actors.splitlines()]
+    assert len(lines) > 100
+    assert any("supersedes" in line for line in lines)
+    assert list(lines[0])[:9] == [
+        "event",
+        "buy_pool",
+        "sell_pool",
+        "token_in",
+        "amount_in",
+        "amount_mid",
+        "amount_out",
+        "profit_units",
+        "profit_usd",
+    ]
 
 
 def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() -> None:

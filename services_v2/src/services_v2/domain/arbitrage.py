@@ -148,64 +148,89 @@ def _best_trade(  # noqa: PLR0917 (hot path: positional arguments, no tuples to 
     if root <= f_scaled:
         return None
     x = (root - f_scaled) // (keep_a * (BPS * b0 + keep_b * a0)) or 1
-    in_a = a1 * BPS
-    in_b = b0 * BPS
-    with_fee = x * keep_a
-    y = with_fee * a0 // (in_a + with_fee)
-    with_fee = y * keep_b
-    z = with_fee * b1 // (in_b + with_fee)
-    best = z - x
     # Middle-token units bought by one more unit of input, around x (float: it only picks
     # which neighbours to climb over).
     gamma_a = keep_a / BPS
     marginal = gamma_a * a0 * a1 / (a1 + gamma_a * x) ** 2
-    if marginal > 1.01:
-        # Each unit of input buys at least one unit of the middle token: climb on the input.
-        for step in (1, -1):
-            moved = False
-            while x + step > 0:
-                candidate = x + step
-                with_fee = candidate * keep_a
-                out_a = with_fee * a0 // (in_a + with_fee)
-                with_fee = out_a * keep_b
-                out_b = with_fee * b1 // (in_b + with_fee)
-                if out_b - candidate <= best:
-                    break
-                x, y, z, best = candidate, out_a, out_b, out_b - candidate
-                moved = True
-            if moved:
+    if marginal > _FINE_MID:
+        x, y, z = _climb_input(x, a0, a1, keep_a, b0, b1, keep_b)
+    elif marginal < _COARSE_MID:
+        x, y, z = _climb_mid(x, a0, a1, keep_a, b0, b1, keep_b)
+    else:
+        x, y, z = _climb_both(x, a0, a1, keep_a, b0, b1, keep_b)
+    return _settle(x, y, z, marginal, a0, a1, keep_a, b0, b1, keep_b)
+
+
+_FINE_MID = 1.01
+_COARSE_MID = 0.99
+_FEW = 64  # candidates few enough to try them all
+
+
+def _legs(x: int, a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int) -> tuple[int, int]:  # noqa: PLR0917
+    with_fee = x * keep_a
+    y = with_fee * a0 // (a1 * BPS + with_fee)
+    with_fee = y * keep_b
+    return y, with_fee * b1 // (b0 * BPS + with_fee)
+
+
+def _climb_input(  # noqa: PLR0917 (hot path: positional arguments)
+    x: int, a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int
+) -> tuple[int, int, int]:
+    """Each unit of input buys at least one unit of the middle token: climb on the input."""
+    y, z = _legs(x, a0, a1, keep_a, b0, b1, keep_b)
+    best = z - x
+    for step in (1, -1):
+        moved = False
+        while x + step > 0:
+            candidate = x + step
+            out_a, out_b = _legs(candidate, a0, a1, keep_a, b0, b1, keep_b)
+            if out_b - candidate <= best:
                 break
+            x, y, z, best = candidate, out_a, out_b, out_b - candidate
+            moved = True
+        if moved:
+            break
+    return x, y, z
+
+
+def _climb_mid(  # noqa: PLR0917 (hot path: positional arguments)
+    x: int, a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int
+) -> tuple[int, int, int]:
+    """The middle token is the coarser: climb on it, paying for each amount the cheapest
+    input, ``ceil(mid a1 10^4 / (keep_a (a0 - mid)))``."""
+    in_a = a1 * BPS
+    in_b = b0 * BPS
+    with_fee = x * keep_a
+    mid = with_fee * a0 // (in_a + with_fee)
+    if not 0 < mid < a0:
+        y, z = _legs(x, a0, a1, keep_a, b0, b1, keep_b)
         return x, y, z
-    if marginal < 0.99:
-        # The middle token is the coarser: climb on it, paying the cheapest input for each
-        # amount, ceil(mid a1 10^4 / (keep_a (a0 - mid))).
-        mid = y
-        x = -((-mid * in_a) // (keep_a * (a0 - mid)))
-        best = z - x
-        for step in (1, -1):
-            moved = False
-            while 0 < mid + step < a0:
-                candidate_mid = mid + step
-                candidate = -((-candidate_mid * in_a) // (keep_a * (a0 - candidate_mid)))
-                with_fee = candidate_mid * keep_b
-                out_b = with_fee * b1 // (in_b + with_fee)
-                if out_b - candidate <= best:
-                    break
-                mid, x, best = candidate_mid, candidate, out_b - candidate
-                moved = True
-            if moved:
+    x = -((-mid * in_a) // (keep_a * (a0 - mid)))
+    with_fee = mid * keep_b
+    best = with_fee * b1 // (in_b + with_fee) - x
+    for step in (1, -1):
+        moved = False
+        while 0 < mid + step < a0:
+            candidate_mid = mid + step
+            candidate = -((-candidate_mid * in_a) // (keep_a * (a0 - candidate_mid)))
+            with_fee = candidate_mid * keep_b
+            out_b = with_fee * b1 // (in_b + with_fee)
+            if out_b - candidate <= best:
                 break
-        with_fee = x * keep_a
-        y = with_fee * a0 // (in_a + with_fee)
-        with_fee = y * keep_b
-        return x, y, with_fee * b1 // (in_b + with_fee)
-    return _climb_both(x, y, z, a0, keep_a, in_a, b1, keep_b, in_b)
+            mid, x, best = candidate_mid, candidate, out_b - candidate
+            moved = True
+        if moved:
+            break
+    y, z = _legs(x, a0, a1, keep_a, b0, b1, keep_b)
+    return x, y, z
 
 
-def _climb_both(  # noqa: PLR0917 (the search's state, passed as it is)
-    x: int, y: int, z: int, a0: int, keep_a: int, in_a: int, b1: int, keep_b: int, in_b: int
+def _climb_both(  # noqa: PLR0917 (hot path: positional arguments)
+    x: int, a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int
 ) -> tuple[int, int, int]:
     """Climb over both kinds of neighbour (when neither token is clearly the coarser)."""
+    in_a = a1 * BPS
+    y, z = _legs(x, a0, a1, keep_a, b0, b1, keep_b)
     best = z - x
     while True:
         moved = False
@@ -216,15 +241,64 @@ def _climb_both(  # noqa: PLR0917 (the search's state, passed as it is)
         for candidate in candidates:
             if candidate <= 0 or candidate == x:
                 continue
-            with_fee = candidate * keep_a
-            out_a = with_fee * a0 // (in_a + with_fee)
-            with_fee = out_a * keep_b
-            out_b = with_fee * b1 // (in_b + with_fee)
+            out_a, out_b = _legs(candidate, a0, a1, keep_a, b0, b1, keep_b)
             if out_b - candidate > best:
                 x, y, z, best = candidate, out_a, out_b, out_b - candidate
                 moved = True
         if not moved:
             return x, y, z
+
+
+def _settle(  # noqa: PLR0917 (hot path: positional arguments)
+    x: int,
+    y: int,
+    z: int,
+    marginal: float,
+    a0: int,
+    a1: int,
+    keep_a: int,
+    b0: int,
+    b1: int,
+    keep_b: int,
+) -> tuple[int, int, int]:
+    """The exact integer optimum when few inputs could beat the climb's ``(x, y, z)``.
+
+    Any better input earns, without rounding, at least ``c = max(z - x + 1, 1)``; the continuous
+    profit ``E x / (F + G x) - x`` is concave, so those inputs lie between the roots of
+    ``G x^2 - (E - F - G c) x + c F = 0``. When that interval holds few inputs (or few amounts
+    of the middle token, each bought at its cheapest input) all of them are tried.
+    """
+    gamma_a = keep_a / BPS
+    gamma_b = keep_b / BPS
+    f = float(a1 * b0)
+    g = gamma_a * (b0 + gamma_b * a0)
+    target = max(z - x + 1, 1)
+    h = gamma_a * gamma_b * a0 * b1 - f - g * target
+    discriminant = h * h - 4.0 * g * target * f
+    if discriminant < 0.0:
+        return x, y, z
+    half_width = math.sqrt(discriminant) / (2.0 * g)
+    if min(1.0, marginal) * half_width * 2.0 > _FEW:
+        return x, y, z
+    centre = h / (2.0 * g)
+    low = max(1, int(centre - half_width) - 1)
+    high = int(centre + half_width) + 2
+    best = z - x
+    if marginal >= 1.0:
+        for candidate in range(low, high + 1):
+            out_a, out_b = _legs(candidate, a0, a1, keep_a, b0, b1, keep_b)
+            if out_b - candidate > best or (out_b - candidate == best and candidate < x):
+                x, y, z, best = candidate, out_a, out_b, out_b - candidate
+        return x, y, z
+    in_a = a1 * BPS
+    first, _ = _legs(low, a0, a1, keep_a, b0, b1, keep_b)
+    last, _ = _legs(high, a0, a1, keep_a, b0, b1, keep_b)
+    for mid in range(max(first, 1), min(last, a0 - 1) + 1):
+        candidate = -((-mid * in_a) // (keep_a * (a0 - mid)))
+        out_a, out_b = _legs(candidate, a0, a1, keep_a, b0, b1, keep_b)
+        if out_b - candidate > best or (out_b - candidate == best and candidate < x):
+            x, y, z, best = candidate, out_a, out_b, out_b - candidate
+    return x, y, z
 
 
 _MASK64 = (1 << 64) - 1
