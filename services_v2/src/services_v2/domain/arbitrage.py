@@ -39,9 +39,18 @@ Integer optimum (:func:`best_trade`). ``dx*`` rounded down is not the best integ
 middle token may be coarse (one satoshi of WBTC is worth 600 units of USDC), so paying a few
 hundred units less can buy the same amount of it. The search starts at ``dx*`` and climbs while
 a neighbour is strictly better: one unit of input more or less, or the cheapest input that buys
-one unit of the middle token more or less (``ceil(y a1 10^4 / (nA (a0 - y)))`` buys ``y``). It
-stops at an input that no neighbour beats; the two floors cost the continuous optimum at most a
-unit of each token, so this is within a few units of input of the exact integer optimum.
+one unit of the middle token more or less (``ceil(y a1 10^4 / (nA (a0 - y)))`` buys ``y``;
+which of the two it climbs over depends on which token is the coarser). It stops at an input
+that no neighbour beats. Then, since any better input must earn at least one unit more, and
+``P(dx) >= that`` holds on an interval (``P`` is concave, and it bounds every rounded
+profit), if that interval holds few candidates (:data:`_FEW`: inputs, or amounts of the coarse
+middle token) all are tried: the result is then the exact integer optimum (always, on small
+pools). On deep pools the interval is millions of units wide and the climb's result stands: the
+floors cost at most a unit of each token, so it is within a few units of input of the optimum.
+
+Detection uses floats only to decide what to compute: the price gap against the fees, the
+continuous ``P*`` (a bound: a pair whose ``P*`` is under one unit, or worth less than the
+minimum profit, is not searched) and the climb's direction; every amount is integer.
 
 Several pools (:class:`ArbitrageDetector`). When one swap moves a pool against several
 siblings, the trades are chosen greedily on updated reserves: the most profitable pair first,
@@ -139,15 +148,22 @@ def best_trade(
 
 
 def _best_trade(  # noqa: PLR0917 (hot path: positional arguments, no tuples to build)
-    a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int
+    a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int, start: float = 0.0
 ) -> tuple[int, int, int] | None:
     """:func:`best_trade` with fees as ``keep = 10^4 - fee``; ``None`` when there is no gap
-    (otherwise the trade found, profitable or not)."""
-    f_scaled = a1 * b0 * _BPS2
-    root = math.isqrt(keep_a * keep_b * a0 * a1 * b0 * b1 * _BPS2)
-    if root <= f_scaled:
-        return None
-    x = (root - f_scaled) // (keep_a * (BPS * b0 + keep_b * a0)) or 1
+    (otherwise the trade found, profitable or not).
+
+    ``start`` is the caller's float ``dx*`` when it has one: below ``2^40`` it is within a
+    thousandth of a unit of the exact one, and the climb starts from it instead.
+    """
+    if 0.0 < start < _FLOAT_START:
+        x = int(start) or 1
+    else:
+        f_scaled = a1 * b0 * _BPS2
+        root = math.isqrt(keep_a * keep_b * a0 * a1 * b0 * b1 * _BPS2)
+        if root <= f_scaled:
+            return None
+        x = (root - f_scaled) // (keep_a * (BPS * b0 + keep_b * a0)) or 1
     # Middle-token units bought by one more unit of input, around x (float: it only picks
     # which neighbours to climb over).
     gamma_a = keep_a / BPS
@@ -161,9 +177,11 @@ def _best_trade(  # noqa: PLR0917 (hot path: positional arguments, no tuples to 
     return _settle(x, y, z, marginal, a0, a1, keep_a, b0, b1, keep_b)
 
 
+_FLOAT_START = 2.0**40
 _FINE_MID = 1.01
 _COARSE_MID = 0.99
-_FEW = 64  # candidates few enough to try them all
+_FEW = 64
+"""Candidates few enough to try them all once the climb has stopped."""
 
 
 def _legs(x: int, a0: int, a1: int, keep_a: int, b0: int, b1: int, keep_b: int) -> tuple[int, int]:  # noqa: PLR0917
@@ -463,9 +481,10 @@ class ArbitrageDetector:
                     )
                 # The continuous optimum bounds every integer trade (module docstring); the
                 # margin covers its float rounding.
-                e = gamma_a * gamma_b * a0 * b1
-                f = float(a1 * b0)
-                bound = (math.sqrt(e) - math.sqrt(f)) ** 2 / (gamma_a * (b0 + gamma_b * a0))
+                root_e = math.sqrt(gamma_a * gamma_b * a0 * b1)
+                root_f = math.sqrt(a1 * b0)
+                g = gamma_a * (b0 + gamma_b * a0)
+                bound = (root_e - root_f) ** 2 / g
                 if bound < _ONE_UNIT:
                     rounding += 1
                     continue
@@ -475,7 +494,7 @@ class ArbitrageDetector:
                 if bound * rate * _MARGIN < self._min_profit_usd:
                     below += 1
                     continue
-                trade = _best_trade(a0, a1, keep_a, b0, b1, keep_b)
+                trade = _best_trade(a0, a1, keep_a, b0, b1, keep_b, root_f * (root_e - root_f) / g)
                 profit = 0 if trade is None else trade[2] - trade[0]
                 if profit <= 0:
                     rounding += 1

@@ -212,11 +212,15 @@ class MarketState:
         if reserve0 <= 0 or reserve1 <= 0:
             self.swaps_rejected["reserve_exhausted"] += 1
             return _RESERVE_EXHAUSTED
+        # Uniswap v2's check, (r0' 10^4 - in0 fee)(r1' 10^4 - in1 fee) >= r0 r1 10^8, is for
+        # one input ``in`` and one output ``out``: out (r_in 10^4 + in keep) <= in keep r_out.
         if amount0_in > 0 and amount1_out > 0:  # token0 in, token1 out
-            if (reserve0 * BPS - amount0_in * pool.fee_bps) * reserve1 < old0 * old1 * BPS:
+            paid = amount0_in * pool.fee_keep
+            if amount1_out * (old0 * BPS + paid) > paid * old1:
                 return self._refuse(reserve0 * reserve1 < old0 * old1)
         elif amount0_in < 0 and amount1_out < 0:  # token1 in, token0 out
-            if (reserve1 * BPS + amount1_out * pool.fee_bps) * reserve0 < old0 * old1 * BPS:
+            paid = -amount1_out * pool.fee_keep
+            if -amount0_in * (old1 * BPS + paid) > paid * old0:
                 return self._refuse(reserve0 * reserve1 < old0 * old1)
         elif amount0_in or amount1_out:  # nothing out, or nothing in
             return self._refuse(reserve0 * reserve1 < old0 * old1)

@@ -74,7 +74,9 @@ class ValidatorConfig:
     """What the validator accepts.
 
     Attributes:
-        min_profit_usd: the smallest expected profit worth a trade, USD; finite, >= 0.
+        min_profit_usd: the smallest expected profit worth a trade, USD; finite, >= 0. A
+            pipeline's market side signals only trades worth it (``PipelineConfig``), so
+            that the validator keeps all of one swap's trades or none.
         max_age_ns: how far behind the clock a signal may be and still be acted on, ns; >= 0.
         min_momentum_strength: the smallest ``|strength|`` of an accepted momentum signal,
             in [0, 1].
