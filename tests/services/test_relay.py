@@ -15,7 +15,7 @@ from services_v2.actors.pipeline import run_actor_pipeline
 from services_v2.bundle.plans_file import encode_plans
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.pipeline.reference import run_reference
-from services_v2.relay.pipeline import run_relay_pipeline
+from services_v2.relay.pipeline import delivery_losses, run_relay_pipeline
 from services_v2.sim.market_sim import simulate
 
 TIMINGS = {"throughput_events_per_s", "hot_path_latency_ns", "elapsed_s", "mode", "delivery"}
@@ -111,6 +111,24 @@ def test_the_plans_file_is_byte_for_byte_the_same_in_every_mode(tmp_path: Path) 
         "profit_units",
         "profit_usd",
     ]
+
+
+def test_frames_sent_but_never_delivered_count_as_lost() -> None:
+    # Seen on short runs: every frame sent, none delivered, and no other count moved.
+    delivery = {
+        "frames_sent": 223,
+        "delivered": 0,
+        "undelivered_in_transport": 0,
+        "refused_by_signal_side": 0,
+        "rejections_seen_by_sender": 0,
+        "not_accepted_by_signal_actor": 0,
+        "dead_letters_signal_side": 0,
+    }
+    assert delivery_losses(delivery) == {"not_received_by_signal_side": 223}
+    assert delivery_losses(delivery | {"delivered": 223}) == {}
+    assert delivery_losses(delivery | {"delivered": 223, "dead_letters_signal_side": 1}) == {
+        "dead_letters_signal_side": 1
+    }
 
 
 def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() -> None:

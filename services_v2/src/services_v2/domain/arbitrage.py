@@ -225,7 +225,8 @@ def _climb_mid(  # noqa: PLR0917 (hot path: positional arguments)
         return x, y, z
     x = -((-mid * in_a) // (keep_a * (a0 - mid)))
     with_fee = mid * keep_b
-    best = with_fee * b1 // (in_b + with_fee) - x
+    z = with_fee * b1 // (in_b + with_fee)
+    best = z - x
     for step in (1, -1):
         moved = False
         while 0 < mid + step < a0:
@@ -235,12 +236,13 @@ def _climb_mid(  # noqa: PLR0917 (hot path: positional arguments)
             out_b = with_fee * b1 // (in_b + with_fee)
             if out_b - candidate <= best:
                 break
-            mid, x, best = candidate_mid, candidate, out_b - candidate
+            mid, x, z, best = candidate_mid, candidate, out_b, out_b - candidate
             moved = True
         if moved:
             break
-    y, z = _legs(x, a0, a1, keep_a, b0, b1, keep_b)
-    return x, y, z
+    # One unit of input buys at most one unit of the middle token here, so the cheapest
+    # input for ``mid`` buys exactly ``mid``.
+    return x, mid, z
 
 
 def _climb_both(  # noqa: PLR0917 (hot path: positional arguments)
@@ -495,16 +497,17 @@ class ArbitrageDetector:
                     below += 1
                     continue
                 trade = _best_trade(a0, a1, keep_a, b0, b1, keep_b, root_f * (root_e - root_f) / g)
-                profit = 0 if trade is None else trade[2] - trade[0]
-                if profit <= 0:
+                if trade is None or trade[2] <= trade[0]:
                     rounding += 1
-                elif profit * rate < self._min_profit_usd:
+                    continue
+                profit = trade[2] - trade[0]
+                if profit * rate < self._min_profit_usd:
                     below += 1
                 elif profit > best_profit:
                     if best is not None:
                         below += 1
                     best_profit = profit
-                    best = (other, buy_moved, trade)  # type: ignore[assignment]
+                    best = (other, buy_moved, trade)
                 else:
                     below += 1
             if best is None or rate is None:

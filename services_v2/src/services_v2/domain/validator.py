@@ -261,7 +261,7 @@ class SignalValidator:
     @property
     def expected_profit_usd(self) -> float:
         """The profits of the accepted plans not superseded, summed in acceptance order."""
-        return sum(self._profits)
+        return sum(self._profits, 0.0)
 
     def advance_clock(self, now_ns: int) -> None:
         """Move the clock up to ``now_ns`` (ns since the epoch); an earlier time is ignored."""
