@@ -33,6 +33,7 @@ from .event_file import (
     iter_events,
     write_events,
 )
+from .plans_file import PlansFileError, check_writable, write_plans
 from .progress import ProgressBar
 from .runners import MODES, ModeUnavailable, resolve_runner
 from .summary import build_summary, format_text, summary_json
@@ -97,6 +98,7 @@ class _Options(argparse.Namespace):
     quiet: bool
     mode: str
     dump: str | None
+    plans: str | None
 
 
 def _positive_int(text: str) -> int:
@@ -148,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
             "write the events to FILE (format by extension: .jsonl or .msgpack) and exit; "
             "with --json, print what was written as one JSON object"
         ),
+    )
+    parser.add_argument(
+        "--plans",
+        metavar="FILE",
+        help="write every accepted execution plan to FILE, one JSON object per line",
     )
     return parser
 
@@ -225,6 +232,8 @@ def _unwritable(path: Path) -> str | None:
 
 def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     dump_layout = _check_dump(options.dump) if options.dump is not None else None
+    if options.plans is not None:
+        check_writable(options.plans)  # before any work, like --dump
     if options.input is None:
         _check_memory(options.events if options.events is not None else DEFAULT_EVENTS)
     resolved = resolve_runner(options.mode)
@@ -260,6 +269,8 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     result = resolved.run(events, PipelineConfig(), progress=progress)
     bar.close()
     stage.done = stage.total
+    if options.plans is not None:
+        write_plans(options.plans, result.plans)
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -275,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = _Stage()
     try:
         return _run(options, stderr, stage)
-    except (EventFileError, ModeUnavailable, _UsageError) as exc:
+    except (EventFileError, PlansFileError, ModeUnavailable, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except PipelineFailed as exc:
