@@ -116,6 +116,7 @@ class ActorRef(ABC, Generic[M]):
                 5 ms timer buckets, so they may fire up to 5 ms late.
             MessageTypeError: ``msg`` is not of the actor's message type.
             ActorStopped: the actor is stopped, or stopped before answering.
+            WouldDeadlock: the actor's own code asked it (a local ref raises it at the call).
             Exception: whatever ``handle`` raised for this message (the actor then stops).
         """
 
