@@ -553,6 +553,72 @@ async def test_a_self_ask_under_wait_for_raises_would_deadlock(system: ActorSyst
     assert ref.is_alive
 
 
+class WaitsForItselfInTasks(Actor[int]):
+    """Waits for itself through a task of its own: a helper after suspending (0), its own stop
+    at the top of the handler (1)."""
+
+    def __init__(self) -> None:
+        self.outcome: BaseException | None = None
+        self.log: list[str] = []
+
+    async def handle(self, msg: int) -> int:
+        if msg == 0:
+            await asyncio.sleep(0)  # suspended: the handler runs in a task of its own now
+            try:
+                await asyncio.wait_for(self._ask_myself(), timeout=30)
+            except WouldDeadlock as exc:
+                self.outcome = exc
+        elif msg == 1:
+            await asyncio.wait_for(self.system.stop(self.ref), timeout=30)
+            self.log.append("stop returned")
+        return msg
+
+    async def _ask_myself(self) -> int:
+        answer: int = await self.ref.ask(5, timeout=None)
+        return answer
+
+    async def on_stop(self) -> None:
+        self.log.append("stop")
+
+
+async def test_a_helper_task_of_a_suspended_handler_asking_its_actor_raises_would_deadlock(
+    system: ActorSystem,
+) -> None:
+    actor = WaitsForItselfInTasks()
+    ref = await system.spawn(actor)
+    async with asyncio.timeout(10):  # a guard against the deadlock, not a timing check
+        assert await ref.ask(0) == 0
+    assert isinstance(actor.outcome, WouldDeadlock)
+
+
+async def test_a_stop_of_itself_under_wait_for_returns_at_once(system: ActorSystem) -> None:
+    actor = WaitsForItselfInTasks()
+    ref = await system.spawn(actor)
+    async with asyncio.timeout(10):  # a guard against the deadlock, not a timing check
+        assert await ref.ask(1) == 1
+        await system.stop(ref)
+    assert actor.log == ["stop returned", "stop"]
+
+
+async def test_a_self_ask_is_refused_at_the_call(system: ActorSystem) -> None:
+    class Calls(Actor[int]):
+        def __init__(self) -> None:
+            self.outcome: BaseException | None = None
+
+        async def handle(self, msg: int) -> None:
+            try:
+                asking = self.ref.ask(1)  # not awaited: the call itself is refused
+            except WouldDeadlock as exc:
+                self.outcome = exc
+            else:
+                asking.close()
+
+    actor = Calls()
+    ref = await system.spawn(actor)
+    await ref.ask(0)
+    assert isinstance(actor.outcome, WouldDeadlock)
+
+
 class StartsAWorker(Actor[int]):
     """Its handler of 0 starts a task that, later, asks the actor and fills its mailbox."""
 

@@ -264,7 +264,9 @@ class ActorSystem:
         Called from the actor's own code (its handler or ``on_start``, or a task one of them
         started after suspending), it does not wait: the stop completes after that handler
         returns (waiting for it there would wait forever). Which code is calling, and the
-        arguments, are checked at the call; the stop itself begins when awaited.
+        arguments, are checked at the call; the stop itself begins when awaited. A caller
+        cancelled while it waits leaves the actor stopping: it goes on draining, and is not
+        forced at the deadline.
 
         Raises (at the call):
             TypeError: ``ref`` is not a local ref of this system, or ``timeout`` is not a
@@ -284,7 +286,7 @@ class ActorSystem:
         """Stop every actor gracefully, then refuse further spawns. Idempotent.
 
         Spawns are refused (``SystemStopped``) once it begins. Everything happens within one
-        deadline, ``timeout`` seconds from the call, whatever the number of actors. First the
+        deadline, ``timeout`` seconds after it begins, whatever the number of actors. First the
         system is let go quiet: every actor keeps running and accepting messages until none
         has mail and no handler is in progress, so work that actors pass to one another (an
         older actor forwarding to one it spawned) is finished, not cut off. Then each actor,
