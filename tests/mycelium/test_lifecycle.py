@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import sys
 from collections import Counter
 from typing import Any, Literal, NamedTuple
 
@@ -754,3 +755,53 @@ def test_a_loop_ending_without_shutdown_says_so_instead_of_a_crash(
     assert "'forgotten' was not shut down" in message
     assert "crashed" not in message
     assert [letter.message for letter in system.dead_letters.recent] == [0, 1]
+
+
+_FORGETS_SHUTDOWN = """
+import asyncio, logging, sys
+import uvloop
+from mycelium import Actor, ActorSystem
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(message)s")
+
+
+class Echo(Actor[int]):
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def handle(self, msg: int) -> int:
+        await asyncio.sleep(0)  # from here on, the handler runs in its task
+        self.entered.set()
+        await asyncio.sleep(3600)  # suspended when main() returns
+        return msg
+
+
+async def main() -> None:
+    system = ActorSystem("forgotten")
+    actor = Echo()
+    ref = await system.spawn(actor)
+    ref.tell(1)
+    await actor.entered.wait()
+
+
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+asyncio.run(main())
+"""
+
+
+async def test_asyncio_run_ending_without_shutdown_logs_one_warning_line() -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _FORGETS_SHUTDOWN,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await child.communicate()
+    assert child.returncode == 0, err.decode()
+    lines = err.decode().splitlines()
+    assert len(lines) == 1, lines  # no traceback, no "crashed"
+    assert lines[0].startswith("WARNING actor Echo#")
+    assert "cancelled while suspended" in lines[0]
+    assert "'forgotten' was not shut down" in lines[0]
+    assert out == b""
