@@ -296,9 +296,11 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         return True
 
     def handling_now(self) -> bool:
-        """True if the code running now is this actor's own: its handler, its ``on_start``, or
-        a task started from either while it is in progress (``asyncio.wait_for`` starts one),
-        which it may be waiting for. Such code cannot wait for the actor itself."""
+        """True if the code running now is this actor's own, which cannot wait for the actor
+        itself: its handler or its ``on_start``, or, while that is in progress, a task started
+        by ``on_start`` or by the handler once it has suspended (``asyncio.wait_for`` starts
+        one). A task started before the handler's first suspension is not recognised: the
+        calls that wait for an actor check this when called, in the handler."""
         if self.dispatcher.running is self:
             return True
         task = self.task

@@ -39,7 +39,7 @@ M = TypeVar("M")
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_TRIM_INTERVAL = 5.0
-FORCED_STOP_GRACE = 0.1
+FORCED_STOP_GRACE = 0.25
 """Seconds that handlers cancelled at a stop's deadline get to end (and ``on_stop`` to run)
 before the stop returns without them; what they held is counted at the deadline already."""
 
