@@ -68,32 +68,33 @@ def _run(run_batch: RunBatch, items: list[object], batch: int) -> tuple[Any, ...
 
 
 def test_a_plain_batch_is_done(run_batch: RunBatch) -> None:
-    (done, code, a, b), seen, left = _run(run_batch, [1, 2, 3, 4], 3)
-    assert (done, code, a, b) == (3, _core.DONE, None, None)
+    (done, code, a, b, msg), seen, left = _run(run_batch, [1, 2, 3, 4], 3)
+    assert (done, code, a, b, msg) == (3, _core.DONE, None, None, None)
     assert (seen, left) == ([1, 2, 3], [4])
 
 
 def test_an_empty_queue_ends_the_batch(run_batch: RunBatch) -> None:
-    assert _run(run_batch, [1], 5)[0] == (1, _core.DONE, None, None)
-    assert _run(run_batch, [], 5)[0] == (0, _core.DONE, None, None)
+    assert _run(run_batch, [1], 5)[0] == (1, _core.DONE, None, None, None)
+    assert _run(run_batch, [], 5)[0] == (0, _core.DONE, None, None, None)
 
 
 def test_a_handoff_ends_the_batch_after_that_message(run_batch: RunBatch) -> None:
-    (done, code, _, _), seen, left = _run(run_batch, [1, "handoff", 3], 10)
-    assert (done, code) == (2, _core.HANDOFF)
+    (done, code, _, _, msg), seen, left = _run(run_batch, [1, "handoff", 3], 10)
+    assert (done, code, msg) == (2, _core.HANDOFF, None)
     assert (seen, left) == ([1, "handoff"], [3])
 
 
 def test_a_question_is_taken_and_returned(run_batch: RunBatch) -> None:
     question = Question()
-    (done, code, a, _), seen, left = _run(run_batch, [1, question, 3], 10)
-    assert (done, code, a) == (1, _core.ASK, question)
+    (done, code, a, _, msg), seen, left = _run(run_batch, [1, question, 3], 10)
+    assert (done, code, a, msg) == (1, _core.ASK, question, None)
     assert (seen, left) == ([1], [3])
 
 
 def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
-    (done, code, steps, yielded), seen, left = _run(run_batch, [1, "suspend", 3], 10)
+    (done, code, steps, yielded, msg), seen, left = _run(run_batch, [1, "suspend", 3], 10)
     assert (done, code, yielded) == (1, _core.PARKED, None)  # asyncio.sleep(0) yields None
+    assert msg == "suspend"  # the message being handled, for the dispatcher's accounting
     assert (seen, left) == ([1, "suspend"], [3])
     with pytest.raises(StopIteration) as finished:
         steps.send(None)
@@ -101,8 +102,8 @@ def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
 
 
 def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBatch) -> None:
-    (done, code, exc, _), seen, left = _run(run_batch, [1, "boom", 3], 10)
-    assert (done, code) == (1, _core.RAISED)
+    (done, code, exc, _, msg), seen, left = _run(run_batch, [1, "boom", 3], 10)
+    assert (done, code, msg) == (1, _core.RAISED, "boom")
     assert isinstance(exc, Boom)
     assert exc.__traceback__ is not None
     assert (seen, left) == ([1, "boom"], [3])
@@ -112,7 +113,7 @@ def test_a_spent_deadline_ends_the_batch_after_the_first_handler(run_batch: RunB
     queue: deque[Any] = deque([1, 2, 3])
     recorder = Recorder(deque())
     outcome = run_batch(queue, recorder.handle, 10, deque(), Question, None, -math.inf)
-    assert outcome == (1, _core.OVERTIME, None, None)
+    assert outcome == (1, _core.OVERTIME, None, None, None)
     assert (recorder.seen, list(queue)) == ([1], [2, 3])
 
 
@@ -125,10 +126,12 @@ def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> 
         _core.DONE,
         None,
         None,
+        None,
     )
     assert run_batch(queue, recorder.handle, 2, deque(), Question, None, clock() - 1.0) == (
         1,
         _core.OVERTIME,
+        None,
         None,
         None,
     )
@@ -159,9 +162,9 @@ def test_a_handler_keeping_or_dropping_the_watched_task_ends_the_batch(
 
     queue: deque[Any] = deque([1, "keep", 3, "drop", 5])
     outcome = run_batch(queue, handle, 10, deque(), Question, task, math.inf)
-    assert outcome == (2, _core.TAINTED, None, None)
+    assert outcome == (2, _core.TAINTED, None, None, None)
     outcome = run_batch(queue, handle, 10, deque(), Question, task, math.inf)
-    assert outcome == (2, _core.TAINTED, None, None)
+    assert outcome == (2, _core.TAINTED, None, None, None)
     assert list(queue) == [5]
     unwatched = deque([1, "keep", 3])
     assert run_batch(unwatched, handle, 10, deque(), Question, None, math.inf)[:2] == (
@@ -181,7 +184,7 @@ def test_a_handler_returning_a_plain_awaitable_is_driven(run_batch: RunBatch) ->
 
         queue: deque[Any] = deque([1, 2])
         outcome = run_batch(queue, handle, 10, deque(), Question, None, math.inf)
-        assert outcome == (2, _core.DONE, None, None)
+        assert outcome == (2, _core.DONE, None, None, None)
     finally:
         loop.close()
 
@@ -190,8 +193,8 @@ def test_a_handler_returning_a_non_awaitable_raises_type_error(run_batch: RunBat
     def handle(msg: object) -> Any:
         return msg
 
-    done, code, exc, _ = run_batch(deque([1]), handle, 10, deque(), Question, None, math.inf)
-    assert (done, code) == (0, _core.RAISED)
+    done, code, exc, _, msg = run_batch(deque([1]), handle, 10, deque(), Question, None, math.inf)
+    assert (done, code, msg) == (0, _core.RAISED, 1)
     assert isinstance(exc, TypeError)
     assert str(exc) == "handle() returned int, not an awaitable"
 
@@ -206,9 +209,34 @@ def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
     for _ in range(3):
         queue: deque[Any] = deque([msg] * 100)
         outcome = run_batch(queue, handle, 100, deque(), Question, task, math.inf)
-        assert outcome == (100, _core.DONE, None, None)
+        assert outcome == (100, _core.DONE, None, None, None)
         del queue
     assert (sys.getrefcount(msg), sys.getrefcount(answer), sys.getrefcount(task)) == before
+
+
+@pytest.mark.parametrize("kind", ["suspend", "boom", "not awaitable"])
+def test_the_message_handed_back_is_neither_leaked_nor_lost(run_batch: RunBatch, kind: str) -> None:
+    msg = object()
+    before = sys.getrefcount(msg)
+
+    async def suspends(seen: object) -> None:
+        await asyncio.sleep(0)
+
+    async def raises(seen: object) -> None:
+        raise Boom
+
+    def not_awaitable(seen: object) -> Any:
+        return seen
+
+    handle: Any = {"suspend": suspends, "boom": raises, "not awaitable": not_awaitable}[kind]
+    for _ in range(3):
+        outcome = run_batch(deque([msg]), handle, 10, deque(), Question, None, math.inf)
+        assert outcome[1] == (_core.PARKED if kind == "suspend" else _core.RAISED)
+        assert outcome[4] is msg
+        if kind == "suspend":
+            outcome[2].close()
+        del outcome
+    assert sys.getrefcount(msg) == before
 
 
 Completed = Callable[[asyncio.AbstractEventLoop], Any]

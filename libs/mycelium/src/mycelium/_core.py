@@ -68,7 +68,9 @@ __all__ = [
     "run_batch",
 ]
 
-# run_batch's outcome codes (the same numbers in _speedups.c).
+# run_batch's outcome codes (the same numbers in _speedups.c). An outcome is
+# (done, code, a, b, msg): ``msg`` is the message whose handler suspended or raised (PARKED,
+# RAISED), so that the dispatcher can account for it; None for the other codes.
 DONE: Final = 0
 """``done`` messages handled; the batch is over (or the queue ran out)."""
 HANDOFF: Final = 1
@@ -86,7 +88,7 @@ count moved): the caller replaces that task before running the next handler."""
 OVERTIME: Final = 6
 """``done`` messages handled; the clock had reached the deadline when the last one returned."""
 
-BatchOutcome = tuple[int, int, Any, Any]
+BatchOutcome = tuple[int, int, Any, Any, Any]
 
 
 @final
@@ -256,7 +258,8 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     not watched) has more or fewer references than before it (``TAINTED``), a handler that
     returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
     a message whose handler made another actor ready, seen as ``ready`` growing
-    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the codes;
+    ``msg`` is the message of a handler that suspended or raised, else None.
     """
     before = len(ready)
     watched = task is not None
@@ -265,7 +268,7 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     while done < batch and queue:
         msg = queue.popleft()
         if type(msg) is ask_type:
-            return done, ASK, msg, None
+            return done, ASK, msg, None, None
         try:
             awaitable = handle(msg)
             try:
@@ -275,17 +278,17 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
                     f"handle() returned {type(awaitable).__name__}, not an awaitable"
                 ) from None
             for yielded in steps:
-                return done, PARKED, steps, yielded
+                return done, PARKED, steps, yielded, msg
         except BaseException as exc:  # the dispatcher decides what each kind means
-            return done, RAISED, exc, None
+            return done, RAISED, exc, None, msg
         done += 1
         if watched and getrefcount(task) != held:
-            return done, TAINTED, None, None
+            return done, TAINTED, None, None, None
         if perf_counter() >= deadline:
-            return done, OVERTIME, None, None
+            return done, OVERTIME, None, None, None
         if len(ready) != before:
-            return done, HANDOFF, None, None
-    return done, DONE, None, None
+            return done, HANDOFF, None, None, None
+    return done, DONE, None, None, None
 
 
 py_clock: Callable[[], float] = perf_counter
