@@ -321,10 +321,15 @@ async def _account(
                 ref = refs[op.target]
                 note = Note(who, seq, op.suspend, op.boom)
                 mailbox = ref.mailbox
-                assert mailbox is not None
+                capacity = mailbox.capacity
+                assert capacity is not None  # a local ref's view knows its capacity
                 kind = op.kind
-                if kind == "ask" and not (ref.is_alive and len(mailbox) < mailbox.capacity):
-                    kind = "send"  # an ask enters at once or not at all: its fate is known
+                if kind == "ask" and not (
+                    ref.is_alive and len(mailbox) < capacity and not mailbox.waiting
+                ):
+                    # An ask that enters at once has a known fate; one that would wait for room
+                    # could be refused while waiting (ActorStopped), like a send.
+                    kind = "send"
                 try:
                     if kind == "tell":
                         ref.tell(note)

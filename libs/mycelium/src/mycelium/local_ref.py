@@ -193,7 +193,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
     def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> CoroutineType[Any, Any, R]:
         # A self-ask is refused at the call, in the caller's own code: a coroutine handed to
         # another task (asyncio.wait_for does that) could no longer tell whose code made it.
-        if self._limit >= 0 and self.handling_now():
+        # On another thread no handler of this actor can be running; _ask checks the thread
+        # once it runs (the loop may by then be running there).
+        if self._limit >= 0 and get_ident() == self.dispatcher.thread_id and self.handling_now():
             raise WouldDeadlock(self.label, msg, "asked itself")
         return self._ask(msg, timeout)
 
@@ -393,6 +395,12 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         elif task is asyncio.current_task():
             return True
         return self.dispatcher.acting_for(self)
+
+    @property
+    def waiting(self) -> int:
+        """Messages whose senders wait for room (withdrawn ones excluded)."""
+        waiters = self.waiters
+        return 0 if not waiters else sum(1 for _, entering in waiters if not entering.done())
 
     def admit_waiters(self) -> None:
         """Move waiting messages into the mailbox while it has room, oldest first, and resolve
