@@ -133,6 +133,20 @@ def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> 
     )
 
 
+def test_slow_handlers_end_the_batch_once_the_deadline_has_passed(run_batch: RunBatch) -> None:
+    clock = _core.py_clock if run_batch is _core.py_run_batch else _clock_of_c()
+
+    async def handle(msg: object) -> None:
+        end = clock() + 0.001  # busy for 1 ms by the same clock
+        while clock() < end:
+            pass
+
+    queue: deque[Any] = deque(range(10))
+    done, code, _, _ = run_batch(queue, handle, 10, deque(), Question, None, clock() + 0.002)
+    assert code == _core.OVERTIME
+    assert done in (1, 2)  # 2 ms have passed after the second handler, whatever the load
+
+
 def _clock_of_c() -> Any:
     from mycelium import _speedups
 

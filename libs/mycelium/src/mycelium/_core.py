@@ -171,7 +171,8 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     """
     before = len(ready)
     watched = task is not None
-    held = getrefcount(task)
+    refs, clock = getrefcount, perf_counter  # locals: read after every handler
+    held = refs(task)
     done = 0
     while done < batch and queue:
         msg = queue.popleft()
@@ -190,9 +191,9 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None
         done += 1
-        if watched and getrefcount(task) != held:
+        if watched and refs(task) != held:
             return done, TAINTED, None, None
-        if perf_counter() >= deadline:
+        if clock() >= deadline:
             return done, OVERTIME, None, None
         if len(ready) != before:
             return done, HANDOFF, None, None

@@ -105,6 +105,21 @@ class _Steps(Coroutine[Any, Any, Any]):
     def __await__(self) -> Generator[Any, None, Any]:
         raise TypeError("a handler task's coroutine is driven by its task, not awaited")
 
+    # What asyncio's reprs and Task.get_stack() read: the adopted coroutine's, once there is one.
+
+    @property
+    def __name__(self) -> str:  # pyright: ignore[reportIncompatibleVariableOverride]
+        coro = self._coro
+        return "mycelium standby" if coro is None else getattr(coro, "__qualname__", "handler")
+
+    @property
+    def cr_code(self) -> Any:
+        return getattr(self._coro, "cr_code", None)
+
+    @property
+    def cr_frame(self) -> Any:
+        return getattr(self._coro, "cr_frame", None)
+
 
 class HandlerTask(asyncio.Task[Any]):
     """A task made idle, ahead of need, for the next handler that suspends (see the module).
@@ -117,7 +132,7 @@ class HandlerTask(asyncio.Task[Any]):
 
     def __init__(self, loop: asyncio.AbstractEventLoop, context: contextvars.Context) -> None:
         steps = _Steps(loop)
-        super().__init__(steps, loop=loop, context=context)
+        super().__init__(steps, loop=loop, name="mycelium handler", context=context)
         self._steps = steps
         self._own_context = context
         self.held: HandlerTask | None = None

@@ -160,7 +160,8 @@ class Dispatcher(DispatcherCore):
         next one (fairness). A run ends right after a message whose handler made another actor
         ready: the work it handed on goes next. Both go to the back of the ready queue, so a
         ping-pong pair cannot starve the others. The turn ends after the first handler that
-        returns once the budget is spent; its actor goes to the back of the ready queue.
+        returns once the budget is spent; unless that run had just handed off, the next turn
+        resumes it first, for what was left of its batch.
         """
         ready = self._ready
         loop = self.loop
@@ -294,6 +295,14 @@ class Dispatcher(DispatcherCore):
             raise
         self._park(cell, steps, yielded, reply, context)
         return False
+
+    def release_standby(self) -> None:
+        """Let the idle standby task finish (its system has shut down), so that no task of
+        ours is left pending; a later turn would make a new one."""
+        standby = self._standby
+        if standby is not None and asyncio.current_task(self.loop) is not standby:
+            standby.retire()
+            self._standby = None
 
     def _retire_standby(self, standby: HandlerTask) -> None:
         """A handler kept or changed the standby task: no other handler will run in it. The

@@ -312,6 +312,7 @@ class ActorSystem:
             cell.begin_stop()
             if cell is not calling:
                 await self._await_stopped([cell], timeout)
+        self._dispatcher.release_standby()  # type: ignore[union-attr]  # bound
 
     def _calling_cell(self) -> LocalActorRef[Any] | None:
         """The actor whose handler is the code running now, if any."""
