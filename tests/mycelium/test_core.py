@@ -107,12 +107,12 @@ def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBa
     assert (seen, left) == ([1, "boom"], [3])
 
 
-def test_a_spent_deadline_ends_the_batch_after_the_first_handler(run_batch: RunBatch) -> None:
+def test_a_spent_deadline_ends_the_batch_before_any_handler(run_batch: RunBatch) -> None:
     queue: deque[Any] = deque([1, 2, 3])
     recorder = Recorder(deque())
     outcome = run_batch(queue, recorder.handle, 10, deque(), Question, None, -math.inf)
-    assert outcome == (1, _core.OVERTIME, None, None)
-    assert (recorder.seen, list(queue)) == ([1], [2, 3])
+    assert outcome == (0, _core.OVERTIME, None, None)
+    assert (recorder.seen, list(queue)) == ([], [1, 2, 3])
 
 
 def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> None:
@@ -126,11 +126,12 @@ def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> 
         None,
     )
     assert run_batch(queue, recorder.handle, 2, deque(), Question, None, clock() - 1.0) == (
-        1,
+        0,
         _core.OVERTIME,
         None,
         None,
     )
+    assert recorder.seen == [1, 2]
 
 
 def test_slow_handlers_end_the_batch_once_the_deadline_has_passed(run_batch: RunBatch) -> None:

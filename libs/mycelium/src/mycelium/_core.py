@@ -41,6 +41,8 @@ __all__ = [
     "PyDispatcherCore",
     "PyMailboxCore",
     "clock",
+    "deadline_after",
+    "py_deadline_after",
     "py_run_batch",
     "run_batch",
 ]
@@ -61,7 +63,8 @@ TAINTED: Final = 5
 """``done`` messages handled; the last one kept or changed the watched task (its reference
 count moved): the caller replaces that task before running the next handler."""
 OVERTIME: Final = 6
-"""``done`` messages handled; the clock had reached the deadline when the last one returned."""
+"""``done`` messages handled; the clock had reached the deadline when the last one returned
+(or, with ``done`` 0, already on entry)."""
 
 BatchOutcome = tuple[int, int, Any, Any]
 
@@ -165,15 +168,18 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
     raises (``RAISED``), a handler after which ``task`` (the dispatcher's standby task; None:
     not watched) has more or fewer references than before it (``TAINTED``), a handler that
-    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
-    a message whose handler made another actor ready, seen as ``ready`` growing
-    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler,
+    and on entry: then nothing is handled), a message whose handler made another actor ready,
+    seen as ``ready`` growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``:
+    see the codes.
     """
     before = len(ready)
     watched = task is not None
     refs, clock = getrefcount, perf_counter  # locals: read after every handler
     held = refs(task)
     done = 0
+    if clock() >= deadline:  # spent by what ran before (a question, say)
+        return done, OVERTIME, None, None
     while done < batch and queue:
         msg = queue.popleft()
         if type(msg) is ask_type:
@@ -203,28 +209,43 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
 py_clock: Callable[[], float] = perf_counter
 """The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
 
+
+def py_deadline_after(seconds: float, /) -> float:
+    """``clock() + seconds``: a deadline for ``run_batch`` (the C one also primes its TSC)."""
+    return perf_counter() + seconds
+
+
 if TYPE_CHECKING:
     run_batch = py_run_batch
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     READY: Awaitable[None] = PY_READY
     clock: Callable[[], float] = perf_counter
+    deadline_after = py_deadline_after
     SPEEDUPS: bool
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, DispatcherCore, READY, run_batch, clock = (
+    MailboxCore, DispatcherCore, READY, run_batch, clock, deadline_after = (
         PyMailboxCore,
         PyDispatcherCore,
         PY_READY,
         py_run_batch,
         py_clock,
+        py_deadline_after,
     )
     SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, DispatcherCore, MailboxCore, clock, run_batch
+        from ._speedups import (
+            READY,
+            DispatcherCore,
+            MailboxCore,
+            clock,
+            deadline_after,
+            run_batch,
+        )
     except ImportError:  # no compiler when the package was built: the Python path is used
         MailboxCore, DispatcherCore, READY = PyMailboxCore, PyDispatcherCore, PY_READY
-        run_batch, clock = py_run_batch, py_clock
+        run_batch, clock, deadline_after = py_run_batch, py_clock, py_deadline_after
         SPEEDUPS = False
     else:
         SPEEDUPS = True

@@ -539,6 +539,22 @@ deadline_start(Deadline *d, double deadline)
 #endif
 }
 
+#ifdef HAVE_TSC
+/* The clock read `now` (with the TSC `count`) is before the deadline: the next reading can
+ * wait until half the time left has passed. */
+static inline void
+tsc_learn(Deadline *d, double now, unsigned long long count)
+{
+    tsc_measure(now, count);
+    if (tsc_per_s > 0.0) {
+        double ticks = (d->deadline - now) * tsc_per_s * 0.5;
+        d->since = count;
+        d->next = ticks >= 1.8e19 ? ~0ULL : count + (unsigned long long)ticks;
+        tsc_known = *d;
+    }
+}
+#endif
+
 /* True once the deadline has passed (read after a handler). */
 static inline int
 deadline_passed(Deadline *d)
@@ -550,20 +566,33 @@ deadline_passed(Deadline *d)
             return 0;
         }
         double now = monotonic_s();
-        tsc_measure(now, count);
         if (now >= d->deadline) {
             return 1;
         }
-        if (tsc_per_s > 0.0) {
-            double ticks = (d->deadline - now) * tsc_per_s * 0.5;
-            d->since = count;
-            d->next = ticks >= 1.8e19 ? ~0ULL : count + (unsigned long long)ticks;
-            tsc_known = *d;
-        }
+        tsc_learn(d, now, count);
         return 0;
     }
 #endif
     return monotonic_s() >= d->deadline;
+}
+
+/* deadline_after(seconds) -> clock() + seconds, read once: what run_batch learns from that
+ * reading is kept for the deadline (a turn's first run need not read the clock again). */
+static PyObject *
+speedups_deadline_after(PyObject *module, PyObject *arg)
+{
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    double now = monotonic_s();
+    Deadline d = {now + seconds, 0, 0};
+#ifdef HAVE_TSC
+    if (tsc_invariant && seconds > 0.0) {
+        tsc_learn(&d, now, __rdtsc());
+    }
+#endif
+    return PyFloat_FromDouble(d.deadline);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -574,8 +603,8 @@ deadline_passed(Deadline *d)
  * PyIter_Send (no task, no StopIteration, no __await__ wrapper for native coroutines). Stops
  * early at a question, a handler that suspends or raises, a handler that kept or changed
  * `task` (its reference count moved; None: not watched), once clock() has reached `deadline`
- * (read after every handler that finished), or after a handler that made another actor ready
- * (`ready` grew). The codes are those of _core.py.
+ * (read on entry and after every handler that finished), or after a handler that made another
+ * actor ready (`ready` grew). The codes are those of _core.py.
  */
 enum {
     BATCH_DONE = 0,
@@ -655,6 +684,9 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Deadline deadline;
     deadline_start(&deadline, deadline_s);
+    if (deadline_passed(&deadline)) { /* spent by what ran before (a question, say) */
+        return batch_outcome(0, BATCH_OVERTIME, NULL, NULL);
+    }
     /* What holds the task now (the caller's references): a handler that returns with more
      * or fewer kept it or changed it. Read once: nothing else runs between handlers. */
     Py_ssize_t held = task == Py_None ? 0 : Py_REFCNT(task);
@@ -739,6 +771,8 @@ static PyMethodDef speedups_functions[] = {
      "see _core.py."},
     {"clock", speedups_clock, METH_NOARGS,
      "clock() -> float: the monotonic clock run_batch compares its deadline with, in seconds."},
+    {"deadline_after", speedups_deadline_after, METH_O,
+     "deadline_after(seconds) -> float: clock() + seconds, for run_batch."},
     {NULL, NULL, 0, NULL},
 };
 
