@@ -109,12 +109,12 @@ def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBa
     assert (seen, left) == ([1, "boom"], [3])
 
 
-def test_a_spent_deadline_ends_the_batch_after_the_first_handler(run_batch: RunBatch) -> None:
+def test_a_spent_deadline_ends_the_batch_before_any_handler(run_batch: RunBatch) -> None:
     queue: deque[Any] = deque([1, 2, 3])
     recorder = Recorder(deque())
     outcome = run_batch(queue, recorder.handle, 10, deque(), Question, None, -math.inf)
-    assert outcome == (1, _core.OVERTIME, None, None, None)
-    assert (recorder.seen, list(queue)) == ([1], [2, 3])
+    assert outcome == (0, _core.OVERTIME, None, None, None)
+    assert (recorder.seen, list(queue)) == ([], [1, 2, 3])
 
 
 def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> None:
@@ -129,12 +129,27 @@ def test_the_deadline_is_on_the_clock_of_the_same_build(run_batch: RunBatch) -> 
         None,
     )
     assert run_batch(queue, recorder.handle, 2, deque(), Question, None, clock() - 1.0) == (
-        1,
+        0,
         _core.OVERTIME,
         None,
         None,
         None,
     )
+    assert recorder.seen == [1, 2]
+
+
+def test_slow_handlers_end_the_batch_once_the_deadline_has_passed(run_batch: RunBatch) -> None:
+    clock = _core.py_clock if run_batch is _core.py_run_batch else _clock_of_c()
+
+    async def handle(msg: object) -> None:
+        end = clock() + 0.001  # busy for 1 ms by the same clock
+        while clock() < end:
+            pass
+
+    queue: deque[Any] = deque(range(10))
+    done, code, _, _ = run_batch(queue, handle, 10, deque(), Question, None, clock() + 0.002)
+    assert code == _core.OVERTIME
+    assert done in (1, 2)  # 2 ms have passed after the second handler, whatever the load
 
 
 def _clock_of_c() -> Any:

@@ -258,3 +258,12 @@ async def test_handlers_that_never_suspend_share_one_task() -> None:
             refs[i % 3].tell(i)
         await refs[0].ask(0)
     assert len(seen) == 1  # no task per message
+
+
+async def test_no_task_of_the_system_is_left_pending_after_shutdown() -> None:
+    before = asyncio.all_tasks()
+    async with ActorSystem() as system:
+        ref = await system.spawn(AsyncioUser())
+        assert await ref.ask("timeout, never suspending") == "in time"
+    await asyncio.sleep(0)  # the standby task finishes at its next step
+    assert asyncio.all_tasks() == before

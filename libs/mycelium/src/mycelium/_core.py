@@ -69,6 +69,8 @@ __all__ = [
     "clock",
     "completed_send",
     "py_completed_send",
+    "deadline_after",
+    "py_deadline_after",
     "py_run_batch",
     "run_batch",
 ]
@@ -91,7 +93,8 @@ TAINTED: Final = 5
 """``done`` messages handled; the last one kept or changed the watched task (its reference
 count moved): the caller replaces that task before running the next handler."""
 OVERTIME: Final = 6
-"""``done`` messages handled; the clock had reached the deadline when the last one returned."""
+"""``done`` messages handled; the clock had reached the deadline when the last one returned
+(or, with ``done`` 0, already on entry)."""
 
 BatchOutcome = tuple[int, int, Any, Any, Any]
 
@@ -261,15 +264,19 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
     raises (``RAISED``), a handler after which ``task`` (the dispatcher's standby task; None:
     not watched) has more or fewer references than before it (``TAINTED``), a handler that
-    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
-    a message whose handler made another actor ready, seen as ``ready`` growing
-    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the codes;
-    ``msg`` is the message of a handler that suspended or raised, else None.
+    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler,
+    and on entry: then nothing is handled), a message whose handler made another actor ready,
+    seen as ``ready`` growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b,
+    msg)``: see the codes; ``msg`` is the message of a handler that suspended or raised, else
+    None.
     """
     before = len(ready)
     watched = task is not None
-    held = getrefcount(task)
+    refs, clock = getrefcount, perf_counter  # locals: read after every handler
+    held = refs(task)
     done = 0
+    if clock() >= deadline:  # spent by what ran before (a question, say)
+        return done, OVERTIME, None, None, None
     while done < batch and queue:
         msg = queue.popleft()
         if type(msg) is ask_type:
@@ -287,9 +294,9 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None, msg
         done += 1
-        if watched and getrefcount(task) != held:
+        if watched and refs(task) != held:
             return done, TAINTED, None, None, None
-        if perf_counter() >= deadline:
+        if clock() >= deadline:
             return done, OVERTIME, None, None, None
         if len(ready) != before:
             return done, HANDOFF, None, None, None
@@ -299,11 +306,18 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
 py_clock: Callable[[], float] = perf_counter
 """The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
 
+
+def py_deadline_after(seconds: float, /) -> float:
+    """``clock() + seconds``: a deadline for ``run_batch`` (the C one also primes its TSC)."""
+    return perf_counter() + seconds
+
+
 if TYPE_CHECKING:
     run_batch = py_run_batch
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     clock: Callable[[], float] = perf_counter
+    deadline_after = py_deadline_after
     SPEEDUPS: bool
 
     def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
@@ -312,11 +326,18 @@ if TYPE_CHECKING:
 
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-    completed_send, clock = py_completed_send, py_clock
+    completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
     SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, DispatcherCore, MailboxCore, clock, run_batch
+        from ._speedups import (
+            READY,
+            DispatcherCore,
+            MailboxCore,
+            clock,
+            deadline_after,
+            run_batch,
+        )
     except ImportError as exc:
         # Never built (a source install without a compiler) is legitimate and silent; an
         # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
@@ -332,7 +353,7 @@ else:
                 stacklevel=1,
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-        completed_send, clock = py_completed_send, py_clock
+        completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
         SPEEDUPS = False
     else:
         SPEEDUPS = True

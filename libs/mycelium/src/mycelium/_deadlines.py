@@ -14,8 +14,7 @@ a bucket per 5 ms slot alive for an hour).
 
 Invariant: an ask registered with timeout ``t`` at loop time ``now`` fails no earlier than
 ``now + t`` and no later than ``now + t + GRANULARITY`` (plus the loop's own lateness).
-Invariant: ``_buckets`` and ``_timers`` have the same keys; every bucket but the latest is
-non-empty.
+Invariant: every bucket but the latest is non-empty.
 Loop-affine, like the dispatcher that owns it.
 """
 
@@ -37,66 +36,77 @@ GRANULARITY: Final = 0.005
 SHORTEST_BUCKETED: Final = 0.05
 """Timeouts shorter than this get an exact timer of their own (5 ms late would be 10% late)."""
 
-Bucket = dict["asyncio.Future[Any]", tuple["LocalActorRef[Any]", float, object]]
+
+@final
+class Bucket(dict["asyncio.Future[Any]", tuple["LocalActorRef[Any]", float, object]]):
+    """The asks whose deadlines fall in one slot: reply -> (ref, timeout, message)."""
+
+    __slots__ = ("slot", "timer")
+
+    def __init__(self, slot: int, timer: asyncio.TimerHandle | None = None) -> None:
+        super().__init__()
+        self.slot = slot
+        self.timer = timer
 
 
 @final
 class AskDeadlines:
-    """Fails the replies of asks whose timeout has passed, a bucket at a time."""
+    """Fails the replies of asks whose timeout has passed, a bucket at a time.
 
-    __slots__ = ("_buckets", "_latest", "_loop", "_timers")
+    An ask adds itself (``add``) and, once over, takes itself out of the bucket it was given:
+    ``bucket.pop(reply, None)``, then, if that left it empty, ``drop(bucket)`` unless it is
+    ``latest`` (that check is done inline by the asker: it is on every ask's path).
+    """
+
+    __slots__ = ("_buckets", "_loop", "latest")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         # Invariant: a bucket is in _buckets from its first ask until its timer has fired or
-        # it is dropped (emptied, and not the latest).
+        # it is dropped (emptied, and not the latest); each has its timer armed.
         self._buckets: dict[int, Bucket] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
-        # The slot asks were last added to (its bucket may be empty); -1 for none.
-        self._latest = -1
+        # The bucket asks were last added to (it may be empty).
+        self.latest: Bucket | None = None
 
     def add(
         self, reply: asyncio.Future[Any], ref: LocalActorRef[Any], timeout: float, msg: object
-    ) -> int:
+    ) -> Bucket:
         """Fail ``reply`` with ``AskTimeout`` once ``timeout`` has passed, unless it is done.
 
-        Returns the slot to give back to ``remove`` once the ask is over.
+        Returns the bucket to take ``reply`` out of once the ask is over (see the class).
         """
         slot = int((self._loop.time() + timeout) // GRANULARITY) + 1
         bucket = self._buckets.get(slot)
         if bucket is None:
             bucket = self._open(slot)
         bucket[reply] = (ref, timeout, msg)
-        return slot
-
-    def remove(self, slot: int, reply: asyncio.Future[Any]) -> None:
-        """The ask of ``reply`` is over (answered, failed or cancelled): forget its deadline."""
-        bucket = self._buckets.get(slot)
-        if bucket is None:  # its timer fired
-            return
-        bucket.pop(reply, None)
-        if not bucket and slot != self._latest:
-            self._drop(slot)
-
-    def _open(self, slot: int) -> Bucket:
-        latest = self._latest
-        if latest != -1 and not self._buckets.get(latest, True):
-            self._drop(latest)  # an empty latest bucket: nothing lands in it any more
-        bucket: Bucket = {}
-        self._buckets[slot] = bucket
-        self._timers[slot] = self._loop.call_at(slot * GRANULARITY, self._expire, slot)
-        self._latest = slot
         return bucket
 
-    def _drop(self, slot: int) -> None:
-        del self._buckets[slot]
-        self._timers.pop(slot).cancel()
+    def drop(self, bucket: Bucket) -> None:
+        """``bucket`` has no ask left: forget it and cancel its timer (if it has not fired)."""
+        if self._buckets.get(bucket.slot) is bucket:
+            del self._buckets[bucket.slot]
+            if bucket.timer is not None:
+                bucket.timer.cancel()
+        if bucket is self.latest:
+            self.latest = None
+
+    def _open(self, slot: int) -> Bucket:
+        latest = self.latest
+        if latest is not None and not latest:
+            self.drop(latest)  # an empty latest bucket: nothing lands in it any more
+        bucket = Bucket(slot)
+        bucket.timer = self._loop.call_at(slot * GRANULARITY, self._expire, slot)
+        self._buckets[slot] = bucket
+        self.latest = bucket
+        return bucket
 
     def _expire(self, slot: int) -> None:
-        del self._timers[slot]
-        if slot == self._latest:
-            self._latest = -1
-        for reply, (ref, timeout, msg) in self._buckets.pop(slot).items():
+        bucket = self._buckets.pop(slot)
+        bucket.timer = None
+        if bucket is self.latest:
+            self.latest = None
+        for reply, (ref, timeout, msg) in bucket.items():
             if not reply.done():
                 reply.set_exception(AskTimeout(ref.label, timeout, msg))
 

@@ -62,10 +62,11 @@ from ._core import (
     DispatcherCore,
     clock,
     completed_send,
+    deadline_after,
     run_batch,
 )
 from ._deadlines import AskDeadlines
-from ._handler_task import HandlerTask
+from ._handler_task import CURRENT_TASKS, HandlerTask
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -221,18 +222,22 @@ class Dispatcher(DispatcherCore):
         next one (fairness). A run ends right after a message whose handler made another actor
         ready: the work it handed on goes next. Both go to the back of the ready queue, so a
         ping-pong pair cannot starve the others. The turn ends after the first handler that
-        returns once the budget is spent; its actor goes to the back of the ready queue.
+        returns once the budget is spent; unless that run had just handed off, the next turn
+        resumes it first, for what was left of its batch.
         """
         ready = self._ready
         loop = self.loop
         standby = self._standby
         if standby is not None:
             if standby.held is None:
-                _enter_task(loop, standby)
+                if CURRENT_TASKS is not None:
+                    CURRENT_TASKS[loop] = standby  # what _enter_task does, without a call
+                else:
+                    _enter_task(loop, standby)
             else:  # changed between turns: the next run makes a new one
                 standby.retire()
                 self._standby = None
-        deadline = clock() + self.turn_budget_s
+        deadline = deadline_after(self.turn_budget_s)
         throughput = self.throughput
         cut = self._cut  # the run the last turn's budget cut short, first in the queue
         try:
@@ -265,6 +270,7 @@ class Dispatcher(DispatcherCore):
                     if code == OVERTIME:
                         overtime = True
                     elif code == ASK:
+                        # (The time this took is read on entry to the next run_batch.)
                         held = getrefcount(standby)
                         try:
                             answered = context.run(self._run_ask, cell, a, context)
@@ -274,41 +280,34 @@ class Dispatcher(DispatcherCore):
                             self._retire_standby(standby)  # its traceback may hold it
                             self._fail(cell, exc, a.msg)
                             settled = False
-                            overtime = clock() >= deadline
                             break
-                        overtime = clock() >= deadline
                         if not answered:
                             settled = False
                             break
                         handled += 1
                         if getrefcount(standby) != held:
                             self._retire_standby(standby)
-                        if not overtime and handled < batch and len(ready) == before:
+                        if handled < batch and len(ready) == before:
                             continue
                     elif code == TAINTED:
                         self._retire_standby(standby)
-                        overtime = clock() >= deadline
-                        if not overtime and handled < batch and len(ready) == before:
+                        if handled < batch and len(ready) == before:
                             continue
                     elif code == PARKED:
                         self._park(cell, a, b, None, context, msg=msg)
                         settled = False
-                        overtime = clock() >= deadline
                     elif code == RAISED:
                         cell.handled += handled
                         self._retire_standby(standby)  # its traceback may hold it
                         self._fail(cell, a, msg)
                         handled = 0
                         settled = False
-                        overtime = clock() >= deadline
                     break
                 self.running = None
                 if len(context) and context is self._context:
                     self._context = contextvars.Context()  # a handler set something in it
                 cell.handled += handled
-                if not settled:
-                    if overtime:
-                        break
+                if not settled:  # the time it took is read when the next run starts
                     continue
                 # Settle (inlined): requeue if mail is left, finish a stop, or release.
                 if cell.waiters:
@@ -330,8 +329,12 @@ class Dispatcher(DispatcherCore):
                     break
         finally:
             self.running = None
-            if self._standby is not None:
-                _leave_task(loop, self._standby)
+            standby = self._standby
+            if standby is not None:
+                if CURRENT_TASKS is not None:
+                    del CURRENT_TASKS[loop]  # what _leave_task does, without a call
+                else:
+                    _leave_task(loop, standby)
             if ready:
                 self.loop.call_soon(self._run_handle)
             else:
@@ -355,6 +358,14 @@ class Dispatcher(DispatcherCore):
             raise
         self._park(cell, steps, yielded, reply, context, msg=ask.msg, entered=True)
         return False
+
+    def release_standby(self) -> None:
+        """Let the idle standby task finish (its system has shut down), so that no task of
+        ours is left pending; a later turn would make a new one."""
+        standby = self._standby
+        if standby is not None and asyncio.current_task(self.loop) is not standby:
+            standby.retire()
+            self._standby = None
 
     def _retire_standby(self, standby: HandlerTask) -> None:
         """A handler kept or changed the standby task: no other handler will run in it. The

@@ -218,21 +218,22 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
+        deadlines = self.dispatcher.ask_deadlines
         if timeout >= SHORTEST_BUCKETED:
-            deadlines = self.dispatcher.ask_deadlines
-            slot = deadlines.add(reply, self, timeout, msg)
+            bucket = deadlines.add(reply, self, timeout, msg)
             expiry = None
         else:
-            deadlines = None
-            slot = 0
+            bucket = None
             expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
             if entering is not None:
                 await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
-            if deadlines is not None:
-                deadlines.remove(slot, reply)
+            if bucket is not None:
+                bucket.pop(reply, None)
+                if not bucket and bucket is not deadlines.latest:  # (see AskDeadlines)
+                    deadlines.drop(bucket)
             else:
                 assert expiry is not None
                 expiry.cancel()

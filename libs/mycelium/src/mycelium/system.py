@@ -354,6 +354,7 @@ class ActorSystem:
             self._trim_handle.cancel()
             self._trim_handle = None
         await self._stop_in_order(reversed(list(self._cells.values())), deadline, calling)
+        dispatcher.release_standby()
 
     def _deadline(self, seconds: float | None) -> float | None:
         if seconds is None:
