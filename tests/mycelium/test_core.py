@@ -147,7 +147,7 @@ def test_slow_handlers_end_the_batch_once_the_deadline_has_passed(run_batch: Run
             pass
 
     queue: deque[Any] = deque(range(10))
-    done, code, _, _ = run_batch(queue, handle, 10, deque(), Question, None, clock() + 0.002)
+    done, code, _, _, _ = run_batch(queue, handle, 10, deque(), Question, None, clock() + 0.002)
     assert code == _core.OVERTIME
     assert done in (1, 2)  # 2 ms have passed after the second handler, whatever the load
 

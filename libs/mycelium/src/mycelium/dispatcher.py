@@ -60,7 +60,6 @@ from ._core import (
     RAISED,
     TAINTED,
     DispatcherCore,
-    clock,
     completed_send,
     deadline_after,
     run_batch,
