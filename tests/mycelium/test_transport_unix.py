@@ -15,6 +15,7 @@ import struct
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import uvloop
@@ -633,3 +634,26 @@ def test_repr_shows_the_state() -> None:
     closed, open_ = uvloop.run(run())
     assert closed.startswith("<UnixSocketTransport('r.a') closed sent=0")
     assert open_.startswith("<UnixSocketTransport('r.b') open")
+
+
+def test_a_close_before_the_peer_took_the_connection_loses_nothing(tmp_path: Path) -> None:
+    """The listener takes the connection after this side has closed: its greeting cannot be
+    written to a closed socket, and a full close made it drop what had been sent before it
+    could read it. A half-close keeps it. Deterministic on the standard loop (on uvloop it
+    happens across processes, when the peer is slow to accept)."""
+
+    async def scenario() -> int:
+        path = str(tmp_path / "late.sock")
+        async with await UnixSocketTransport.listen(path) as listener:
+            client = await UnixSocketTransport.connect(path)
+            for _ in range(300):
+                client.send_bytes_nowait(b"x")
+            client.close()
+            await asyncio.wait_for(client.wait_closed(), WAIT)
+            server = await listener.accept()
+            got = 0
+            while batch := await server.recv_batch():
+                got += len(batch)
+            return got
+
+    assert asyncio.run(scenario()) == 300

@@ -452,7 +452,12 @@ class UnixSocketTransport:
     def close(self) -> None:
         """Refuse further sends, write what is buffered, then close the socket. Idempotent.
 
-        Frames already received can still be taken with ``recv``; nothing more is read.
+        Frames already received can still be taken with ``recv``; nothing more is taken in.
+        The close is a half-close: what is buffered is written, then an end of stream, and the
+        socket closes once the peer has closed its side too (its transport does on our end of
+        stream), reading on meanwhile and discarding what comes. Closing at once instead would
+        let a peer that had not yet taken the connection, or that writes to us (a greeting, an
+        answer), fail its write and drop what we sent before it could read it.
         Never raises.
         """
         if self._closed:
@@ -463,8 +468,14 @@ class UnixSocketTransport:
         if link is not None:
             if self._wframes:
                 buf, self._wbuf, self._wframes = self._wbuf, bytearray(), 0
-                link.write(buf)  # the event loop writes its buffer out before closing
-            link.close()
+                link.write(buf)  # the event loop writes its buffer out before the end
+            if link.can_write_eof():
+                link.write_eof()
+                if self._reading_paused:  # read on (discarding) to see the peer's end
+                    self._reading_paused = False
+                    link.resume_reading()
+            else:
+                link.close()
         elif not self._lost.done():
             self._lost.set_result(None)
         self._wake_everyone()
@@ -482,8 +493,9 @@ class UnixSocketTransport:
     async def wait_closed(self) -> None:
         """Wait until the socket is closed.
 
-        After ``close()`` that is once the buffered frames are written: if the peer has stopped
-        reading but not died, that never happens; ``abort()`` then closes at once.
+        After ``close()`` that is once the buffered frames are written and the peer has closed
+        its side (see ``close``): if the peer has stopped reading but not died, that never
+        happens; ``abort()`` then closes at once.
         """
         await asyncio.shield(self._lost)
 
@@ -568,7 +580,7 @@ class UnixSocketTransport:
 
     def _on_eof(self) -> None:
         if self._closed:
-            return
+            return  # after our close(): the peer has closed too; the loop closes the socket
         if self._rest:
             what = "greeting" if not self._greeted else "frame"
             self._fail(
