@@ -61,7 +61,7 @@ def test_json_has_the_contract_keys_and_is_deterministic(
     second = _json_run(capsys, "--events", "3000", "--seed", "5")
     assert set(first) >= CONTRACT_KEYS
     assert first["events"] == 3_000
-    assert first["mode"] == "actors"
+    assert first["mode"] == "monolith"
     assert first["signals_validated"] > 0
     assert _pure(first) == _pure(second)
     other = _json_run(capsys, "--events", "3000", "--seed", "6")

@@ -50,7 +50,7 @@ def test_the_summary_totals_the_result() -> None:
         summary.signals_rejected.values()
     )
     assert summary.expected_profit_usd == sum(plan.expected_profit_usd for plan in result.plans)
-    assert summary.hot_path_samples == len(result.latencies_ns)
+    assert summary.hot_path_samples == result.latency.count
     assert summary.throughput_events_per_s == 6_000 / result.elapsed_s
     assert summary.mode == "sequential"
 

@@ -5,34 +5,82 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import final
 
-from mycelium import Actor
-from mycelium_types.messages import SignalMessage
-from services_v2.domain.validator import ExecutionPlan, SignalValidator
+import msgspec
 
-__all__ = ["SignalGeneratorActor"]
+from mycelium import Actor, ActorRef
+from mycelium_types.messages import ArbitrageSignal, SignalMessage
+from services_v2.domain.validator import ExecutionPlan, SignalValidator, ValidationCounters
+from services_v2.pipeline.hot_path import HotPathTiming, SignalsValidated
+
+from .market_data_actor import PROBE_BATCH
+
+__all__ = ["SignalGeneratorActor", "SignalSideReport"]
+
+
+@final
+class SignalSideReport(msgspec.Struct, frozen=True):
+    """What the signal generator did (the bundle's report of this actor).
+
+    Attributes:
+        validation: the validator's counters (exact, whatever the length of the run).
+        signals: every signal received, in order, if the actor was asked to ``record``.
+        plans: every execution plan, in order, if it was asked to ``record``.
+    """
+
+    validation: ValidationCounters
+    signals: list[SignalMessage] = []
+    plans: list[ExecutionPlan] = []
 
 
 @final
 class SignalGeneratorActor(Actor[SignalMessage]):
-    """Validates each signal with its ``SignalValidator`` and keeps the execution plans.
+    """Validates each signal with its ``SignalValidator`` and prepares execution plans.
 
-    ``signals`` and ``plans`` keep everything received and accepted, in order (what the oracle
-    test compares); ``validated_ns[i]`` is when the i-th signal finished validation.
+    The counters are exact and take no memory per signal. With ``record=True`` it also keeps
+    every signal received and every plan in ``signals`` and ``plans`` (what the oracle tests
+    compare; memory then grows with the run).
+
+    Hot-path probe (when ``probe`` is given): when each arbitrage signal finished validation
+    (perf_counter_ns), sent to ``probe`` as :class:`SignalsValidated` every
+    :data:`~services_v2.actors.market_data_actor.PROBE_BATCH` signals and when the actor stops.
     """
 
-    __slots__ = ("plans", "signals", "validate", "validated_ns", "validator")
+    __slots__ = ("_validated", "plans", "probe", "record", "signals", "validate", "validator")
 
-    def __init__(self, validator: SignalValidator) -> None:
+    def __init__(
+        self,
+        validator: SignalValidator,
+        probe: ActorRef[HotPathTiming] | None = None,
+        *,
+        record: bool = False,
+    ) -> None:
         self.validator = validator
         self.validate = validator.validate
+        self.probe = probe
+        self.record = record
         self.signals: list[SignalMessage] = []
         self.plans: list[ExecutionPlan] = []
-        self.validated_ns: list[int] = []
+        self._validated: list[int] = []
 
     async def handle(self, msg: SignalMessage) -> ExecutionPlan | None:
-        self.signals.append(msg)
         plan = self.validate(msg)
-        if plan is not None:
-            self.plans.append(plan)
-        self.validated_ns.append(perf_counter_ns())
+        if self.record:
+            self.signals.append(msg)
+            if plan is not None:
+                self.plans.append(plan)
+        if type(msg) is ArbitrageSignal and self.probe is not None:
+            validated = self._validated
+            validated.append(perf_counter_ns())
+            if len(validated) >= PROBE_BATCH:
+                self._validated = []
+                await self.probe.send(SignalsValidated(validated))
         return plan
+
+    async def on_stop(self) -> None:
+        if self.probe is not None and self._validated:
+            batch, self._validated = self._validated, []
+            await self.probe.send(SignalsValidated(batch))
+
+    def report(self) -> SignalSideReport:
+        """The counters, and the signals and plans if recorded."""
+        return SignalSideReport(self.validator.counters(), self.signals, self.plans)

@@ -51,8 +51,11 @@ _CONTAINERS: dict[int, tuple[int, int]] = {
 }
 
 
-def object_end(data: bytes | memoryview, start: int) -> int:
+def object_end(data: bytes | memoryview, start: int, *, base: int = 0) -> int:
     """The offset just past the msgpack object that begins at ``data[start]``.
+
+    ``base`` is added to the offsets the error messages give (``data`` is a window of a file
+    that starts at byte ``base``).
 
     Raises:
         MsgpackFramingError: the object runs past the end of ``data`` (``truncated``), or a
@@ -64,7 +67,8 @@ def object_end(data: bytes | memoryview, start: int) -> int:
     while pending:
         if pos >= size:
             raise MsgpackFramingError(
-                f"truncated msgpack object (starts at byte {start}, data ends at byte {size})",
+                f"truncated msgpack object (starts at byte {base + start}, data ends at byte "
+                f"{base + size})",
                 truncated=True,
             )
         kind = data[pos]
@@ -92,11 +96,12 @@ def object_end(data: bytes | memoryview, start: int) -> int:
             pos += width
         else:
             raise MsgpackFramingError(
-                f"invalid msgpack type byte 0x{kind:02x} at byte {pos - 1}", truncated=False
+                f"invalid msgpack type byte 0x{kind:02x} at byte {base + pos - 1}", truncated=False
             )
     if pos > size:
         raise MsgpackFramingError(
-            f"truncated msgpack object (starts at byte {start}, needs {pos - size} more bytes)",
+            f"truncated msgpack object (starts at byte {base + start}, needs {pos - size} more "
+            "bytes)",
             truncated=True,
         )
     return pos

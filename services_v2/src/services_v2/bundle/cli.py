@@ -1,25 +1,31 @@
 """``mycelium-bundle``: run the trading pipeline on built-in or recorded data, then summarise.
 
-Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, or an
-unavailable mode (one line on stderr, no traceback); 130 when interrupted.
+The layout (which actors run in which process) is a bundle config (``--config FILE``; the
+shipped ``bundles/monolith.toml`` by default, ``--mode relay`` for ``bundles/relay.toml``); the
+events stream from the simulator or the input file into the bundle as they are produced.
+
+Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, or a bad
+bundle config (one line on stderr, no traceback, nothing left running); 1 when the run failed;
+130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
-from itertools import islice
+from collections.abc import Generator, Sequence
 from typing import TextIO
 
+from mycelium.bundle import BundleConfigError, BundleError, Layout, resolve
 from mycelium_types.messages import MarketMessage
-from services_v2.pipeline import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
-from .event_file import EventFileError, read_events, write_events
-from .progress import ProgressBar
-from .runners import MODES, ModeUnavailable, resolve_runner
+from .configs import DEFAULT_CONFIG, MODE_CONFIGS, find_config
+from .event_file import EventFileError, iter_events, write_events
+from .progress import ProgressBar, RunMeter
+from .run import TradingLayoutError, run_bundle, trading_roles
 from .summary import build_summary, format_text, summary_json
 
 __all__ = ["main"]
@@ -36,7 +42,9 @@ class _Options(argparse.Namespace):
     input: str | None
     json: bool
     quiet: bool
-    mode: str
+    mode: str | None
+    config: str | None
+    check: str | None
     dump: str | None
 
 
@@ -77,10 +85,21 @@ def _parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress bar or notes; a one-line summary"
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"the bundle config: which actors run where (default {DEFAULT_CONFIG}; "
+        "shipped: bundles/monolith.toml, bundles/relay.toml)",
+    )
+    parser.add_argument(
         "--mode",
-        choices=MODES,
-        default=MODES[0],
-        help="actors: both services in one ActorSystem (default); relay: two processes",
+        choices=tuple(MODE_CONFIGS),
+        help="shorthand for --config: actors = bundles/monolith.toml (both services in one "
+        "process), relay = bundles/relay.toml (the signal generator in a child process)",
+    )
+    parser.add_argument(
+        "--check",
+        metavar="FILE",
+        help="validate the bundle config FILE, print its layout and exit (nothing is started)",
     )
     parser.add_argument(
         "--dump",
@@ -90,38 +109,58 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _simulate(count: int, seed: int, bar: ProgressBar) -> list[MarketMessage]:
-    stream = MarketSimulator(seed).events(count)
-    events: list[MarketMessage] = []
-    step = max(1, count // 100)
-    while chunk := list(islice(stream, step)):
-        events.extend(chunk)
-        bar(len(events))
-    bar.close()
-    return events
+def _layout(config: str) -> Layout:
+    """The resolved layout of ``config``, checked to be a trading bundle."""
+    layout = resolve(find_config(config))
+    trading_roles(layout)
+    return layout
+
+
+def _check(config: str) -> int:
+    layout = _layout(config)
+    roles = trading_roles(layout)
+    print(layout.describe())
+    print(f"  trading: events go to {roles.market!r}; the config is valid")
+    return 0
+
+
+def _events(options: _Options) -> tuple[Generator[MarketMessage, None, None], int | None, str]:
+    """The events to run, lazily, how many (if known), and where they come from."""
+    if options.input is not None:
+        return (
+            iter_events(options.input, limit=options.events),
+            options.events,
+            f"file {options.input}",
+        )
+    count = options.events if options.events is not None else DEFAULT_EVENTS
+    return MarketSimulator(options.seed).events(count), count, f"simulator (seed {options.seed})"
 
 
 def _run(options: _Options, stderr: TextIO) -> int:
-    resolved = resolve_runner(options.mode)
-    show_progress = not options.quiet and stderr.isatty()
-    if options.input is not None:
-        events = read_events(options.input, limit=options.events)
-        source = f"file {options.input}"
-    else:
-        count = options.events if options.events is not None else DEFAULT_EVENTS
-        bar = ProgressBar(count, stderr, label="simulating", enabled=show_progress)
-        events = _simulate(count, options.seed, bar)
-        source = f"simulator (seed {options.seed})"
-    if options.dump is not None:
-        written = write_events(options.dump, events)
-        if not options.quiet:
-            print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
-        return 0
-    if resolved.note is not None and not options.quiet:
-        print(f"{_PROG}: note: {resolved.note}", file=stderr)
-    bar = ProgressBar(len(events), stderr, label="running   ", enabled=show_progress)
-    result = resolved.run(events, PipelineConfig(), progress=bar if show_progress else None)
-    bar.close()
+    if options.check is not None:
+        return _check(options.check)
+    if options.mode is not None and options.config is not None:
+        raise BundleConfigError(
+            options.config, "", "--mode is a shorthand for --config; give one of them"
+        )
+    config = options.config or MODE_CONFIGS.get(options.mode or "", DEFAULT_CONFIG)
+    layout = None if options.dump is not None else _layout(config)
+    events, total, source = _events(options)
+    with contextlib.closing(events):
+        if options.dump is not None:
+            written = write_events(options.dump, events)
+            if not options.quiet:
+                print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
+            return 0
+        assert layout is not None
+        show_progress = not options.quiet and stderr.isatty()
+        meter = RunMeter(ProgressBar(total, stderr, label="running", enabled=show_progress))
+        try:
+            result = run_bundle(
+                layout, events, total=total, progress=meter if show_progress else None
+            )
+        finally:
+            meter.close()
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -136,10 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stderr = sys.stderr
     try:
         return _run(options, stderr)
-    except (EventFileError, ModeUnavailable) as exc:
+    except (EventFileError, BundleConfigError, TradingLayoutError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
-    except PipelineFailed as exc:
+    except (PipelineFailed, BundleError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_RUN_FAILED
     except KeyboardInterrupt:

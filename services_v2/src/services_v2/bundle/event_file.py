@@ -15,16 +15,25 @@ and, when it is about one record, the record's number (from 1).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import Literal, final
+from typing import BinaryIO, Literal, final
 
 from mycelium_types.codec import MARKET_DECODER, MessageDecodeError, encode, encode_json
 from mycelium_types.messages import MarketMessage
 
 from ._msgpack_split import MsgpackFramingError, object_end
 
-__all__ = ["EventFileError", "EventFormat", "detect_format", "read_events", "write_events"]
+__all__ = [
+    "CHUNK_BYTES",
+    "EventFileError",
+    "EventFormat",
+    "detect_format",
+    "iter_events",
+    "read_events",
+    "write_events",
+]
 
 EventFormat = Literal["jsonl", "msgpack"]
 
@@ -65,58 +74,109 @@ def detect_format(path: str | Path, head: bytes = b"") -> EventFormat:
 
 
 def read_events(path: str | Path, *, limit: int | None = None) -> list[MarketMessage]:
-    """Every message in ``path`` (the first ``limit`` if given), in file order.
+    """Every message in ``path`` (the first ``limit`` if given), in file order, as a list.
 
     Raises:
         EventFileError: the file cannot be read, holds no message, or a record is malformed
             (not msgpack/JSON, truncated, or not a valid MarketMessage).
     """
+    with contextlib.closing(iter_events(path, limit=limit)) as events:
+        return list(events)
+
+
+def iter_events(
+    path: str | Path, *, limit: int | None = None
+) -> Generator[MarketMessage, None, None]:
+    """The messages in ``path`` (the first ``limit`` if given), in file order, as they are read.
+
+    The file is opened here (so a file that cannot be read fails at once) and read in chunks
+    of :data:`CHUNK_BYTES` as the generator is consumed: memory stays flat whatever the size
+    of the file, and a malformed record is reported when it is reached. Close the generator
+    (``contextlib.closing``) if you stop early: that closes the file.
+
+    Raises:
+        EventFileError: the file cannot be read (here), or, while iterating, it holds no
+            message or a record is malformed.
+    """
     try:
-        data = Path(path).read_bytes()
+        file = Path(path).open("rb")  # noqa: SIM115 - closed by the generator
     except OSError as exc:
         raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
-    if detect_format(path, data[:64]) == "jsonl":
-        events = _read_jsonl(path, data, limit)
-    else:
-        events = _read_msgpack(path, data, limit)
-    if not events and limit != 0:
+    try:
+        head = file.peek(64)[:64]
+    except OSError as exc:
+        file.close()
+        raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
+    reader = _iter_jsonl if detect_format(path, head) == "jsonl" else _iter_msgpack
+    return _records(path, file, reader, limit)
+
+
+CHUNK_BYTES = 1 << 20
+"""How much of a msgpack file is read at a time."""
+
+_Reader = Callable[[str | Path, BinaryIO, int | None], Iterator[MarketMessage]]
+
+
+def _records(
+    path: str | Path, file: BinaryIO, reader: _Reader, limit: int | None
+) -> Generator[MarketMessage, None, None]:
+    count = 0
+    try:
+        for event in reader(path, file, limit):
+            count += 1
+            yield event
+    except OSError as exc:
+        raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
+    finally:
+        file.close()
+    if not count and limit != 0:
         raise EventFileError(path, None, "the file holds no events")
-    return events
 
 
-def _read_jsonl(path: str | Path, data: bytes, limit: int | None) -> list[MarketMessage]:
+def _iter_jsonl(path: str | Path, file: BinaryIO, limit: int | None) -> Iterator[MarketMessage]:
     decode = MARKET_DECODER.decode_json
-    events: list[MarketMessage] = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if limit is not None and len(events) >= limit:
-            break
+    count = 0
+    for number, line in enumerate(file, start=1):
+        if limit is not None and count >= limit:
+            return
         if not line.strip():
             continue
         try:
-            events.append(decode(line))
+            event = decode(line)
         except _DECODE_ERRORS as exc:
             raise EventFileError(path, number, str(exc)) from exc
-    return events
+        count += 1
+        yield event
 
 
-def _read_msgpack(path: str | Path, data: bytes, limit: int | None) -> list[MarketMessage]:
+def _iter_msgpack(path: str | Path, file: BinaryIO, limit: int | None) -> Iterator[MarketMessage]:
     decode = MARKET_DECODER.decode
-    view = memoryview(data)
-    events: list[MarketMessage] = []
+    data = b""
+    base = 0  # the file offset of data[0]
     start = 0
-    size = len(data)
-    while start < size and (limit is None or len(events) < limit):
-        number = len(events) + 1
+    number = 0
+    while limit is None or number < limit:
+        if start >= len(data):
+            base += len(data)
+            data, start = file.read(CHUNK_BYTES), 0
+            if not data:
+                return
         try:
-            end = object_end(view, start)
+            end = object_end(data, start, base=base)
         except MsgpackFramingError as exc:
-            raise EventFileError(path, number, str(exc)) from exc
+            more = file.read(CHUNK_BYTES) if exc.truncated else b""
+            if not more:
+                raise EventFileError(path, number + 1, str(exc)) from exc
+            base += start
+            data, start = data[start:] + more, 0
+            continue
+        number += 1
         try:
-            events.append(decode(view[start:end]))
+            event = decode(memoryview(data)[start:end])
         except _DECODE_ERRORS as exc:
             raise EventFileError(path, number, str(exc)) from exc
         start = end
-    return events
+        yield event
 
 
 def write_events(

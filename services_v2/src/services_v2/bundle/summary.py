@@ -13,6 +13,7 @@ from typing import final
 
 import msgspec
 
+from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.pipeline.result import PipelineResult
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Summary",
     "build_summary",
     "format_text",
+    "histogram_summary",
     "latency_summary",
     "summary_json",
 ]
@@ -31,7 +33,11 @@ TIMING_KEYS = frozenset({"throughput_events_per_s", "hot_path_latency_ns", "elap
 
 @final
 class LatencySummary(msgspec.Struct, frozen=True):
-    """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none."""
+    """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none.
+
+    From a run, they come from a log-bucketed histogram: within 0.4% of the exact nearest-rank
+    values (``max`` is exact); see :mod:`services_v2.pipeline.histogram`.
+    """
 
     p50: int | None
     p99: int | None
@@ -87,6 +93,15 @@ def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
     )
 
 
+def histogram_summary(histogram: LatencyHistogram) -> LatencySummary:
+    """p50 and p99 of ``histogram`` (nearest rank, within 0.4%: see its module) and its max."""
+    if not histogram.count:
+        return LatencySummary(p50=None, p99=None, max=None)
+    return LatencySummary(
+        p50=histogram.percentile(50), p99=histogram.percentile(99), max=histogram.max
+    )
+
+
 def build_summary(result: PipelineResult, *, source: str) -> Summary:
     """The summary of ``result``; ``source`` says where the events came from."""
     market = result.market
@@ -101,20 +116,20 @@ def build_summary(result: PipelineResult, *, source: str) -> Summary:
         signals_rejected=dict(validation.rejected),
         expected_profit_usd=validation.expected_profit_usd,
         throughput_events_per_s=market.events / elapsed if elapsed > 0 else 0.0,
-        hot_path_latency_ns=latency_summary(result.latencies_ns),
+        hot_path_latency_ns=histogram_summary(result.latency),
         elapsed_s=elapsed,
         mode=result.mode,
         arbitrage_signals_detected=validation.arbitrage_received,
         arbitrage_signals_validated=validation.arbitrage_accepted,
         momentum_signals_detected=validation.momentum_received,
         momentum_signals_validated=validation.momentum_accepted,
-        execution_plans=len(result.plans),
+        execution_plans=validation.arbitrage_accepted,
         swaps_applied=market.swaps_applied,
         swaps_rejected=dict(market.swaps_rejected),
         quotes=market.quotes,
         books=market.books,
         pools=market.pools,
-        hot_path_samples=len(result.latencies_ns),
+        hot_path_samples=result.latency.count,
         source=source,
         delivery=dict(result.delivery),
     )
