@@ -5,14 +5,14 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import Final, final
 
-from mycelium import Actor, ActorRef
+from mycelium import Actor, ActorRef, MailboxFull
 from mycelium_types.messages import MarketMessage, PoolSwapEvent, SignalMessage
 from services_v2.domain.processor import MarketCounters, MarketDataProcessor
 from services_v2.pipeline.hot_path import HotPathTiming, SwapsEntered
 
 __all__ = ["PROBE_BATCH", "MarketDataActor"]
 
-PROBE_BATCH: Final = 256
+PROBE_BATCH: Final = 4096
 """Hot-path timings sent to the probe in one message (one send per this many swaps)."""
 
 
@@ -50,20 +50,26 @@ class MarketDataActor(Actor[MarketMessage]):
         entered = perf_counter_ns()
         found = self.process(msg)
         if found:
+            send = self.signal_ref.send
+            for signal in found:
+                await send(signal)
             if type(msg) is PoolSwapEvent and self.probe is not None:
                 self._entered.append(entered)
                 self._counts.append(len(found))
                 if len(self._entered) >= PROBE_BATCH:
                     await self._flush()
-            send = self.signal_ref.send
-            for signal in found:
-                await send(signal)
 
     async def _flush(self) -> None:
-        if self.probe is not None and self._entered:
+        """Hand the timings to the probe: without waiting when it has room (the hot path must
+        not suspend for the probe), else with ``await send`` (nothing is dropped)."""
+        probe = self.probe
+        if probe is not None and self._entered:
             batch = SwapsEntered(self._entered, self._counts)
             self._entered, self._counts = [], []
-            await self.probe.send(batch)
+            try:
+                probe.try_send(batch)
+            except MailboxFull:
+                await probe.send(batch)
 
     async def on_stop(self) -> None:
         await self._flush()

@@ -7,7 +7,7 @@ from typing import final
 
 import msgspec
 
-from mycelium import Actor, ActorRef
+from mycelium import Actor, ActorRef, MailboxFull
 from mycelium_types.messages import ArbitrageSignal, SignalMessage
 from services_v2.domain.validator import ExecutionPlan, SignalValidator, ValidationCounters
 from services_v2.pipeline.hot_path import HotPathTiming, SignalsValidated
@@ -72,14 +72,23 @@ class SignalGeneratorActor(Actor[SignalMessage]):
             validated = self._validated
             validated.append(perf_counter_ns())
             if len(validated) >= PROBE_BATCH:
-                self._validated = []
-                await self.probe.send(SignalsValidated(validated))
+                await self._flush()
         return plan
 
+    async def _flush(self) -> None:
+        """Hand the timings to the probe: without waiting when it has room (the hot path must
+        not suspend for the probe), else with ``await send`` (nothing is dropped)."""
+        probe = self.probe
+        if probe is not None and self._validated:
+            batch = SignalsValidated(self._validated)
+            self._validated = []
+            try:
+                probe.try_send(batch)
+            except MailboxFull:
+                await probe.send(batch)
+
     async def on_stop(self) -> None:
-        if self.probe is not None and self._validated:
-            batch, self._validated = self._validated, []
-            await self.probe.send(SignalsValidated(batch))
+        await self._flush()
 
     def report(self) -> SignalSideReport:
         """The counters, and the signals and plans if recorded."""

@@ -14,7 +14,8 @@ samples go into a fixed-size :class:`~services_v2.pipeline.histogram.LatencyHist
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_right
+from itertools import accumulate
 from typing import TypeAlias, final
 
 import msgspec
@@ -71,53 +72,63 @@ class HotPathReport(msgspec.Struct, frozen=True):
 class HotPathPairing:
     """Pairs the two halves online; see the module docstring.
 
-    Invariant: ``_swaps`` and ``_validated`` are never both non-empty (whatever can be paired
-    is), and ``_need`` is what the oldest waiting swap still waits for.
+    The work is a few list operations per batch (the probe shares the event loop with the hot
+    path in a monolith, so its turns must be short): swap ``i`` is complete once the
+    validations numbered up to ``_ends[i]`` (counted from the start of the run) have arrived.
+
+    Invariant: ``_entered[i]`` and ``_ends[i]`` describe the oldest swaps not yet paired, in
+    order; ``_validated[j]`` is validation number ``_base + j + 1``, kept only while a pending
+    swap may still need it.
     """
 
-    __slots__ = ("_need", "_swaps", "_validated", "histogram")
+    __slots__ = ("_base", "_ends", "_entered", "_needed", "_validated", "histogram")
 
     def __init__(self) -> None:
         self.histogram = LatencyHistogram()
-        self._swaps: deque[tuple[int, int]] = deque()
-        self._validated: deque[int] = deque()
-        self._need = 0
+        self._entered: list[int] = []
+        self._ends: list[int] = []
+        self._validated: list[int] = []
+        self._base = 0  # validations dropped from the front of _validated
+        self._needed = 0  # validations all the swaps seen so far need
 
     def add_swaps(self, entered_ns: list[int], counts: list[int]) -> None:
         """The market side's half (see :class:`SwapsEntered`)."""
         if len(entered_ns) != len(counts):
             raise ValueError(f"{len(entered_ns)} swap times but {len(counts)} counts")
-        self._swaps.extend(zip(entered_ns, counts, strict=True))
+        if counts and min(counts) < 1:
+            raise ValueError("every swap of a SwapsEntered revealed at least one signal")
+        ends = list(accumulate(counts, initial=self._needed))  # ends[0]: the swaps before
+        self._needed = ends[-1]
+        self._entered += entered_ns
+        self._ends += ends[1:]
         self._pair()
 
     def add_validations(self, validated_ns: list[int]) -> None:
         """The signal side's half (see :class:`SignalsValidated`)."""
-        self._validated.extend(validated_ns)
+        self._validated += validated_ns
         self._pair()
 
     def _pair(self) -> None:
-        swaps, validated = self._swaps, self._validated
-        samples: list[int] = []
-        need = self._need
-        while swaps and validated:
-            entered, count = swaps[0]
-            if need == 0:
-                need = count
-            taken = min(need, len(validated))
-            for _ in range(taken - 1):
-                validated.popleft()
-            last = validated.popleft()
-            need -= taken
-            if need == 0:
-                swaps.popleft()
-                samples.append(last - entered)
-        self._need = need
-        self.histogram.record_many(samples)
+        ends = self._ends
+        if not ends:
+            return
+        base = self._base
+        arrived = base + len(self._validated)
+        ready = bisect_right(ends, arrived)
+        if not ready:
+            return
+        validated = self._validated
+        entered = self._entered
+        pairs = zip(entered[:ready], ends[:ready], strict=True)
+        self.histogram.record_many([validated[end - 1 - base] - start for start, end in pairs])
+        used = ends[ready - 1] - base
+        del entered[:ready], ends[:ready], validated[:used]
+        self._base = base + used
 
     def report(self) -> HotPathReport:
         """The histogram and the unpaired remainders."""
         return HotPathReport(
             latency=self.histogram.counts(),
-            swaps_unpaired=len(self._swaps),
-            validations_unpaired=len(self._validated),
+            swaps_unpaired=len(self._entered),
+            validations_unpaired=max(0, self._base + len(self._validated) - self._needed),
         )
