@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
@@ -11,12 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mycelium_types.messages import PoolSwapEvent
-from services_v2.bundle import event_file
 from services_v2.bundle._msgpack_split import MsgpackFramingError, object_end
 from services_v2.bundle.event_file import (
     EventFileError,
     detect_format,
-    iter_events,
     read_events,
     write_events,
 )
@@ -160,43 +157,3 @@ def test_strings_that_are_not_utf8_are_named_by_record(tmp_path: Path) -> None:
     lines.write_bytes(msgspec.json.encode(PoolSwapEvent(POOL, 1, 2, 3)) + b'\n{"type": "\xff"}\n')
     with pytest.raises(EventFileError, match=r"latin\.jsonl: record 2: "):
         read_events(lines)
-
-
-@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
-def test_a_msgpack_file_streams_in_chunks_across_record_boundaries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
-) -> None:
-    events = simulate(400, seed=3)
-    path = tmp_path / "events.msgpack"
-    write_events(path, events)
-    monkeypatch.setattr(event_file, "CHUNK_BYTES", chunk)
-    assert list(iter_events(path)) == events
-    assert list(iter_events(path, limit=5)) == events[:5]
-
-
-def test_a_stream_reports_a_bad_record_when_it_reaches_it_with_file_offsets(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    events = simulate(50, seed=3)
-    path = tmp_path / "cut.msgpack"
-    write_events(path, events)
-    data = path.read_bytes()
-    path.write_bytes(data[:-3])
-    monkeypatch.setattr(event_file, "CHUNK_BYTES", 100)
-    stream = iter_events(path)
-    assert [next(stream) for _ in range(10)] == events[:10]  # read before the bad record
-    with pytest.raises(
-        EventFileError,
-        match=rf"cut\.msgpack: record 50: truncated msgpack object \(starts at byte "
-        rf"{len(write_events_bytes(events[:49]))},",
-    ):
-        list(stream)
-
-
-def write_events_bytes(events: Sequence[object]) -> bytes:
-    return b"".join(msgspec.msgpack.encode(event) for event in events)
-
-
-def test_a_stream_opens_the_file_at_once(tmp_path: Path) -> None:
-    with pytest.raises(EventFileError, match=r"nope\.jsonl: cannot read the file"):
-        iter_events(tmp_path / "nope.jsonl")

@@ -2,28 +2,45 @@
 
 The layout (which actors run in which process) is a bundle config (``--config FILE``; the
 shipped ``bundles/monolith.toml`` by default, ``--mode relay`` for ``bundles/relay.toml``); the
-events stream from the simulator or the input file into the bundle as they are produced.
+events stream from the simulator or the input file into the bundle as they are produced, so
+memory stays flat whatever ``--events`` is.
 
-Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, or a bad
-bundle config (one line on stderr, no traceback, nothing left running); 1 when the run failed;
-130 when interrupted.
+Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, an
+unwritable or unknown ``--dump`` file, or a bad bundle config (one line on stderr, no
+traceback, nothing left running); 1 when a run cannot complete; 130 when interrupted (Ctrl-C:
+one line saying how far it got, in every layout).
+
+``--dump FILE`` writes the events and exits; with ``--json`` it prints what it wrote as one
+JSON object on stdout (``events``, ``file``, ``format``, ``source``) instead of a note on stderr.
+``--check FILE`` validates a bundle config and prints its layout; nothing is started.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
+import os
+import stat
 import sys
-from collections.abc import Generator, Sequence
-from typing import TextIO
+from collections.abc import Iterator, Sequence
+from itertools import chain
+from pathlib import Path
+from typing import TextIO, final
 
 from mycelium.bundle import BundleConfigError, BundleError, Layout, resolve
 from mycelium_types.messages import MarketMessage
 from services_v2.pipeline.errors import PipelineFailed
+from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
 from .configs import DEFAULT_CONFIG, MODE_CONFIGS, find_config
-from .event_file import EventFileError, iter_events, write_events
+from .event_file import (
+    EventFileError,
+    EventFormat,
+    format_for_extension,
+    iter_events,
+    write_events,
+)
 from .progress import ProgressBar, RunMeter
 from .run import TradingLayoutError, run_bundle, trading_roles
 from .summary import build_summary, format_text, summary_json
@@ -34,6 +51,35 @@ _PROG = "mycelium-bundle"
 _EXIT_USER_ERROR = 2
 _EXIT_RUN_FAILED = 1
 _EXIT_INTERRUPTED = 130
+
+
+class _UsageError(Exception):
+    """A request that cannot be carried out; the message is one line."""
+
+
+@final
+class _Stage:
+    """How far the command got, for the line an interruption prints."""
+
+    __slots__ = ("bundle", "done", "source", "total", "what")
+
+    def __init__(self) -> None:
+        self.what = "starting"
+        self.done = 0
+        self.total: int | None = None
+        self.source = ""
+        self.bundle = ""
+
+    def interrupted(self) -> str:
+        of = f" of {self.total:,}" if self.total is not None else ""
+        if self.what == "writing":
+            return (
+                f"interrupted while writing {self.source} ({self.done:,}{of} events); the file "
+                "is incomplete"
+            )
+        if self.what == "running":
+            return f"interrupted after {self.done:,}{of} events (bundle {self.bundle}); no summary"
+        return "interrupted before any event was read"
 
 
 class _Options(argparse.Namespace):
@@ -104,9 +150,48 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dump",
         metavar="FILE",
-        help="write the events to FILE (format by extension: .jsonl or .msgpack) and exit",
+        help=(
+            "write the events to FILE (format by extension: .jsonl or .msgpack) and exit; "
+            "with --json, print what was written as one JSON object"
+        ),
     )
     return parser
+
+
+def _check_dump(path: str) -> EventFormat:
+    """The layout ``--dump path`` asks for; refuses an unknown extension or an unwritable path
+    before anything is simulated or read."""
+    layout = format_for_extension(path)
+    if layout is None:
+        suffix = Path(path).suffix
+        named = f"unknown extension {suffix!r}" if suffix else "no extension"
+        raise _UsageError(f"--dump {path}: {named}; name the file .jsonl (JSON lines) or .msgpack")
+    problem = _unwritable(Path(path))
+    if problem is not None:
+        raise _UsageError(f"--dump {path}: cannot write the file: {problem}")
+    return layout
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or ``None``; tries it, leaving nothing behind."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is not None and stat.S_ISDIR(mode):
+        return "it is a directory"
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO, a device: opening may block
+        return None if os.access(path, os.W_OK) else "permission denied"
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is None:
+        path.unlink(missing_ok=True)
+    return None
 
 
 def _layout(config: str) -> Layout:
@@ -124,43 +209,62 @@ def _check(config: str) -> int:
     return 0
 
 
-def _events(options: _Options) -> tuple[Generator[MarketMessage, None, None], int | None, str]:
-    """The events to run, lazily, how many (if known), and where they come from."""
+def _events(options: _Options) -> tuple[Iterator[MarketMessage], int | None, str]:
+    """The events to run, lazily, how many (if known), and where they come from.
+
+    A file is opened and its first record read here, so that a missing or malformed file is
+    reported before anything is started.
+    """
     if options.input is not None:
-        return (
-            iter_events(options.input, limit=options.events),
-            options.events,
-            f"file {options.input}",
-        )
+        stream = iter_events(options.input, limit=options.events)
+        first = next(stream, None)
+        events = stream if first is None else chain((first,), stream)
+        return events, options.events, f"file {options.input}"
     count = options.events if options.events is not None else DEFAULT_EVENTS
     return MarketSimulator(options.seed).events(count), count, f"simulator (seed {options.seed})"
 
 
-def _run(options: _Options, stderr: TextIO) -> int:
+def _counted(events: Iterator[MarketMessage], stage: _Stage) -> Iterator[MarketMessage]:
+    for event in events:
+        stage.done += 1
+        yield event
+
+
+def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     if options.check is not None:
         return _check(options.check)
     if options.mode is not None and options.config is not None:
         raise BundleConfigError(
             options.config, "", "--mode is a shorthand for --config; give one of them"
         )
+    dump_layout = _check_dump(options.dump) if options.dump is not None else None
     config = options.config or MODE_CONFIGS.get(options.mode or "", DEFAULT_CONFIG)
     layout = None if options.dump is not None else _layout(config)
     events, total, source = _events(options)
-    with contextlib.closing(events):
-        if options.dump is not None:
-            written = write_events(options.dump, events)
-            if not options.quiet:
-                print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
-            return 0
-        assert layout is not None
-        show_progress = not options.quiet and stderr.isatty()
-        meter = RunMeter(ProgressBar(total, stderr, label="running", enabled=show_progress))
-        try:
-            result = run_bundle(
-                layout, events, total=total, progress=meter if show_progress else None
-            )
-        finally:
-            meter.close()
+    stage.total = total
+    if dump_layout is not None:
+        assert options.dump is not None
+        stage.what, stage.source = "writing", options.dump
+        written = write_events(options.dump, _counted(events, stage), fmt=dump_layout)
+        if options.json:
+            dumped = {"events": written, "file": options.dump, "format": dump_layout}
+            print(json.dumps({**dumped, "source": source}))
+        elif not options.quiet:
+            print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
+        return 0
+    assert layout is not None
+    stage.what, stage.bundle = "running", layout.name
+    show_progress = not options.quiet and stderr.isatty()
+    meter = RunMeter(ProgressBar(total, stderr, label="running", enabled=show_progress))
+
+    def progress(done: int, latency: LatencyHistogram | None) -> None:
+        stage.done = done
+        meter(done, latency)
+
+    try:
+        result = run_bundle(layout, events, total=total, progress=progress)
+    finally:
+        meter.close()
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -173,14 +277,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bundle with ``argv`` (default: the command line); returns the exit status."""
     options = _parser().parse_args(argv, namespace=_Options())
     stderr = sys.stderr
+    stage = _Stage()
     try:
-        return _run(options, stderr)
-    except (EventFileError, BundleConfigError, TradingLayoutError) as exc:
+        return _run(options, stderr, stage)
+    except (EventFileError, BundleConfigError, TradingLayoutError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except (PipelineFailed, BundleError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_RUN_FAILED
     except KeyboardInterrupt:
-        print(f"{_PROG}: interrupted", file=stderr)
+        if stderr.isatty():
+            stderr.write("\r\x1b[K")  # erase a progress bar the interruption left drawn
+        print(f"{_PROG}: {stage.interrupted()}", file=stderr)
         return _EXIT_INTERRUPTED

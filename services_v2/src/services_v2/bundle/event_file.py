@@ -10,15 +10,19 @@ Two layouts, chosen by the file's extension, or else by its first non-blank byte
   is the ``n``-th object.
 
 Every problem with a file raises :class:`EventFileError`, whose one-line message names the file
-and, when it is about one record, the record's number (from 1).
+and, when it is about one record, the record's number (from 1). Files are read as a stream
+(:func:`iter_events`): a bad record is reported when it is reached, without reading the rest.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Generator, Iterable, Iterator
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from io import BufferedReader
+from itertools import chain, islice
 from pathlib import Path
-from typing import BinaryIO, Literal, final
+from typing import Literal, final
 
 from mycelium_types.codec import MARKET_DECODER, MessageDecodeError, encode, encode_json
 from mycelium_types.messages import MarketMessage
@@ -26,10 +30,12 @@ from mycelium_types.messages import MarketMessage
 from ._msgpack_split import MsgpackFramingError, object_end
 
 __all__ = [
-    "CHUNK_BYTES",
+    "MAX_RECORD_BYTES",
+    "READ_CHUNK",
     "EventFileError",
     "EventFormat",
     "detect_format",
+    "format_for_extension",
     "iter_events",
     "read_events",
     "write_events",
@@ -63,120 +69,185 @@ class EventFileError(ValueError):
         super().__init__(f"{where}: {self.detail}")
 
 
-def detect_format(path: str | Path, head: bytes = b"") -> EventFormat:
-    """The layout of ``path``: by extension, else ``jsonl`` if ``head`` starts with ``{``."""
+def format_for_extension(path: str | Path) -> EventFormat | None:
+    """The layout ``path``'s extension names, or ``None`` for an extension of neither kind."""
     suffix = Path(path).suffix.lower()
     if suffix in _JSON_SUFFIXES:
         return "jsonl"
     if suffix in _MSGPACK_SUFFIXES:
         return "msgpack"
+    return None
+
+
+def detect_format(path: str | Path, head: bytes = b"") -> EventFormat:
+    """The layout of ``path``: by extension, else ``jsonl`` if ``head`` starts with ``{``."""
+    by_extension = format_for_extension(path)
+    if by_extension is not None:
+        return by_extension
     return "jsonl" if head.lstrip()[:1] == b"{" else "msgpack"
 
 
 def read_events(path: str | Path, *, limit: int | None = None) -> list[MarketMessage]:
-    """Every message in ``path`` (the first ``limit`` if given), in file order, as a list.
+    """Every message in ``path`` (the first ``limit`` if given), in file order.
+
+    See :func:`iter_events`, which this collects.
 
     Raises:
         EventFileError: the file cannot be read, holds no message, or a record is malformed
-            (not msgpack/JSON, truncated, or not a valid MarketMessage).
+            (not msgpack/JSON, truncated, too large, or not a valid MarketMessage).
     """
-    with contextlib.closing(iter_events(path, limit=limit)) as events:
-        return list(events)
+    return list(iter_events(path, limit=limit))
 
 
-def iter_events(
-    path: str | Path, *, limit: int | None = None
-) -> Generator[MarketMessage, None, None]:
-    """The messages in ``path`` (the first ``limit`` if given), in file order, as they are read.
+def iter_events(path: str | Path, *, limit: int | None = None) -> Iterator[MarketMessage]:
+    """The messages in ``path`` (the first ``limit`` if given), decoded as they are read.
 
-    The file is opened here (so a file that cannot be read fails at once) and read in chunks
-    of :data:`CHUNK_BYTES` as the generator is consumed: memory stays flat whatever the size
-    of the file, and a malformed record is reported when it is reached. Close the generator
-    (``contextlib.closing``) if you stop early: that closes the file.
+    The file is read as a stream, :data:`READ_CHUNK` bytes at a time: a bad record is reported
+    as soon as it is read, reading stops after ``limit`` messages, and a FIFO or a pipe works
+    as well as a regular file. Memory is bounded by one record (at most
+    :data:`MAX_RECORD_BYTES`) plus one chunk, whatever the size of the file.
 
     Raises:
-        EventFileError: the file cannot be read (here), or, while iterating, it holds no
-            message or a record is malformed.
+        EventFileError: as :func:`read_events`, when the bad part is reached; a file that
+            holds no message raises once it is read to its end.
     """
+    if limit is not None and limit <= 0:
+        return
     try:
-        file = Path(path).open("rb")  # noqa: SIM115 - closed by the generator
+        file = open(path, "rb")  # noqa: SIM115 (the with below closes it)
     except OSError as exc:
         raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
-    try:
-        head = file.peek(64)[:64]
-    except OSError as exc:
-        file.close()
-        raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
-    reader = _iter_jsonl if detect_format(path, head) == "jsonl" else _iter_msgpack
-    return _records(path, file, reader, limit)
-
-
-CHUNK_BYTES = 1 << 20
-"""How much of a msgpack file is read at a time."""
-
-_Reader = Callable[[str | Path, BinaryIO, int | None], Iterator[MarketMessage]]
-
-
-def _records(
-    path: str | Path, file: BinaryIO, reader: _Reader, limit: int | None
-) -> Generator[MarketMessage, None, None]:
-    count = 0
-    try:
-        for event in reader(path, file, limit):
-            count += 1
+    with file:
+        chunks = _chunks(path, file)
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if head.strip() or len(head) > MAX_RECORD_BYTES:
+                break
+        stream = chain((head,), chunks)
+        if detect_format(path, head) == "jsonl":
+            records = _jsonl_events(path, stream)
+        else:
+            regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+            records = _msgpack_events(path, stream, regular=regular)
+        count = 0
+        for event in records:
             yield event
-    except OSError as exc:
-        raise EventFileError(path, None, f"cannot read the file: {exc.strerror or exc}") from exc
-    finally:
-        file.close()
-    if not count and limit != 0:
-        raise EventFileError(path, None, "the file holds no events")
-
-
-def _iter_jsonl(path: str | Path, file: BinaryIO, limit: int | None) -> Iterator[MarketMessage]:
-    decode = MARKET_DECODER.decode_json
-    count = 0
-    for number, line in enumerate(file, start=1):
-        if limit is not None and count >= limit:
-            return
-        if not line.strip():
-            continue
-        try:
-            event = decode(line)
-        except _DECODE_ERRORS as exc:
-            raise EventFileError(path, number, str(exc)) from exc
-        count += 1
-        yield event
-
-
-def _iter_msgpack(path: str | Path, file: BinaryIO, limit: int | None) -> Iterator[MarketMessage]:
-    decode = MARKET_DECODER.decode
-    data = b""
-    base = 0  # the file offset of data[0]
-    start = 0
-    number = 0
-    while limit is None or number < limit:
-        if start >= len(data):
-            base += len(data)
-            data, start = file.read(CHUNK_BYTES), 0
-            if not data:
+            count += 1
+            if count == limit:
                 return
+        if count == 0:
+            raise EventFileError(path, None, "the file holds no events")
+
+
+READ_CHUNK = 1 << 16
+"""Bytes asked of the file per read (a read returns what is there, up to this)."""
+
+MAX_RECORD_BYTES = 1 << 20
+"""The largest record a file may hold (1 MiB; a market message takes well under 1 KiB): a
+longer one is refused rather than buffered."""
+
+
+def _chunks(path: str | Path, file: BufferedReader) -> Iterator[bytes]:
+    """What each read of ``file`` returns, until its end (``read1``: no waiting for a full
+    chunk, so a pipe's data is decoded as it comes)."""
+    while True:
         try:
-            end = object_end(data, start, base=base)
-        except MsgpackFramingError as exc:
-            more = file.read(CHUNK_BYTES) if exc.truncated else b""
-            if not more:
-                raise EventFileError(path, number + 1, str(exc)) from exc
-            base += start
-            data, start = data[start:] + more, 0
+            chunk = file.read1(READ_CHUNK)
+        except OSError as exc:
+            raise EventFileError(
+                path, None, f"cannot read the file: {exc.strerror or exc}"
+            ) from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def _too_large(path: str | Path, record: int) -> EventFileError:
+    return EventFileError(
+        path, record, f"the record is larger than {MAX_RECORD_BYTES:,} bytes, the limit"
+    )
+
+
+def _jsonl_events(path: str | Path, chunks: Iterator[bytes]) -> Iterator[MarketMessage]:
+    decode = MARKET_DECODER.decode_json
+    number = 0  # lines seen (record n is line n, blank lines included)
+    pending = b""  # the start of a line whose end is not read yet
+    for chunk in chunks:
+        if b"\n" not in chunk:
+            pending += chunk
+            if len(pending) > MAX_RECORD_BYTES:
+                raise _too_large(path, number + 1)
             continue
-        number += 1
-        try:
-            event = decode(memoryview(data)[start:end])
-        except _DECODE_ERRORS as exc:
-            raise EventFileError(path, number, str(exc)) from exc
-        start = end
-        yield event
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            number += 1
+            if line.strip():
+                yield _decoded(path, number, decode, line)
+        if len(pending) > MAX_RECORD_BYTES:
+            raise _too_large(path, number + 1)
+    if pending.strip():
+        yield _decoded(path, number + 1, decode, pending)
+
+
+def _msgpack_events(
+    path: str | Path, chunks: Iterator[bytes], *, regular: bool
+) -> Iterator[MarketMessage]:
+    decode = MARKET_DECODER.decode
+    data = b""  # a window of the file: bytes base .. base + len(data)
+    base = 0
+    start = 0  # where, in data, the next record begins
+    number = 0  # records decoded
+    while True:
+        cut: MsgpackFramingError | None = None  # the next record, if it is not all here
+        if start < len(data):
+            try:
+                end = object_end(data, start, base=base)
+            except MsgpackFramingError as exc:
+                if not exc.truncated:
+                    raise EventFileError(path, number + 1, str(exc)) from exc
+                if len(data) - start + exc.needed > MAX_RECORD_BYTES:
+                    raise _too_large(path, number + 1) from None
+                cut = exc
+            else:
+                number += 1
+                yield _decoded(path, number, decode, memoryview(data)[start:end])
+                start = end
+                continue
+        # Read what the next record needs at least: a read returns what is there (up to a
+        # chunk), so a pipe is never waited on for bytes the record does not need. From a
+        # regular file, where reads do not wait, at least as much again as is pending: a large
+        # record is then walked O(log n) times, not once per chunk.
+        needed = 1 if cut is None else cut.needed
+        if cut is not None and regular:
+            needed = max(needed, len(data) - start)
+        parts = [data[start:]]
+        got = 0
+        for chunk in chunks:
+            parts.append(chunk)
+            got += len(chunk)
+            if got >= needed:
+                break
+        if got == 0:  # the end of the file
+            if cut is not None:
+                raise EventFileError(path, number + 1, str(cut)) from cut
+            return
+        base += start
+        start = 0
+        data = b"".join(parts)
+
+
+def _decoded(
+    path: str | Path,
+    number: int,
+    decode: Callable[[bytes | memoryview], MarketMessage],
+    record: bytes | memoryview,
+) -> MarketMessage:
+    try:
+        return decode(record)
+    except _DECODE_ERRORS as exc:
+        raise EventFileError(path, number, str(exc)) from exc
 
 
 def write_events(
@@ -184,18 +255,28 @@ def write_events(
 ) -> int:
     """Write ``events`` to ``path`` (replacing it) and return how many were written.
 
-    ``fmt`` defaults to the extension's layout (msgpack for an unknown extension).
+    ``fmt`` defaults to the extension's layout (msgpack for an unknown extension). Events are
+    written as they come, in batches: if iterating ``events`` raises, the file holds the events
+    before the failure.
 
     Raises:
         EventFileError: the file cannot be written.
     """
     layout = fmt if fmt is not None else detect_format(path)
-    if layout == "jsonl":
-        chunks = [encode_json(event) + b"\n" for event in events]
-    else:
-        chunks = [encode(event) for event in events]
+    written = 0
+    source = iter(events)
     try:
-        Path(path).write_bytes(b"".join(chunks))
+        with Path(path).open("wb") as file:
+            # In batches, as the events come: memory stays flat whatever their number.
+            while batch := list(islice(source, _WRITE_BATCH)):
+                if layout == "jsonl":
+                    file.write(b"".join(encode_json(event) + b"\n" for event in batch))
+                else:
+                    file.write(b"".join(encode(event) for event in batch))
+                written += len(batch)
     except OSError as exc:
         raise EventFileError(path, None, f"cannot write the file: {exc.strerror or exc}") from exc
-    return len(chunks)
+    return written
+
+
+_WRITE_BATCH = 4096

@@ -69,6 +69,9 @@ READY_TIMEOUT: Final = 30.0
 STOP_TIMEOUT: Final = 30.0
 """How long each step of a stop may take (a drain, a child's report), s."""
 
+ABORT_STOP_TIMEOUT: Final = 1.0
+"""How long each local actor may take to stop when the bundle is aborted, s."""
+
 _BUNDLE_REF: Final = "<bundle>"
 
 
@@ -505,7 +508,13 @@ class RunningBundle:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
         process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            # A session (so a process group) of its own: a terminal's Ctrl-C reaches this
+            # process only, which stops the bundle (and the child) in order.
+            start_new_session=True,
         )
         child = _Child(actor.name, process)
         self._children[actor.name] = child
@@ -603,24 +612,31 @@ class RunningBundle:
         return len(sources) + sum(1 for target, _, _ in self._external if target == name)
 
     async def _abort(self) -> None:
-        """After a failed start or an exception: kill, close and remove everything at once."""
+        """After a failed start, an exception or a cancellation: stop everything now.
+
+        Local actors get a short graceful stop first (:data:`ABORT_STOP_TIMEOUT`), newest
+        first, while the processes they send to still run (so a handler does not crash on a
+        connection cut under it); then connections are cut, children killed and reaped, and
+        the files removed. No report is taken.
+        """
         for child in self._children.values():
             child.stopping = True
-            child.kill()
-        for endpoint in self._endpoints.values():
-            endpoint.abort()
         for _, ref, transport in self._external:
             ref.close()
             transport.abort()
-        for outgoing in self._outgoing.values():
-            for _, ref, transport in outgoing:
-                ref.close()
-                transport.abort()
         for name in reversed(self._started):
             ref = self._refs.get(name)
             if ref is not None:
                 with contextlib.suppress(Exception):
-                    await self.system.stop(ref, timeout=1.0)
+                    await self.system.stop(ref, timeout=ABORT_STOP_TIMEOUT)
+        for endpoint in self._endpoints.values():
+            endpoint.abort()
+        for outgoing in self._outgoing.values():
+            for _, ref, transport in outgoing:
+                ref.close()
+                transport.abort()
+        for child in self._children.values():
+            child.kill()
         for child in self._children.values():
             with contextlib.suppress(Exception):
                 await child.exited
