@@ -1,8 +1,8 @@
 """The end-of-run summary: built from a :class:`PipelineResult`, printed as text or JSON.
 
-Every deployment (``--mode actors``, ``--mode relay``, the sequential fallback) reports through
-:func:`build_summary`, so their summaries have the same keys and, for the same input, the same
-values except the timings (:data:`TIMING_KEYS`) and ``mode``.
+Every layout (``bundles/monolith.toml``, ``bundles/relay.toml``, any config) and the sequential
+reference report through :func:`build_summary`, so their summaries have the same keys and, for
+the same input, the same values except the timings (:data:`TIMING_KEYS`) and ``mode``.
 """
 
 from __future__ import annotations
