@@ -27,6 +27,7 @@ PUBLIC = [
     "Mailbox",
     "MailboxEmpty",
     "MailboxFull",
+    "MailboxView",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
@@ -41,6 +42,7 @@ PUBLIC = [
     "UnixSocketListener",
     "UnixSocketTransport",
     "WouldDeadlock",
+    "WrongThread",
     "serve",
 ]
 
@@ -113,6 +115,7 @@ def test_the_public_errors_are_the_expected_ones() -> None:
         "SystemStopped",
         "TransportClosed",
         "WouldDeadlock",
+        "WrongThread",
     ]
 
 

@@ -20,6 +20,7 @@ from mycelium_types.messages import MarketMessage, PoolSnapshot, PoolSwapEvent, 
 from services_v2.actors import MarketDataActor
 from services_v2.bundle.configs import shipped_text
 from services_v2.bundle.factories import market_data
+from services_v2.bundle.plans_file import encode_plans
 from services_v2.bundle.run import FEED_CHUNK, TradingLayoutError, run_bundle, trading_roles
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.pipeline.histogram import LatencyHistogram
@@ -91,6 +92,41 @@ def test_the_cli_prints_the_same_summary_for_every_shipped_config() -> None:
     assert relay["delivery"]["undelivered_in_transport"] == 0  # type: ignore[index]
 
 
+def test_the_plans_file_is_byte_for_byte_the_same_in_every_layout(tmp_path: Path) -> None:
+    def plans(config: str) -> bytes:
+        path = tmp_path / f"plans-{config}.jsonl"
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "services_v2.bundle", "--events", "6000", "--seed", "5"),
+                *("--config", f"bundles/{config}.toml", "--plans", str(path), "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return path.read_bytes()
+
+    monolith, relay = plans("monolith"), plans("relay")  # relay: written by the child
+    assert monolith == relay
+    assert monolith == encode_plans(run_reference(simulate(6_000, seed=5)).plans)
+    lines = [json.loads(line) for line in monolith.splitlines()]
+    assert len(lines) > 100
+    assert any("supersedes" in line for line in lines)
+    assert list(lines[0])[:9] == [
+        "event",
+        "buy_pool",
+        "sell_pool",
+        "token_in",
+        "amount_in",
+        "amount_mid",
+        "amount_out",
+        "profit_units",
+        "profit_usd",
+    ]
+
+
 def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() -> None:
     killed: list[int] = []
 
@@ -121,7 +157,7 @@ def test_an_unpriceable_opportunity_is_counted_the_same_way_in_every_layout() ->
     events = [
         PoolSnapshot(bytes([1] * 20), "AAA", "BBB", 30, 10**12, 2 * 10**12, 1e308, 1),
         PoolSnapshot(bytes([2] * 20), "AAA", "BBB", 30, 10**12, 3 * 10**12, 1e308, 2),
-        PoolSwapEvent(bytes([1] * 20), 10**9, 0, 3),
+        PoolSwapEvent(bytes([1] * 20), 10**9, 10**9, 3),
     ]
     reference = run_reference(events)
     assert reference.market.arbitrage_unpriced == 1

@@ -20,12 +20,14 @@ from mycelium import ActorSystem
 from mycelium.bundle import (
     BundleConfigError,
     BundleError,
+    BundleOutcome,
     BundleStartError,
     Layout,
     parse_spec,
     resolve,
     start_bundle,
 )
+from mycelium.bundle._control import EndpointStats, RefStats
 
 
 def _children() -> dict[int, str]:
@@ -237,3 +239,30 @@ async def test_a_child_killed_during_the_run_is_reported_and_reaped(run_dirs: Pa
         outcome.report("sink", Tally)
     assert not _children()
     assert _leftovers(run_dirs) == []
+
+
+def test_frames_sent_but_never_seen_by_the_receiver_count_as_lost() -> None:
+    """Seen on short runs before the transport's half-close: every frame sent, none delivered,
+    no other count moved. The outcome calls the difference ``unaccounted``, a loss."""
+    sent = RefStats(source="a", target="b", sent=223, undelivered=0, rejected=0, dropped=0)
+    seen = EndpointStats(
+        actor="b",
+        connections=1,
+        delivered=0,
+        rejected=0,
+        undelivered=0,
+        unanswered=0,
+        cut=0,
+        missing=0,
+    )
+    outcome = BundleOutcome(
+        "x",
+        reports={},
+        report_errors={},
+        refs=[sent],
+        endpoints=[seen],
+        dead_letters={},
+        failures=[],
+    )
+    assert outcome.delivery()["unaccounted"] == 223
+    assert outcome.lost == 223

@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import logging
 from types import TracebackType
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
 from .actor import Actor
@@ -27,12 +27,14 @@ from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import NameTaken, SystemStopped
 from .local_ref import RUNNING, STOPPED, STOPPING, LocalActorRef
+from .mailbox import check_capacity
 
 __all__ = ["ActorSystem"]
 
 log = logging.getLogger("mycelium")
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -128,24 +130,22 @@ class ActorSystem:
     # ------------------------------------------------------------------------------ actors
 
     async def spawn(
-        self, actor: Actor[M], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
-    ) -> ActorRef[M]:
+        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> ActorRef[M, R]:
         """Start ``actor`` and return its ref; ``on_start`` has run when this returns.
 
         Raises:
             TypeError: ``actor`` is not an ``Actor``, its ``handle`` is not ``async``, its
                 message type cannot be checked at runtime, or ``capacity`` is not an int.
-            ValueError: ``capacity`` < 1, an empty name, or an actor already spawned.
+            ValueError: ``capacity`` < 1 or > ``mailbox.MAX_CAPACITY`` (2**31 - 1), an empty
+                name, or an actor already spawned.
             NameTaken: another live actor has this name.
             SystemStopped: the system is shut down.
             Exception: whatever ``on_start`` raised (the actor is then not running).
         """
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
-        if isinstance(capacity, bool) or not isinstance(capacity, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
         if not inspect.iscoroutinefunction(actor.handle):
@@ -159,7 +159,7 @@ class ActorSystem:
         if name is not None and name in self._names:
             raise NameTaken(name)
 
-        cell: LocalActorRef[M] = LocalActorRef(
+        cell: LocalActorRef[M, R] = LocalActorRef(
             actor, ActorId.next_value(), name, capacity, dispatcher
         )
         actor._mycelium_ref = cell
@@ -220,9 +220,25 @@ class ActorSystem:
             return
         self._trim_handle = self._loop.call_later(self._trim_interval, self._trim_tick)
 
-    def lookup(self, name: str) -> ActorRef[Any] | None:
-        """The ref of the live actor called ``name``, or ``None``."""
-        return self._names.get(name)
+    @overload
+    def lookup(self, name: str, /) -> ActorRef[Any] | None: ...
+    @overload
+    def lookup(self, name: str, message_type: type[M], /) -> ActorRef[M] | None: ...
+    def lookup(self, name: str, message_type: Any = None, /) -> ActorRef[Any] | None:
+        """The ref of the live actor called ``name``, or ``None``.
+
+        With a ``message_type`` (a class, or a union of classes), the ref is typed for sending
+        it (``ActorRef[message_type]``), once checked: the actor must accept every
+        ``message_type``, that is, it must be a subclass of the actor's declared type.
+
+        Raises:
+            TypeError: the actor called ``name`` does not accept every ``message_type``, or
+                ``message_type`` cannot be checked at runtime.
+        """
+        cell = self._names.get(name)
+        if cell is not None and message_type is not None:
+            cell.check.require(message_type, cell.label)
+        return cell
 
     @property
     def actors(self) -> list[ActorRef[Any]]:

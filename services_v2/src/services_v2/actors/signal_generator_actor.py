@@ -9,10 +9,11 @@ import msgspec
 
 from mycelium import Actor, ActorRef, MailboxFull
 from mycelium_types.messages import ArbitrageSignal, SignalMessage
+from services_v2.bundle.plans_file import PlansWriter
 from services_v2.domain.validator import ExecutionPlan, SignalValidator, ValidationCounters
 from services_v2.pipeline.hot_path import HotPathTiming, SignalsValidated
 
-from .market_data_actor import PROBE_BATCH
+from .market_data_actor import PROBE_BATCH, PROBE_FLUSH_NS
 
 __all__ = ["SignalGeneratorActor", "SignalSideReport"]
 
@@ -38,14 +39,27 @@ class SignalGeneratorActor(Actor[SignalMessage]):
 
     The counters are exact and take no memory per signal. With ``record=True`` it also keeps
     every signal received and every plan in ``signals`` and ``plans`` (what the oracle tests
-    compare; memory then grows with the run).
+    compare; memory then grows with the run). With ``plans_file``, every accepted plan is
+    written there as it comes (the plans file of ``mycelium-bundle --plans``), from whichever
+    process the actor runs in; the file is complete once the actor has stopped.
 
     Hot-path probe (when ``probe`` is given): when each arbitrage signal finished validation
     (perf_counter_ns), sent to ``probe`` as :class:`SignalsValidated` every
-    :data:`~services_v2.actors.market_data_actor.PROBE_BATCH` signals and when the actor stops.
+    :data:`~services_v2.actors.market_data_actor.PROBE_BATCH` signals or ``PROBE_FLUSH_NS``,
+    and when the actor stops.
     """
 
-    __slots__ = ("_validated", "plans", "probe", "record", "signals", "validate", "validator")
+    __slots__ = (
+        "_plans_file",
+        "_validated",
+        "_writer",
+        "plans",
+        "probe",
+        "record",
+        "signals",
+        "validate",
+        "validator",
+    )
 
     def __init__(
         self,
@@ -53,6 +67,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         probe: ActorRef[HotPathTiming] | None = None,
         *,
         record: bool = False,
+        plans_file: str | None = None,
     ) -> None:
         self.validator = validator
         self.validate = validator.validate
@@ -61,17 +76,26 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         self.signals: list[SignalMessage] = []
         self.plans: list[ExecutionPlan] = []
         self._validated: list[int] = []
+        self._plans_file = plans_file
+        self._writer: PlansWriter | None = None
+
+    async def on_start(self) -> None:
+        if self._plans_file is not None:
+            self._writer = PlansWriter(self._plans_file)
 
     async def handle(self, msg: SignalMessage) -> ExecutionPlan | None:
         plan = self.validate(msg)
+        if plan is not None and self._writer is not None:
+            self._writer.write(plan)
         if self.record:
             self.signals.append(msg)
             if plan is not None:
                 self.plans.append(plan)
         if type(msg) is ArbitrageSignal and self.probe is not None:
             validated = self._validated
-            validated.append(perf_counter_ns())
-            if len(validated) >= PROBE_BATCH:
+            now = perf_counter_ns()
+            validated.append(now)
+            if len(validated) >= PROBE_BATCH or now - validated[0] >= PROBE_FLUSH_NS:
                 await self._flush()
         return plan
 
@@ -88,6 +112,8 @@ class SignalGeneratorActor(Actor[SignalMessage]):
                 await probe.send(batch)
 
     async def on_stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         await self._flush()
 
     def report(self) -> SignalSideReport:

@@ -41,8 +41,9 @@ from .event_file import (
     iter_events,
     write_events,
 )
+from .plans_file import PlansFileError, check_writable
 from .progress import ProgressBar, RunMeter
-from .run import TradingLayoutError, run_bundle, trading_roles
+from .run import TradingLayoutError, run_bundle, trading_roles, with_plans_file
 from .summary import build_summary, format_text, summary_json
 
 __all__ = ["main"]
@@ -92,6 +93,7 @@ class _Options(argparse.Namespace):
     config: str | None
     check: str | None
     dump: str | None
+    plans: str | None
 
 
 def _positive_int(text: str) -> int:
@@ -154,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
             "write the events to FILE (format by extension: .jsonl or .msgpack) and exit; "
             "with --json, print what was written as one JSON object"
         ),
+    )
+    parser.add_argument(
+        "--plans",
+        metavar="FILE",
+        help="write every accepted execution plan to FILE, one JSON object per line",
     )
     return parser
 
@@ -240,6 +247,9 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     dump_layout = _check_dump(options.dump) if options.dump is not None else None
     config = options.config or MODE_CONFIGS.get(options.mode or "", DEFAULT_CONFIG)
     layout = None if options.dump is not None else _layout(config)
+    if layout is not None and options.plans is not None:
+        check_writable(options.plans)  # before any work, like --dump
+        layout = with_plans_file(layout, os.path.abspath(options.plans))
     events, total, source = _events(options)
     stage.total = total
     if dump_layout is not None:
@@ -280,7 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = _Stage()
     try:
         return _run(options, stderr, stage)
-    except (EventFileError, BundleConfigError, TradingLayoutError, _UsageError) as exc:
+    except (
+        EventFileError,
+        PlansFileError,
+        BundleConfigError,
+        TradingLayoutError,
+        _UsageError,
+    ) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except (PipelineFailed, BundleError) as exc:

@@ -20,7 +20,11 @@ from services_v2.actors.market_data_actor import MarketDataActor
 from services_v2.actors.signal_generator_actor import SignalGeneratorActor
 from services_v2.domain.momentum import MomentumConfig
 from services_v2.domain.processor import MarketDataProcessor
-from services_v2.domain.validator import SignalValidator, ValidatorConfig
+from services_v2.domain.validator import (
+    DEFAULT_MIN_PROFIT_USD,
+    SignalValidator,
+    ValidatorConfig,
+)
 from services_v2.pipeline.hot_path import HotPathTiming
 
 __all__ = ["hot_path_probe", "market_data", "signal_generator"]
@@ -30,28 +34,37 @@ def market_data(
     signals: ActorRef[SignalMessage],
     probe: ActorRef[HotPathTiming] | None = None,
     momentum: Mapping[str, object] | None = None,
+    min_profit_usd: float = DEFAULT_MIN_PROFIT_USD,
 ) -> MarketDataActor:
     """A ``MarketDataActor`` sending its signals to ``signals``, timings to ``probe``.
+
+    ``min_profit_usd``: the market side signals only trades worth it; give it the value of the
+    signal generator's ``validator.min_profit_usd`` (as ``PipelineConfig`` does).
 
     Raises:
         msgspec.ValidationError: ``momentum`` is not a valid ``MomentumConfig``.
     """
     config = msgspec.convert(dict(momentum or {}), MomentumConfig)
-    return MarketDataActor(MarketDataProcessor(config), signals, probe)
+    processor = MarketDataProcessor(config, min_profit_usd=min_profit_usd)
+    return MarketDataActor(processor, signals, probe)
 
 
 def signal_generator(
     probe: ActorRef[HotPathTiming] | None = None,
     validator: Mapping[str, object] | None = None,
     record: bool = False,
+    plans_file: str | None = None,
 ) -> SignalGeneratorActor:
-    """A ``SignalGeneratorActor`` (``record``: keep every signal and plan, for tests).
+    """A ``SignalGeneratorActor`` (``record``: keep every signal and plan, for tests;
+    ``plans_file``: write the plans file there, as ``mycelium-bundle --plans`` asks).
 
     Raises:
         msgspec.ValidationError: ``validator`` is not a valid ``ValidatorConfig``.
     """
     config = msgspec.convert(dict(validator or {}), ValidatorConfig)
-    return SignalGeneratorActor(SignalValidator(config), probe, record=record)
+    return SignalGeneratorActor(
+        SignalValidator(config), probe, record=record, plans_file=plans_file
+    )
 
 
 def hot_path_probe() -> HotPathProbe:

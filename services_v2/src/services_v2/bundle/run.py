@@ -17,6 +17,7 @@ so the simulator's own cost does not count as the pipeline's.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
@@ -26,7 +27,14 @@ from typing import Final, Protocol, final
 import uvloop
 
 from mycelium import ActorRef, ActorStopped, ActorSystem, TransportClosed
-from mycelium.bundle import BundleError, BundleOutcome, Layout, start_bundle
+from mycelium.bundle import (
+    BundleError,
+    BundleOutcome,
+    Layout,
+    resolve,
+    spec_from_data,
+    start_bundle,
+)
 from mycelium_types.messages import MarketMessage
 from services_v2.actors.hot_path_probe import HotPathProbe
 from services_v2.actors.market_data_actor import MarketDataActor
@@ -45,6 +53,7 @@ __all__ = [
     "run_bundle",
     "run_bundle_async",
     "trading_roles",
+    "with_plans_file",
 ]
 
 FEED_CHUNK: Final = 1024
@@ -101,6 +110,16 @@ def trading_roles(layout: Layout) -> TradingRoles:
     )
 
 
+def with_plans_file(layout: Layout, path: str) -> Layout:
+    """``layout`` with its signal actor writing the plans file at ``path`` (an absolute path:
+    the actor may run in another process)."""
+    roles = trading_roles(layout)
+    spec = layout.spec
+    data = copy.deepcopy(spec.data)
+    data["actors"][roles.signal].setdefault("args", {})["plans_file"] = path
+    return resolve(spec_from_data(data, source=spec.source, stem=spec.name))
+
+
 def run_bundle(
     layout: Layout,
     events: Iterable[MarketMessage],
@@ -145,9 +164,8 @@ async def run_bundle_async(
         try:
             producing = await _feed(entry, events, progress, latency)
         except (ActorStopped, TransportClosed) as exc:
-            failures = bundle.failures
-            outcome = await bundle.stop()
-            raise _failed(layout, roles, outcome, failures, total) from exc
+            outcome = await bundle.stop()  # its failures say which process died, if one did
+            raise _failed(layout, roles, outcome, outcome.failures, total) from exc
         outcome = await bundle.stop()
         elapsed = perf_counter() - started - producing
     if outcome.failures or outcome.lost:

@@ -279,9 +279,9 @@ class _Child:
         else:
             if isinstance(event, Report):
                 report = event
-            elif event is None:
+            elif event is None:  # it exited without reporting
                 await self._reap(timeout)
-                return None, f"{self.describe_exit()} before reporting"
+                return None, self.describe_exit()
         await self._reap(timeout)
         if failure is None and process.returncode != 0:
             failure = self.describe_exit()
