@@ -17,6 +17,7 @@ so the simulator's own cost does not count as the pipeline's.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from mycelium.bundle import (
     BundleError,
     BundleOutcome,
     Layout,
+    RunningBundle,
     resolve,
     spec_from_data,
     start_bundle,
@@ -58,6 +60,9 @@ __all__ = [
 
 FEED_CHUNK: Final = 1024
 """Events produced at a time before they are sent (the only events held outside mailboxes)."""
+
+YIELD_TURNS: Final = 10_000
+"""Loop turns the feeder lets the actors have, at most, before it produces the next chunk."""
 
 
 class LiveProgress(Protocol):
@@ -162,7 +167,9 @@ async def run_bundle_async(
         latency = probe.histogram if isinstance(probe, HotPathProbe) else None
         started = perf_counter()
         try:
-            producing = await _feed(entry, events, progress, latency)
+            producing = await _feed(
+                bundle, roles.market, entry, events, progress=progress, latency=latency
+            )
         except (ActorStopped, TransportClosed) as exc:
             outcome = await bundle.stop()  # its failures say which process died, if one did
             raise _failed(layout, roles, outcome, outcome.failures, total) from exc
@@ -189,12 +196,23 @@ async def run_bundle_async(
 
 
 async def _feed(
+    bundle: RunningBundle,
+    entry_name: str,
     entry: ActorRef[MarketMessage],
     events: Iterable[MarketMessage],
+    *,
     progress: LiveProgress | None,
     latency: LatencyHistogram | None,
 ) -> float:
-    """Send every event in order with ``await send``; returns the time spent producing them."""
+    """Send every event in order with ``await send``; returns the time spent producing them.
+
+    Producing runs on the actors' thread: a chunk is produced once the actors of this process
+    downstream of the entry have handled what they were given (or after :data:`YIELD_TURNS`
+    loop turns), so that the simulator's work never holds up signals in flight (it made the
+    hot-path p99 3-4x worse); events waiting in the entry's mailbox have not entered the hot
+    path yet, so they may wait.
+    """
+    skip = {entry_name}
     send = entry.send
     source = iter(events)
     producing = 0.0
@@ -202,6 +220,10 @@ async def _feed(
     if progress is not None:
         progress(0, latency)  # the run starts
     while True:
+        for _ in range(YIELD_TURNS):
+            if not bundle.queued(skip=skip):
+                break
+            await asyncio.sleep(0)  # one loop turn: the dispatcher runs the actors
         began = perf_counter()
         chunk = list(islice(source, FEED_CHUNK))
         producing += perf_counter() - began

@@ -41,6 +41,7 @@ import signal
 import stat
 import sys
 import tempfile
+from collections.abc import Collection
 from types import TracebackType
 from typing import Any, Final, TypeVar, final
 
@@ -380,6 +381,11 @@ class RunningBundle:
         ref, transport = await self._dial(_BUNDLE_REF, name)
         self._external.append((name, ref, transport))
         return ref
+
+    def queued(self, *, skip: Collection[str] = ()) -> int:
+        """Messages waiting now in the mailboxes of the bundle's actors in this process (but
+        those named in ``skip``)."""
+        return sum(len(ref.mailbox) for name, ref in self._refs.items() if name not in skip)
 
     @property
     def failures(self) -> list[str]:
