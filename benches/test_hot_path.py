@@ -1,8 +1,8 @@
 """The trading hot path through the services' actor pipeline (swap in -> signal validated).
 
-Each round runs EVENTS events of the built-in seeded market through
-``services_v2.actors.pipeline.run_actor_pipeline_async`` (market-data actor -> signal actor,
-fed with ``await send``) on the benchmark's uvloop loop, from the first event sent to the last
+Each round runs EVENTS events of the built-in seeded market through the shipped
+``bundles/monolith.toml`` (``services_v2.bundle.run``: market-data actor -> signal actor, fed
+with ``await send``) on the benchmark's uvloop loop, from the first event sent to the last
 signal validated; the report (``uv run mycelium-bench``) gives the per-swap latency p50/p99.
 Skipped, with the reason, while the services' actor pipeline does not exist.
 """

@@ -82,7 +82,8 @@ MEMBERS = [
         "services_v2",
         frozenset({_SERVICES, _RUNTIME, _TYPES, "msgspec", "typing-extensions", "uvloop"}),
         "import services_v2.bundle.cli\n",
-        ("mycelium-bundle", "--events", "300", "--quiet"),
+        # The shipped relay config, from the installed package: a child process as well.
+        ("mycelium-bundle", "--config", "bundles/relay.toml", "--events", "300", "--quiet"),
     ),
     Member(
         "tools/bench",

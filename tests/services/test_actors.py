@@ -1,8 +1,9 @@
-"""The actor pipeline against the sequential oracle, and the two service actors on their own."""
+"""The service actors in the monolith against the sequential oracle, and on their own."""
 
 from __future__ import annotations
 
 import pytest
+from shipped import shipped_layout
 
 from mycelium import ActorSystem, MessageTypeError
 from mycelium_types.messages import (
@@ -12,9 +13,11 @@ from mycelium_types.messages import (
     PoolSwapEvent,
     QuoteUpdate,
 )
-from services_v2.actors import MarketDataActor, SignalGeneratorActor, run_actor_pipeline
-from services_v2.actors.pipeline import run_actor_pipeline_async
+from services_v2.actors import HotPathProbe, MarketDataActor, SignalGeneratorActor
+from services_v2.bundle.run import run_bundle, run_bundle_async
 from services_v2.pipeline.config import PipelineConfig
+from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.pipeline.hot_path import SignalsValidated, SwapsEntered
 from services_v2.pipeline.reference import run_reference
 
 POOL_A = bytes([0xA] * 20)
@@ -36,23 +39,44 @@ def _two_pool_events(swaps: int) -> list[MarketMessage]:
     return events
 
 
-def test_actor_pipeline_matches_the_reference_on_a_two_pool_market() -> None:
+def test_the_monolith_matches_the_reference_on_a_two_pool_market() -> None:
     events = _two_pool_events(50)
     expected = run_reference(events)
-    got = run_actor_pipeline(events)
-    assert got.mode == "actors"
+    got = run_bundle(shipped_layout("monolith"), events)
+    assert got.mode == "monolith"
     assert got.outcome() == expected.outcome()
     assert any(isinstance(signal, ArbitrageSignal) for signal in got.signals)
-    assert len(got.latencies_ns) == len(expected.latencies_ns)
-    assert all(latency > 0 for latency in got.latencies_ns)
+    assert got.latency.count == expected.latency.count > 0
+    assert got.latency.min > 0
 
 
-def test_actor_pipeline_reports_progress_up_to_the_event_count() -> None:
-    events = _two_pool_events(20)
+def test_a_run_reports_progress_up_to_the_event_count() -> None:
+    events = _two_pool_events(1_500)
     seen: list[int] = []
-    run_actor_pipeline(events, progress=seen.append)
+    histograms: list[LatencyHistogram | None] = []
+
+    def progress(done: int, latency: LatencyHistogram | None) -> None:
+        seen.append(done)
+        histograms.append(latency)
+
+    run_bundle(shipped_layout("monolith", record=False), events, progress=progress)
     assert seen == sorted(seen)
     assert seen[-1] == len(events)
+    assert len(seen) > 1
+    assert all(isinstance(histogram, LatencyHistogram) for histogram in histograms)
+
+
+async def test_the_probe_pairs_swaps_with_their_last_validation() -> None:
+    async with ActorSystem() as system:
+        probe = HotPathProbe()
+        ref = await system.spawn(probe)
+        await ref.send(SignalsValidated([110, 120]))  # may come first: nothing to pair yet
+        await ref.send(SwapsEntered([100, 200], [2, 1]))
+        await ref.send(SignalsValidated([250]))
+        await system.stop(ref)
+    report = probe.report()
+    assert LatencyHistogram.from_counts(report.latency).counts().buckets == [(20, 1), (50, 1)]
+    assert (report.swaps_unpaired, report.validations_unpaired) == (0, 0)
 
 
 async def test_market_actor_refuses_a_signal_message_at_the_sender() -> None:
@@ -69,7 +93,7 @@ async def test_market_actor_refuses_a_signal_message_at_the_sender() -> None:
 async def test_signal_actor_answers_an_ask_with_the_execution_plan() -> None:
     config = PipelineConfig()
     async with ActorSystem() as system:
-        actor = SignalGeneratorActor(config.new_validator())
+        actor = SignalGeneratorActor(config.new_validator(), record=True)
         ref = await system.spawn(actor)
         signal = ArbitrageSignal(7, 1_000.0, (POOL_A, POOL_B), 10, amount_in=10**9)
         plan = await ref.ask(signal)
@@ -79,7 +103,7 @@ async def test_signal_actor_answers_an_ask_with_the_execution_plan() -> None:
         assert actor.validator.counters().rejected["duplicate"] == 1
 
 
-async def test_pipeline_can_run_inside_an_existing_loop() -> None:
+async def test_a_bundle_can_run_inside_an_existing_loop() -> None:
     events = _two_pool_events(5)
-    result = await run_actor_pipeline_async(events)
+    result = await run_bundle_async(shipped_layout("monolith"), events)
     assert result.outcome() == run_reference(events).outcome()

@@ -61,7 +61,7 @@ def test_json_has_the_contract_keys_and_is_deterministic(
     second = _json_run(capsys, "--events", "3000", "--seed", "5")
     assert set(first) >= CONTRACT_KEYS
     assert first["events"] == 3_000
-    assert first["mode"] == "actors"
+    assert first["mode"] == "monolith"
     assert first["signals_validated"] > 0
     assert _pure(first) == _pure(second)
     other = _json_run(capsys, "--events", "3000", "--seed", "6")
@@ -214,17 +214,15 @@ def test_the_installed_command_prints_the_same_json_twice() -> None:
     assert all("Traceback" not in run.stderr for run in runs)
 
 
-def test_an_event_count_beyond_memory_is_one_line_and_exit_2(
+def test_an_input_file_is_checked_before_anything_starts(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(["--events", "100000000000000000000"]) == 2
+    garbage = tmp_path / "garbage.msgpack"
+    _garbage(garbage)
+    assert main(["--input", str(garbage), "--mode", "relay"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == ""
     assert captured.err.count("\n") == 1
-    assert captured.err.startswith(
-        "mycelium-bundle: error: --events 100,000,000,000,000,000,000: the simulated events "
-        "are held in memory"
-    )
+    assert "record 1: invalid msgpack type byte" in captured.err
     # With --input, N is only an upper bound: any size is fine.
     path = tmp_path / "few.msgpack"
     write_events(path, simulate(50, seed=0))

@@ -66,8 +66,8 @@ def test_one_latency_sample_per_swap_that_revealed_arbitrage() -> None:
         1 for event in events if processor.process(event) and isinstance(event, PoolSwapEvent)
     )
     result = run_reference(events)
-    assert len(result.latencies_ns) == revealing > 0
-    assert all(sample > 0 for sample in result.latencies_ns)
+    assert result.latency.count == revealing > 0
+    assert result.latency.min > 0
     assert result.elapsed_s > 0
 
 
@@ -93,7 +93,7 @@ def test_the_config_reaches_the_validator_and_the_detector() -> None:
 
 def test_an_empty_stream_is_an_empty_result() -> None:
     result = run_reference([])
-    assert (result.events, result.signals, result.plans, result.latencies_ns) == (0, [], [], [])
+    assert (result.events, result.signals, result.plans, result.latency.count) == (0, [], [], 0)
 
 
 def test_a_two_pool_market_gives_one_plan_per_revealing_swap() -> None:

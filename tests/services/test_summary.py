@@ -54,7 +54,7 @@ def test_the_summary_totals_the_result() -> None:
     live = [plan for n, plan in enumerate(result.plans) if n not in superseded]
     assert summary.realised_profit_usd == sum((plan.expected_profit_usd for plan in live), 0.0)
     assert summary.expected_profit_usd == summary.realised_profit_usd
-    assert summary.hot_path_samples == len(result.latencies_ns)
+    assert summary.hot_path_samples == result.latency.count
     assert summary.throughput_events_per_s == 6_000 / result.elapsed_s
     assert summary.mode == "sequential"
 

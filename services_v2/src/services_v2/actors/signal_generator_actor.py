@@ -5,34 +5,117 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import final
 
-from mycelium import Actor
-from mycelium_types.messages import SignalMessage
-from services_v2.domain.validator import ExecutionPlan, SignalValidator
+import msgspec
 
-__all__ = ["SignalGeneratorActor"]
+from mycelium import Actor, ActorRef, MailboxFull
+from mycelium_types.messages import ArbitrageSignal, SignalMessage
+from services_v2.bundle.plans_file import PlansWriter
+from services_v2.domain.validator import ExecutionPlan, SignalValidator, ValidationCounters
+from services_v2.pipeline.hot_path import HotPathTiming, SignalsValidated
+
+from .market_data_actor import PROBE_BATCH, PROBE_FLUSH_NS
+
+__all__ = ["SignalGeneratorActor", "SignalSideReport"]
+
+
+@final
+class SignalSideReport(msgspec.Struct, frozen=True):
+    """What the signal generator did (the bundle's report of this actor).
+
+    Attributes:
+        validation: the validator's counters (exact, whatever the length of the run).
+        signals: every signal received, in order, if the actor was asked to ``record``.
+        plans: every execution plan, in order, if it was asked to ``record``.
+    """
+
+    validation: ValidationCounters
+    signals: list[SignalMessage] = []
+    plans: list[ExecutionPlan] = []
 
 
 @final
 class SignalGeneratorActor(Actor[SignalMessage]):
-    """Validates each signal with its ``SignalValidator`` and keeps the execution plans.
+    """Validates each signal with its ``SignalValidator`` and prepares execution plans.
 
-    ``signals`` and ``plans`` keep everything received and accepted, in order (what the oracle
-    test compares); ``validated_ns[i]`` is when the i-th signal finished validation.
+    The counters are exact and take no memory per signal. With ``record=True`` it also keeps
+    every signal received and every plan in ``signals`` and ``plans`` (what the oracle tests
+    compare; memory then grows with the run). With ``plans_file``, every accepted plan is
+    written there as it comes (the plans file of ``mycelium-bundle --plans``), from whichever
+    process the actor runs in; the file is complete once the actor has stopped.
+
+    Hot-path probe (when ``probe`` is given): when each arbitrage signal finished validation
+    (perf_counter_ns), sent to ``probe`` as :class:`SignalsValidated` every
+    :data:`~services_v2.actors.market_data_actor.PROBE_BATCH` signals or ``PROBE_FLUSH_NS``,
+    and when the actor stops.
     """
 
-    __slots__ = ("plans", "signals", "validate", "validated_ns", "validator")
+    __slots__ = (
+        "_plans_file",
+        "_validated",
+        "_writer",
+        "plans",
+        "probe",
+        "record",
+        "signals",
+        "validate",
+        "validator",
+    )
 
-    def __init__(self, validator: SignalValidator) -> None:
+    def __init__(
+        self,
+        validator: SignalValidator,
+        probe: ActorRef[HotPathTiming] | None = None,
+        *,
+        record: bool = False,
+        plans_file: str | None = None,
+    ) -> None:
         self.validator = validator
         self.validate = validator.validate
+        self.probe = probe
+        self.record = record
         self.signals: list[SignalMessage] = []
         self.plans: list[ExecutionPlan] = []
-        self.validated_ns: list[int] = []
+        self._validated: list[int] = []
+        self._plans_file = plans_file
+        self._writer: PlansWriter | None = None
+
+    async def on_start(self) -> None:
+        if self._plans_file is not None:
+            self._writer = PlansWriter(self._plans_file)
 
     async def handle(self, msg: SignalMessage) -> ExecutionPlan | None:
-        self.signals.append(msg)
         plan = self.validate(msg)
-        if plan is not None:
-            self.plans.append(plan)
-        self.validated_ns.append(perf_counter_ns())
+        if plan is not None and self._writer is not None:
+            self._writer.write(plan)
+        if self.record:
+            self.signals.append(msg)
+            if plan is not None:
+                self.plans.append(plan)
+        if type(msg) is ArbitrageSignal and self.probe is not None:
+            validated = self._validated
+            now = perf_counter_ns()
+            validated.append(now)
+            if len(validated) >= PROBE_BATCH or now - validated[0] >= PROBE_FLUSH_NS:
+                await self._flush()
         return plan
+
+    async def _flush(self) -> None:
+        """Hand the timings to the probe: without waiting when it has room (the hot path must
+        not suspend for the probe), else with ``await send`` (nothing is dropped)."""
+        probe = self.probe
+        if probe is not None and self._validated:
+            batch = SignalsValidated(self._validated)
+            self._validated = []
+            try:
+                probe.try_send(batch)
+            except MailboxFull:
+                await probe.send(batch)
+
+    async def on_stop(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        await self._flush()
+
+    def report(self) -> SignalSideReport:
+        """The counters, and the signals and plans if recorded."""
+        return SignalSideReport(self.validator.counters(), self.signals, self.plans)

@@ -1,5 +1,6 @@
-"""The bundled monolith ``mycelium-bundle``: CLI, input files, progress and the summary.
+"""The ``mycelium-bundle`` command: CLI, bundle configs, runs, input files, progress, summary.
 
-:mod:`.summary` and :mod:`.event_file` are meant for reuse by every deployment (``--mode
-actors``, ``--mode relay``); :mod:`.runners` is where a deployment plugs in.
+:mod:`.run` runs a trading bundle from any layout a config describes (:mod:`.configs` finds the
+shipped ones, :mod:`.factories` builds their actors); :mod:`.summary` and :mod:`.event_file` are
+shared by every layout.
 """

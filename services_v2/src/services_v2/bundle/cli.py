@@ -1,12 +1,18 @@
 """``mycelium-bundle``: run the trading pipeline on built-in or recorded data, then summarise.
 
+The layout (which actors run in which process) is a bundle config (``--config FILE``; the
+shipped ``bundles/monolith.toml`` by default, ``--mode relay`` for ``bundles/relay.toml``); the
+events stream from the simulator or the input file into the bundle as they are produced, so
+memory stays flat whatever ``--events`` is.
+
 Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, an
-unwritable or unknown ``--dump`` file, more simulated events than memory holds, or an
-unavailable mode (one line on stderr, no traceback); 1 when a run cannot complete; 130 when
-interrupted (Ctrl-C: one line saying how far it got, in every mode).
+unwritable or unknown ``--dump`` file, or a bad bundle config (one line on stderr, no
+traceback, nothing left running); 1 when a run cannot complete; 130 when interrupted (Ctrl-C:
+one line saying how far it got, in every layout).
 
 ``--dump FILE`` writes the events and exits; with ``--json`` it prints what it wrote as one
 JSON object on stdout (``events``, ``file``, ``format``, ``source``) instead of a note on stderr.
+``--check FILE`` validates a bundle config and prints its layout; nothing is started.
 """
 
 from __future__ import annotations
@@ -17,15 +23,17 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from itertools import islice
+from itertools import chain
 from pathlib import Path
 from typing import TextIO, final
 
+from mycelium.bundle import BundleConfigError, BundleError, Layout, resolve
 from mycelium_types.messages import MarketMessage
-from services_v2.pipeline import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
+from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
+from .configs import DEFAULT_CONFIG, MODE_CONFIGS, find_config
 from .event_file import (
     EventFileError,
     EventFormat,
@@ -33,9 +41,9 @@ from .event_file import (
     iter_events,
     write_events,
 )
-from .plans_file import PlansFileError, check_writable, write_plans
-from .progress import ProgressBar
-from .runners import MODES, ModeUnavailable, resolve_runner
+from .plans_file import PlansFileError, check_writable
+from .progress import ProgressBar, RunMeter
+from .run import TradingLayoutError, run_bundle, trading_roles, with_plans_file
 from .summary import build_summary, format_text, summary_json
 
 __all__ = ["main"]
@@ -44,9 +52,6 @@ _PROG = "mycelium-bundle"
 _EXIT_USER_ERROR = 2
 _EXIT_RUN_FAILED = 1
 _EXIT_INTERRUPTED = 130
-_SIMULATED_EVENT_BYTES = 160
-"""About what one simulated event costs in memory (all of them are held for the run)."""
-_READ_STEP = 4096
 
 
 class _UsageError(Exception):
@@ -57,36 +62,24 @@ class _UsageError(Exception):
 class _Stage:
     """How far the command got, for the line an interruption prints."""
 
-    __slots__ = ("done", "mode", "source", "total", "what")
+    __slots__ = ("bundle", "done", "source", "total", "what")
 
     def __init__(self) -> None:
         self.what = "starting"
         self.done = 0
-        self.total = 0
+        self.total: int | None = None
         self.source = ""
-        self.mode = ""
-
-    def progress(self, done: int) -> None:
-        self.done = done
+        self.bundle = ""
 
     def interrupted(self) -> str:
-        if self.what == "simulating":
-            return (
-                f"interrupted while simulating ({self.done:,} of {self.total:,} events); "
-                "nothing was run"
-            )
-        if self.what == "reading":
-            return (
-                f"interrupted while reading {self.source} ({self.done:,} events read); "
-                "nothing was run"
-            )
+        of = f" of {self.total:,}" if self.total is not None else ""
         if self.what == "writing":
-            return f"interrupted while writing {self.source}; the file may be incomplete"
-        if self.what == "running":
             return (
-                f"interrupted after {self.done:,} of {self.total:,} events "
-                f"(mode {self.mode}); no summary"
+                f"interrupted while writing {self.source} ({self.done:,}{of} events); the file "
+                "is incomplete"
             )
+        if self.what == "running":
+            return f"interrupted after {self.done:,}{of} events (bundle {self.bundle}); no summary"
         return "interrupted before any event was read"
 
 
@@ -96,7 +89,9 @@ class _Options(argparse.Namespace):
     input: str | None
     json: bool
     quiet: bool
-    mode: str
+    mode: str | None
+    config: str | None
+    check: str | None
     dump: str | None
     plans: str | None
 
@@ -138,10 +133,21 @@ def _parser() -> argparse.ArgumentParser:
         "--quiet", action="store_true", help="no progress bar or notes; a one-line summary"
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"the bundle config: which actors run where (default {DEFAULT_CONFIG}; "
+        "shipped: bundles/monolith.toml, bundles/relay.toml)",
+    )
+    parser.add_argument(
         "--mode",
-        choices=MODES,
-        default=MODES[0],
-        help="actors: both services in one ActorSystem (default); relay: two processes",
+        choices=tuple(MODE_CONFIGS),
+        help="shorthand for --config: actors = bundles/monolith.toml (both services in one "
+        "process), relay = bundles/relay.toml (the signal generator in a child process)",
+    )
+    parser.add_argument(
+        "--check",
+        metavar="FILE",
+        help="validate the bundle config FILE, print its layout and exit (nothing is started)",
     )
     parser.add_argument(
         "--dump",
@@ -157,41 +163,6 @@ def _parser() -> argparse.ArgumentParser:
         help="write every accepted execution plan to FILE, one JSON object per line",
     )
     return parser
-
-
-def _simulate(count: int, seed: int, bar: ProgressBar, stage: _Stage) -> list[MarketMessage]:
-    stream = MarketSimulator(seed).events(count)
-    events: list[MarketMessage] = []
-    step = max(1, count // 100)
-    while chunk := list(islice(stream, step)):
-        events.extend(chunk)
-        stage.progress(len(events))
-        bar(len(events))
-    bar.close()
-    return events
-
-
-def _read(stream: Iterator[MarketMessage], stage: _Stage) -> list[MarketMessage]:
-    events: list[MarketMessage] = []
-    while chunk := list(islice(stream, _READ_STEP)):
-        events.extend(chunk)
-        stage.progress(len(events))
-    return events
-
-
-def _check_memory(count: int) -> None:
-    """Refuse a simulation whose events cannot fit in this machine's memory."""
-    try:
-        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not a POSIX system that says
-        return
-    need = count * _SIMULATED_EVENT_BYTES
-    if have > 0 and need > have:
-        raise _UsageError(
-            f"--events {count:,}: the simulated events are held in memory (about "
-            f"{need / 1e9:,.1f} GB), more than this machine has ({have / 1e9:,.1f} GB); "
-            "use fewer events"
-        )
 
 
 def _check_dump(path: str) -> EventFormat:
@@ -230,47 +201,80 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
-def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
-    dump_layout = _check_dump(options.dump) if options.dump is not None else None
-    if options.plans is not None:
-        check_writable(options.plans)  # before any work, like --dump
-    if options.input is None:
-        _check_memory(options.events if options.events is not None else DEFAULT_EVENTS)
-    resolved = resolve_runner(options.mode)
-    show_progress = not options.quiet and stderr.isatty()
+def _layout(config: str) -> Layout:
+    """The resolved layout of ``config``, checked to be a trading bundle."""
+    layout = resolve(find_config(config))
+    trading_roles(layout)
+    return layout
+
+
+def _check(config: str) -> int:
+    layout = _layout(config)
+    roles = trading_roles(layout)
+    print(layout.describe())
+    print(f"  trading: events go to {roles.market!r}; the config is valid")
+    return 0
+
+
+def _events(options: _Options) -> tuple[Iterator[MarketMessage], int | None, str]:
+    """The events to run, lazily, how many (if known), and where they come from.
+
+    A file is opened and its first record read here, so that a missing or malformed file is
+    reported before anything is started.
+    """
     if options.input is not None:
-        stage.what, stage.source = "reading", options.input
-        events = _read(iter_events(options.input, limit=options.events), stage)
-        source = f"file {options.input}"
-    else:
-        count = options.events if options.events is not None else DEFAULT_EVENTS
-        stage.what, stage.total = "simulating", count
-        bar = ProgressBar(count, stderr, label="simulating", enabled=show_progress)
-        events = _simulate(count, options.seed, bar, stage)
-        source = f"simulator (seed {options.seed})"
-    if options.dump is not None and dump_layout is not None:
+        stream = iter_events(options.input, limit=options.events)
+        first = next(stream, None)
+        events = stream if first is None else chain((first,), stream)
+        return events, options.events, f"file {options.input}"
+    count = options.events if options.events is not None else DEFAULT_EVENTS
+    return MarketSimulator(options.seed).events(count), count, f"simulator (seed {options.seed})"
+
+
+def _counted(events: Iterator[MarketMessage], stage: _Stage) -> Iterator[MarketMessage]:
+    for event in events:
+        stage.done += 1
+        yield event
+
+
+def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
+    if options.check is not None:
+        return _check(options.check)
+    if options.mode is not None and options.config is not None:
+        raise BundleConfigError(
+            options.config, "", "--mode is a shorthand for --config; give one of them"
+        )
+    dump_layout = _check_dump(options.dump) if options.dump is not None else None
+    config = options.config or MODE_CONFIGS.get(options.mode or "", DEFAULT_CONFIG)
+    layout = None if options.dump is not None else _layout(config)
+    if layout is not None and options.plans is not None:
+        check_writable(options.plans)  # before any work, like --dump
+        layout = with_plans_file(layout, os.path.abspath(options.plans))
+    events, total, source = _events(options)
+    stage.total = total
+    if dump_layout is not None:
+        assert options.dump is not None
         stage.what, stage.source = "writing", options.dump
-        written = write_events(options.dump, events, fmt=dump_layout)
+        written = write_events(options.dump, _counted(events, stage), fmt=dump_layout)
         if options.json:
             dumped = {"events": written, "file": options.dump, "format": dump_layout}
             print(json.dumps({**dumped, "source": source}))
         elif not options.quiet:
             print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
         return 0
-    if resolved.note is not None and not options.quiet:
-        print(f"{_PROG}: note: {resolved.note}", file=stderr)
-    bar = ProgressBar(len(events), stderr, label="running   ", enabled=show_progress)
-    stage.what, stage.done, stage.total, stage.mode = "running", 0, len(events), options.mode
+    assert layout is not None
+    stage.what, stage.bundle = "running", layout.name
+    show_progress = not options.quiet and stderr.isatty()
+    meter = RunMeter(ProgressBar(total, stderr, label="running", enabled=show_progress))
 
-    def progress(done: int) -> None:
-        stage.progress(done)
-        bar(done)
+    def progress(done: int, latency: LatencyHistogram | None) -> None:
+        stage.done = done
+        meter(done, latency)
 
-    result = resolved.run(events, PipelineConfig(), progress=progress)
-    bar.close()
-    stage.done = stage.total
-    if options.plans is not None:
-        write_plans(options.plans, result.plans)
+    try:
+        result = run_bundle(layout, events, total=total, progress=progress)
+    finally:
+        meter.close()
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -286,10 +290,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = _Stage()
     try:
         return _run(options, stderr, stage)
-    except (EventFileError, PlansFileError, ModeUnavailable, _UsageError) as exc:
+    except (
+        EventFileError,
+        PlansFileError,
+        BundleConfigError,
+        TradingLayoutError,
+        _UsageError,
+    ) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
-    except PipelineFailed as exc:
+    except (PipelineFailed, BundleError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_RUN_FAILED
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from io import BufferedReader
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Literal, final
 
@@ -255,18 +255,28 @@ def write_events(
 ) -> int:
     """Write ``events`` to ``path`` (replacing it) and return how many were written.
 
-    ``fmt`` defaults to the extension's layout (msgpack for an unknown extension).
+    ``fmt`` defaults to the extension's layout (msgpack for an unknown extension). Events are
+    written as they come, in batches: if iterating ``events`` raises, the file holds the events
+    before the failure.
 
     Raises:
         EventFileError: the file cannot be written.
     """
     layout = fmt if fmt is not None else detect_format(path)
-    if layout == "jsonl":
-        chunks = [encode_json(event) + b"\n" for event in events]
-    else:
-        chunks = [encode(event) for event in events]
+    written = 0
+    source = iter(events)
     try:
-        Path(path).write_bytes(b"".join(chunks))
+        with Path(path).open("wb") as file:
+            # In batches, as the events come: memory stays flat whatever their number.
+            while batch := list(islice(source, _WRITE_BATCH)):
+                if layout == "jsonl":
+                    file.write(b"".join(encode_json(event) + b"\n" for event in batch))
+                else:
+                    file.write(b"".join(encode(event) for event in batch))
+                written += len(batch)
     except OSError as exc:
         raise EventFileError(path, None, f"cannot write the file: {exc.strerror or exc}") from exc
-    return len(chunks)
+    return written
+
+
+_WRITE_BATCH = 4096

@@ -15,8 +15,9 @@ from 0, is plan ``n``). Keys, in this order:
 - ``profit_units``: ``amount_out - amount_in``; ``profit_usd``: its USD value (unrounded).
 - ``supersedes``: only on a plan that replaces an earlier one: that plan's line number.
 
-The bytes depend only on the plans, so every deployment (``--mode actors``, ``--mode relay``)
-writes the same file for the same input.
+The bytes depend only on the plans, so every layout (``bundles/monolith.toml``,
+``bundles/relay.toml``, where the signal generator writes it from its own process) writes the
+same file for the same input. The signal actor writes it as the plans come (:class:`PlansWriter`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ import msgspec
 
 from services_v2.domain.validator import ExecutionPlan
 
-__all__ = ["PlansFileError", "check_writable", "encode_plans", "write_plans"]
+__all__ = [
+    "PlansFileError",
+    "PlansWriter",
+    "check_writable",
+    "encode_plan",
+    "encode_plans",
+    "write_plans",
+]
 
 
 @final
@@ -59,26 +67,63 @@ class _PlanLine(msgspec.Struct, frozen=True, omit_defaults=True):
 _ENCODER = msgspec.json.Encoder()
 
 
+def encode_plan(plan: ExecutionPlan) -> bytes:
+    """One line of the plans file (see the module docstring), newline included."""
+    line = _PlanLine(
+        event=plan.event,
+        buy_pool="0x" + plan.buy_pool.hex(),
+        sell_pool="0x" + plan.sell_pool.hex(),
+        token_in=plan.token_in,
+        amount_in=plan.amount_in,
+        amount_mid=plan.amount_mid,
+        amount_out=plan.amount_out,
+        profit_units=plan.amount_out - plan.amount_in,
+        profit_usd=plan.expected_profit_usd,
+        supersedes=plan.supersedes,
+    )
+    return _ENCODER.encode(line) + b"\n"
+
+
 def encode_plans(plans: Iterable[ExecutionPlan]) -> bytes:
     """The plans file's bytes for ``plans`` (see the module docstring)."""
-    lines = [
-        _ENCODER.encode(
-            _PlanLine(
-                event=plan.event,
-                buy_pool="0x" + plan.buy_pool.hex(),
-                sell_pool="0x" + plan.sell_pool.hex(),
-                token_in=plan.token_in,
-                amount_in=plan.amount_in,
-                amount_mid=plan.amount_mid,
-                amount_out=plan.amount_out,
-                profit_units=plan.amount_out - plan.amount_in,
-                profit_usd=plan.expected_profit_usd,
-                supersedes=plan.supersedes,
-            )
-        )
-        for plan in plans
-    ]
-    return b"".join(line + b"\n" for line in lines)
+    return b"".join(encode_plan(plan) for plan in plans)
+
+
+@final
+class PlansWriter:
+    """Writes the plans file as the plans come (what a signal actor does with ``plans=``).
+
+    Buffered; :meth:`close` writes what is left. The bytes are those of :func:`encode_plans`
+    for the plans written, in order, wherever the writer runs.
+
+    Raises:
+        PlansFileError: the file cannot be opened or written.
+    """
+
+    __slots__ = ("_file", "path", "written")
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.written = 0
+        try:
+            self._file = Path(path).open("wb")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise PlansFileError(path, exc.strerror or str(exc)) from exc
+
+    def write(self, plan: ExecutionPlan) -> None:
+        """Append ``plan``'s line."""
+        try:
+            self._file.write(encode_plan(plan))
+        except OSError as exc:
+            raise PlansFileError(self.path, exc.strerror or str(exc)) from exc
+        self.written += 1
+
+    def close(self) -> None:
+        """Write what is buffered and close the file. Idempotent."""
+        try:
+            self._file.close()
+        except OSError as exc:
+            raise PlansFileError(self.path, exc.strerror or str(exc)) from exc
 
 
 def check_writable(path: str | Path) -> None:

@@ -1,8 +1,8 @@
 """The end-of-run summary: built from a :class:`PipelineResult`, printed as text or JSON.
 
-Every deployment (``--mode actors``, ``--mode relay``, the sequential fallback) reports through
-:func:`build_summary`, so their summaries have the same keys and, for the same input, the same
-values except the timings (:data:`TIMING_KEYS`) and ``mode``.
+Every layout (``bundles/monolith.toml``, ``bundles/relay.toml``, any config) and the sequential
+reference report through :func:`build_summary`, so their summaries have the same keys and, for
+the same input, the same values except the timings (:data:`TIMING_KEYS`) and ``mode``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import final
 import msgspec
 
 from services_v2.domain.validator import ExecutionPlan
+from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.pipeline.result import PipelineResult
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Summary",
     "build_summary",
     "format_text",
+    "histogram_summary",
     "latency_summary",
     "realised_profit_usd",
     "summary_json",
@@ -33,7 +35,11 @@ TIMING_KEYS = frozenset({"throughput_events_per_s", "hot_path_latency_ns", "elap
 
 @final
 class LatencySummary(msgspec.Struct, frozen=True):
-    """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none."""
+    """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none.
+
+    From a run, they come from a log-bucketed histogram: within 0.4% of the exact nearest-rank
+    values (``max`` is exact); see :mod:`services_v2.pipeline.histogram`.
+    """
 
     p50: int | None
     p99: int | None
@@ -97,6 +103,15 @@ def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
     )
 
 
+def histogram_summary(histogram: LatencyHistogram) -> LatencySummary:
+    """p50 and p99 of ``histogram`` (nearest rank, within 0.4%: see its module) and its max."""
+    if not histogram.count:
+        return LatencySummary(p50=None, p99=None, max=None)
+    return LatencySummary(
+        p50=histogram.percentile(50), p99=histogram.percentile(99), max=histogram.max
+    )
+
+
 def realised_profit_usd(plans: Sequence[ExecutionPlan]) -> float:
     """The sum, in order, of the profits of the ``plans`` that no later plan supersedes."""
     superseded = {plan.supersedes for plan in plans if plan.supersedes is not None}
@@ -119,16 +134,21 @@ def build_summary(result: PipelineResult, *, source: str) -> Summary:
         signals_rejected=dict(validation.rejected),
         expected_profit_usd=validation.expected_profit_usd,
         throughput_events_per_s=market.events / elapsed if elapsed > 0 else 0.0,
-        hot_path_latency_ns=latency_summary(result.latencies_ns),
+        hot_path_latency_ns=histogram_summary(result.latency),
         elapsed_s=elapsed,
         mode=result.mode,
-        realised_profit_usd=realised_profit_usd(result.plans),
+        # Recorded plans give it independently; a streamed run keeps no plans, and the
+        # validator's expected profit is that very sum (its invariant: the non-superseded
+        # plans' profits, in acceptance order).
+        realised_profit_usd=(
+            realised_profit_usd(result.plans) if result.plans else validation.expected_profit_usd
+        ),
         plans_superseded=validation.superseded,
         arbitrage_signals_detected=validation.arbitrage_received,
         arbitrage_signals_validated=validation.arbitrage_accepted,
         momentum_signals_detected=validation.momentum_received,
         momentum_signals_validated=validation.momentum_accepted,
-        execution_plans=len(result.plans),
+        execution_plans=validation.arbitrage_accepted,
         opportunities_below_min_profit=market.arbitrage_below_min_profit,
         swaps_applied=market.swaps_applied,
         swaps_rejected=dict(market.swaps_rejected),
@@ -136,7 +156,7 @@ def build_summary(result: PipelineResult, *, source: str) -> Summary:
         books=market.books,
         pools=market.pools,
         usd_conflicts=market.usd_conflicts,
-        hot_path_samples=len(result.latencies_ns),
+        hot_path_samples=result.latency.count,
         source=source,
         delivery=dict(result.delivery),
     )

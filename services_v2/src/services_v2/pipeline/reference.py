@@ -15,6 +15,7 @@ from mycelium_types.messages import MarketMessage, PoolSwapEvent, SignalMessage
 from services_v2.domain.validator import ExecutionPlan
 
 from .config import PipelineConfig
+from .histogram import LatencyHistogram
 from .result import PipelineResult, ProgressCallback
 
 __all__ = ["run_reference"]
@@ -43,12 +44,13 @@ def run_reference(
     validate = validator.validate
     signals: list[SignalMessage] = []
     plans: list[ExecutionPlan] = []
+    histogram = LatencyHistogram()
     latencies: list[int] = []
     add_signal = signals.append
     add_plan = plans.append
     add_latency = latencies.append
     total = len(events)
-    step = max(1, -(-total // _PROGRESS_STEPS)) if progress is not None else max(1, total)
+    step = max(1, -(-total // _PROGRESS_STEPS)) if progress is not None else 1 << 16
     started = perf_counter()
     for start in range(0, total, step):
         for message in events[start : start + step]:
@@ -62,6 +64,8 @@ def run_reference(
                         add_plan(plan)
                 if type(message) is PoolSwapEvent:
                     add_latency(perf_counter_ns() - entered)
+        histogram.record_many(latencies)
+        latencies.clear()
         if progress is not None:
             progress(min(start + step, total))
     elapsed = perf_counter() - started
@@ -71,6 +75,6 @@ def run_reference(
         validation=validator.counters(),
         signals=signals,
         plans=plans,
-        latencies_ns=latencies,
+        latency=histogram,
         elapsed_s=elapsed,
     )

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from hashlib import blake2b
 from itertools import accumulate, islice
@@ -303,7 +303,7 @@ class MarketSimulator:
                 )
         return out
 
-    def events(self, count: int) -> Iterator[MarketMessage]:
+    def events(self, count: int) -> Generator[MarketMessage, None, None]:
         """Yield ``count`` events: every pool's snapshot first, then the live stream."""
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count}")

@@ -6,6 +6,7 @@ Usage::
     uv run mycelium-bench --quick         # smoke run, seconds
     uv run mycelium-bench --json          # the report as JSON on stdout (progress on stderr)
     uv run mycelium-bench --only send_ns,ask_rtt_ns --repeats 9
+    uv run mycelium-bench --bundles       # the bundle's own figures, per shipped config
 
 ``--output FILE`` is checked before anything is measured: a file that cannot be written fails at
 once, with one line on stderr and exit status 2.
@@ -21,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .bundles import BUNDLE_FULL, BUNDLE_QUICK, measure_bundles, render_bundles
 from .report import FIGURE_KEYS, FULL, QUICK, run_report
 from .table import render
 
@@ -46,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated figure keys, among: {', '.join(FIGURE_KEYS)}",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--bundles",
+        action="store_true",
+        help="instead: the bundle's figures for each shipped config (events/s, hot path, peak "
+        "RSS, a one-event run), from the mycelium-bundle command itself",
+    )
     return parser
 
 
@@ -96,6 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"--output {output}: cannot write the file: {problem}"
         print(f"mycelium-bench: error: {message}", file=sys.stderr)
         return 2
+    if args.bundles:
+        figures = measure_bundles(
+            BUNDLE_QUICK if args.quick else BUNDLE_FULL,
+            progress=None if args.quiet else _progress,
+        )
+        text = json.dumps({"bundles": figures}, indent=2)
+        print(text if args.json else render_bundles(figures))
+        if output is not None:
+            output.write_text(text + "\n")
+        return 0
     report = run_report(
         QUICK if args.quick else FULL,
         repeats=repeats,

@@ -1,0 +1,72 @@
+"""The factories a trading bundle's TOML names (``services_v2.bundle.factories:...``).
+
+Each builds one service actor from the plain arguments of its ``[actors.NAME.args]`` table and
+the refs wired to it; the domain parameters are tables converted to the domain's config
+classes (``momentum = { fast_span = 8 }``, ``validator = { min_profit_usd = 5.0 }``), with the
+domain defaults for what is left out. The same factory builds the same actor whatever its
+placement: only the refs it is given differ (local, or across a Unix socket).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from mycelium import ActorRef
+from mycelium_types.messages import SignalMessage
+from services_v2.actors.hot_path_probe import HotPathProbe
+from services_v2.actors.market_data_actor import MarketDataActor
+from services_v2.actors.signal_generator_actor import SignalGeneratorActor
+from services_v2.domain.momentum import MomentumConfig
+from services_v2.domain.processor import MarketDataProcessor
+from services_v2.domain.validator import (
+    DEFAULT_MIN_PROFIT_USD,
+    SignalValidator,
+    ValidatorConfig,
+)
+from services_v2.pipeline.hot_path import HotPathTiming
+
+__all__ = ["hot_path_probe", "market_data", "signal_generator"]
+
+
+def market_data(
+    signals: ActorRef[SignalMessage],
+    probe: ActorRef[HotPathTiming] | None = None,
+    momentum: Mapping[str, object] | None = None,
+    min_profit_usd: float = DEFAULT_MIN_PROFIT_USD,
+) -> MarketDataActor:
+    """A ``MarketDataActor`` sending its signals to ``signals``, timings to ``probe``.
+
+    ``min_profit_usd``: the market side signals only trades worth it; give it the value of the
+    signal generator's ``validator.min_profit_usd`` (as ``PipelineConfig`` does).
+
+    Raises:
+        msgspec.ValidationError: ``momentum`` is not a valid ``MomentumConfig``.
+    """
+    config = msgspec.convert(dict(momentum or {}), MomentumConfig)
+    processor = MarketDataProcessor(config, min_profit_usd=min_profit_usd)
+    return MarketDataActor(processor, signals, probe)
+
+
+def signal_generator(
+    probe: ActorRef[HotPathTiming] | None = None,
+    validator: Mapping[str, object] | None = None,
+    record: bool = False,
+    plans_file: str | None = None,
+) -> SignalGeneratorActor:
+    """A ``SignalGeneratorActor`` (``record``: keep every signal and plan, for tests;
+    ``plans_file``: write the plans file there, as ``mycelium-bundle --plans`` asks).
+
+    Raises:
+        msgspec.ValidationError: ``validator`` is not a valid ``ValidatorConfig``.
+    """
+    config = msgspec.convert(dict(validator or {}), ValidatorConfig)
+    return SignalGeneratorActor(
+        SignalValidator(config), probe, record=record, plans_file=plans_file
+    )
+
+
+def hot_path_probe() -> HotPathProbe:
+    """The probe both services send their hot-path timings to."""
+    return HotPathProbe()

@@ -1,0 +1,63 @@
+"""Pairing the two halves of the hot-path latency (services_v2.pipeline.hot_path)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.pipeline.hot_path import HotPathPairing
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=4), max_size=60),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=10),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=10),
+    st.lists(st.booleans(), max_size=40),
+)
+def test_any_batching_and_interleaving_pairs_each_swap_with_its_last_validation(
+    counts: list[int], swap_cuts: list[int], validation_cuts: list[int], order: list[bool]
+) -> None:
+    entered = [1_000 * index for index in range(len(counts))]
+    validated: list[int] = []
+    expected = LatencyHistogram()
+    for start, count in zip(entered, counts, strict=True):
+        times = [start + 10 * step + 3 for step in range(1, count + 1)]
+        validated += times
+        expected.record(times[-1] - start)
+
+    def batches(values: list[int], cuts: list[int]) -> list[list[int]]:
+        out: list[list[int]] = []
+        position = 0
+        for index in range(len(values) + 1):
+            size = cuts[index % len(cuts)]
+            if position >= len(values):
+                break
+            out.append(values[position : position + size])
+            position += size
+        return out
+
+    swap_batches = list(zip(batches(entered, swap_cuts), batches(counts, swap_cuts), strict=True))
+    validation_batches = batches(validated, validation_cuts)
+    pairing = HotPathPairing()
+    flips = iter(order)
+    while swap_batches or validation_batches:
+        if swap_batches and (not validation_batches or next(flips, True)):
+            pairing.add_swaps(*swap_batches.pop(0))
+        else:
+            pairing.add_validations(validation_batches.pop(0))
+    assert pairing.histogram.counts() == expected.counts()
+    report = pairing.report()
+    assert (report.swaps_unpaired, report.validations_unpaired) == (0, 0)
+
+
+def test_what_cannot_be_paired_is_reported() -> None:
+    pairing = HotPathPairing()
+    pairing.add_swaps([0, 100], [2, 1])
+    pairing.add_validations([5])
+    report = pairing.report()
+    assert (report.swaps_unpaired, report.validations_unpaired) == (2, 0)
+    pairing.add_validations([6, 107, 200, 300])
+    report = pairing.report()
+    assert (report.swaps_unpaired, report.validations_unpaired) == (0, 2)
+    assert pairing.histogram.count == 2
