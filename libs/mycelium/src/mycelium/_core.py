@@ -36,9 +36,8 @@ Intended differences between the builds (everything else behaves the same, and
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
   initial-exec thread-locals). ``thread_id`` is the same ident in both, and the slow path's
   check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared.
-* The C ``MailboxCore.dispatcher`` is a property that also notes whether the dispatcher is a
-  ``DispatcherCore`` (only then does the C fast path schedule and check the thread without a
-  Python call); the Python one is a plain slot.
+* The C fast path takes itself only for a ``DispatcherCore`` dispatcher (whose fields it reads
+  directly); with any other object it leaves every send to the slow path.
 """
 
 from __future__ import annotations

@@ -204,7 +204,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
             timeout = None  # forever, as a timer cannot express it
-        self.check_thread(msg)
+        if get_ident() != self.dispatcher.thread_id:
+            self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
