@@ -306,9 +306,12 @@ async def test_a_crash_stops_only_that_actor_and_dead_letters_the_rest(
     assert crasher.log == ["ok", "stop"]
     assert not ref.is_alive
     assert system.lookup("crasher") is None
-    assert system.dead_letters.count == 3
-    assert system.dead_letters.recent == tuple(
-        DeadLetter(label, msg, "actor crashed") for msg in ["a", "b", "c"]
+    # The failing message is a dead letter too, with the exception as its reason.
+    why = "handler raised Boom: fast" if boom == "boom" else "handler raised Boom: slow"
+    assert system.dead_letters.count == 4
+    assert system.dead_letters.recent == (
+        DeadLetter(label, boom, why),
+        *(DeadLetter(label, msg, "actor crashed") for msg in ["a", "b", "c"]),
     )
     assert ref.mailbox is not None
     assert ref.mailbox.handled == 1
@@ -339,7 +342,7 @@ async def test_sends_to_a_crashed_actor_raise_actor_stopped(system: ActorSystem)
         await ref.send("late")
     with pytest.raises(ActorStopped, match=pattern):
         await ref.ask("late")
-    assert system.dead_letters.count == 0
+    assert [letter.message for letter in system.dead_letters.recent] == ["boom"]
 
 
 async def test_asks_waiting_in_the_mailbox_fail_with_actor_stopped(system: ActorSystem) -> None:
@@ -359,7 +362,8 @@ async def test_asks_waiting_in_the_mailbox_fail_with_actor_stopped(system: Actor
         f"actor 'Crasher#{int(ref.id)}' has stopped (actor crashed); str was not delivered. "
         "Stopping is final: spawn a new actor."
     ] * 3
-    assert [letter.message for letter in system.dead_letters.recent] == ["q0", "q1", "q2"]
+    letters = [letter.message for letter in system.dead_letters.recent]
+    assert letters == ["gated-boom", "q0", "q1", "q2"]
 
 
 @pytest.mark.parametrize("boom", ["boom", "slow-boom"])
@@ -384,7 +388,7 @@ async def test_a_crash_does_not_reach_the_sender_of_a_tell(system: ActorSystem) 
     ref.tell("boom")  # returns: the failure is the actor's, logged and dead-lettered
     await ref.send("queued")
     await crasher.stopped.wait()
-    assert [letter.message for letter in system.dead_letters.recent] == ["queued"]
+    assert [letter.message for letter in system.dead_letters.recent] == ["boom", "queued"]
 
 
 class StopsBadly(Actor[str]):
@@ -406,4 +410,4 @@ async def test_on_stop_runs_exactly_once_after_a_crash(system: ActorSystem) -> N
     await system.stop(ref)
     await system.shutdown()
     assert actor.stops == 1
-    assert [letter.message for letter in system.dead_letters.recent] == ["second"]
+    assert [letter.message for letter in system.dead_letters.recent] == ["first", "second"]

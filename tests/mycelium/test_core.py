@@ -65,32 +65,33 @@ def _run(run_batch: RunBatch, items: list[object], batch: int) -> tuple[Any, ...
 
 
 def test_a_plain_batch_is_done(run_batch: RunBatch) -> None:
-    (done, code, a, b), seen, left = _run(run_batch, [1, 2, 3, 4], 3)
-    assert (done, code, a, b) == (3, _core.DONE, None, None)
+    (done, code, a, b, msg), seen, left = _run(run_batch, [1, 2, 3, 4], 3)
+    assert (done, code, a, b, msg) == (3, _core.DONE, None, None, None)
     assert (seen, left) == ([1, 2, 3], [4])
 
 
 def test_an_empty_queue_ends_the_batch(run_batch: RunBatch) -> None:
-    assert _run(run_batch, [1], 5)[0] == (1, _core.DONE, None, None)
-    assert _run(run_batch, [], 5)[0] == (0, _core.DONE, None, None)
+    assert _run(run_batch, [1], 5)[0] == (1, _core.DONE, None, None, None)
+    assert _run(run_batch, [], 5)[0] == (0, _core.DONE, None, None, None)
 
 
 def test_a_handoff_ends_the_batch_after_that_message(run_batch: RunBatch) -> None:
-    (done, code, _, _), seen, left = _run(run_batch, [1, "handoff", 3], 10)
+    (done, code, _, _, _), seen, left = _run(run_batch, [1, "handoff", 3], 10)
     assert (done, code) == (2, _core.HANDOFF)
     assert (seen, left) == ([1, "handoff"], [3])
 
 
 def test_a_question_is_taken_and_returned(run_batch: RunBatch) -> None:
     question = Question()
-    (done, code, a, _), seen, left = _run(run_batch, [1, question, 3], 10)
+    (done, code, a, _, _), seen, left = _run(run_batch, [1, question, 3], 10)
     assert (done, code, a) == (1, _core.ASK, question)
     assert (seen, left) == ([1], [3])
 
 
 def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
-    (done, code, steps, yielded), seen, left = _run(run_batch, [1, "suspend", 3], 10)
+    (done, code, steps, yielded, msg), seen, left = _run(run_batch, [1, "suspend", 3], 10)
     assert (done, code, yielded) == (1, _core.PARKED, None)  # asyncio.sleep(0) yields None
+    assert msg == "suspend"  # the message being handled, for a failure to name it
     assert (seen, left) == ([1, "suspend"], [3])
     with pytest.raises(StopIteration) as finished:
         steps.send(None)
@@ -98,8 +99,8 @@ def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
 
 
 def test_a_raising_handler_returns_its_exception_with_traceback(run_batch: RunBatch) -> None:
-    (done, code, exc, _), seen, left = _run(run_batch, [1, "boom", 3], 10)
-    assert (done, code) == (1, _core.RAISED)
+    (done, code, exc, _, msg), seen, left = _run(run_batch, [1, "boom", 3], 10)
+    assert (done, code, msg) == (1, _core.RAISED, "boom")
     assert isinstance(exc, Boom)
     assert exc.__traceback__ is not None
     assert (seen, left) == ([1, "boom"], [3])
@@ -116,7 +117,7 @@ def test_a_handler_returning_a_plain_awaitable_is_driven(run_batch: RunBatch) ->
 
         queue: deque[Any] = deque([1, 2])
         outcome = run_batch(queue, handle, 10, deque(), Question)
-        assert outcome == (2, _core.DONE, None, None)
+        assert outcome == (2, _core.DONE, None, None, None)
     finally:
         loop.close()
 
@@ -125,8 +126,8 @@ def test_a_handler_returning_a_non_awaitable_raises_type_error(run_batch: RunBat
     def handle(msg: object) -> Any:
         return msg
 
-    done, code, exc, _ = run_batch(deque([1]), handle, 10, deque(), Question)
-    assert (done, code) == (0, _core.RAISED)
+    done, code, exc, _, msg = run_batch(deque([1]), handle, 10, deque(), Question)
+    assert (done, code, msg) == (0, _core.RAISED, 1)
     assert isinstance(exc, TypeError)
     assert str(exc) == "handle() returned int, not an awaitable"
 
@@ -140,9 +141,38 @@ def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
 
     for _ in range(3):
         queue: deque[Any] = deque([msg] * 100)
-        assert run_batch(queue, handle, 100, deque(), Question) == (100, _core.DONE, None, None)
+        assert run_batch(queue, handle, 100, deque(), Question) == (
+            100,
+            _core.DONE,
+            None,
+            None,
+            None,
+        )
         del queue
     assert (sys.getrefcount(msg), sys.getrefcount(answer)) == before
+
+
+def test_the_message_of_a_failed_or_suspended_handler_is_returned_once(
+    run_batch: RunBatch,
+) -> None:
+    failing, suspending = object(), object()
+    before = (sys.getrefcount(failing), sys.getrefcount(suspending))
+
+    async def handle(seen: object) -> None:
+        if seen is failing:
+            raise Boom("no")
+        await asyncio.sleep(0)
+
+    for _ in range(3):
+        raised = run_batch(deque([failing]), handle, 10, deque(), Question)
+        assert raised[1] == _core.RAISED
+        assert raised[4] is failing
+        parked = run_batch(deque([suspending]), handle, 10, deque(), Question)
+        assert parked[1] == _core.PARKED
+        assert parked[4] is suspending
+        parked[2].close()
+        del raised, parked
+    assert (sys.getrefcount(failing), sys.getrefcount(suspending)) == before
 
 
 def _readies() -> list[Any]:

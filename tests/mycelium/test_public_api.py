@@ -18,6 +18,7 @@ PUBLIC = [
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
+    "Backoff",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -34,7 +35,10 @@ PUBLIC = [
     "RemoteError",
     "SocketPathError",
     "SocketPathInUse",
+    "Supervision",
     "SystemStopped",
+    "Terminated",
+    "Timers",
     "Transport",
     "TransportClosed",
     "UnixSocketListener",
@@ -60,6 +64,10 @@ PROMISED = [
     "AskTimeout",
     "MessageTypeError",
     "NameTaken",
+    # issue 12, fault tolerance
+    "Supervision",
+    "Backoff",
+    "Terminated",
 ]
 
 

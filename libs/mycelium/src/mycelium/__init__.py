@@ -40,11 +40,15 @@ from .message import ActorMessage as ActorMessage
 from .remote import RemoteActorRef as RemoteActorRef
 from .server import ActorServer as ActorServer
 from .server import serve as serve
+from .supervision import Backoff as Backoff
+from .supervision import Supervision as Supervision
 from .system import ActorSystem as ActorSystem
+from .timers import Timers as Timers
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport
 from .transport import UnixSocketListener as UnixSocketListener
 from .transport import UnixSocketTransport as UnixSocketTransport
+from .watch import Terminated as Terminated
 
 __all__ = [
     "Actor",
@@ -55,6 +59,7 @@ __all__ = [
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
+    "Backoff",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -71,7 +76,10 @@ __all__ = [
     "RemoteError",
     "SocketPathError",
     "SocketPathInUse",
+    "Supervision",
     "SystemStopped",
+    "Terminated",
+    "Timers",
     "Transport",
     "TransportClosed",
     "UnixSocketListener",

@@ -52,7 +52,9 @@ resumed with send/throw) and ``b`` what it yielded."""
 RAISED: Final = 4
 """``done`` messages handled, then the next handler raised ``a``."""
 
-BatchOutcome = tuple[int, int, Any, Any]
+BatchOutcome = tuple[int, int, Any, Any, Any]
+"""``(done, code, a, b, msg)``: ``msg`` is the message whose handler suspended (``PARKED``) or
+raised (``RAISED``), else ``None``."""
 
 
 @final
@@ -151,14 +153,16 @@ def py_run_batch(
     Each handler's coroutine is driven by hand; one that finishes without suspending costs no
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
     raises (``RAISED``), a message whose handler made another actor ready, seen as ``ready``
-    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b)``: see the codes.
+    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the
+    codes; ``msg`` is the message being handled when the batch stopped at ``PARKED`` or
+    ``RAISED`` (so a failure can name it), else ``None``.
     """
     before = len(ready)
     done = 0
     while done < batch and queue:
         msg = queue.popleft()
         if type(msg) is ask_type:
-            return done, ASK, msg, None
+            return done, ASK, msg, None, None
         try:
             awaitable = handle(msg)
             try:
@@ -168,13 +172,13 @@ def py_run_batch(
                     f"handle() returned {type(awaitable).__name__}, not an awaitable"
                 ) from None
             for yielded in steps:
-                return done, PARKED, steps, yielded
+                return done, PARKED, steps, yielded, msg
         except BaseException as exc:  # the dispatcher decides what each kind means
-            return done, RAISED, exc, None
+            return done, RAISED, exc, None, msg
         done += 1
         if len(ready) != before:
-            return done, HANDOFF, None, None
-    return done, DONE, None, None
+            return done, HANDOFF, None, None, None
+    return done, DONE, None, None, None
 
 
 if TYPE_CHECKING:

@@ -434,7 +434,7 @@ speedups_exec(PyObject *module)
 /* ------------------------------------------------------------------------------------------
  * run_batch: the dispatcher's inner loop (see py_run_batch in _core.py, the reference).
  *
- * run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b)
+ * run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b, msg)
  * Handles up to `batch` messages of `queue`: calls handle(msg) and drives the coroutine with
  * PyIter_Send (no task, no StopIteration, no __await__ wrapper for native coroutines). Stops
  * early at a question, a handler that suspends or raises, or a handler that made another actor
@@ -442,14 +442,15 @@ speedups_exec(PyObject *module)
  */
 enum { BATCH_DONE = 0, BATCH_HANDOFF = 1, BATCH_ASK = 2, BATCH_PARKED = 3, BATCH_RAISED = 4 };
 
-/* (done, code, a, b), stealing a and b (NULL means None). */
+/* (done, code, a, b, msg), stealing a, b and msg (NULL means None). */
 static PyObject *
-batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b)
+batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b, PyObject *msg)
 {
-    PyObject *result = PyTuple_New(4);
+    PyObject *result = PyTuple_New(5);
     if (result == NULL) {
         Py_XDECREF(a);
         Py_XDECREF(b);
+        Py_XDECREF(msg);
         return NULL;
     }
     PyObject *n = PyLong_FromSsize_t(done);
@@ -459,6 +460,7 @@ batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b)
         Py_XDECREF(c);
         Py_XDECREF(a);
         Py_XDECREF(b);
+        Py_XDECREF(msg);
         Py_DECREF(result);
         return NULL;
     }
@@ -466,6 +468,7 @@ batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b)
     PyTuple_SET_ITEM(result, 1, c);
     PyTuple_SET_ITEM(result, 2, a != NULL ? a : Py_NewRef(Py_None));
     PyTuple_SET_ITEM(result, 3, b != NULL ? b : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(result, 4, msg != NULL ? msg : Py_NewRef(Py_None));
     return result;
 }
 
@@ -524,12 +527,11 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         if ((PyObject *)Py_TYPE(msg) == ask_type) {
-            return batch_outcome(done, BATCH_ASK, msg, NULL);
+            return batch_outcome(done, BATCH_ASK, msg, NULL, NULL);
         }
         PyObject *awaitable = PyObject_CallOneArg(handle, msg);
-        Py_DECREF(msg);
         if (awaitable == NULL) {
-            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);
         }
         PyObject *steps;
         if (PyCoro_CheckExact(awaitable)) {
@@ -541,23 +543,24 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 PyErr_Format(PyExc_TypeError, "handle() returned %.100s, not an awaitable",
                              Py_TYPE(awaitable)->tp_name);
                 Py_DECREF(awaitable);
-                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);
             }
             steps = am->am_await(awaitable);
             Py_DECREF(awaitable);
             if (steps == NULL) {
-                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+                return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);
             }
         }
         PyObject *yielded = NULL;
         PySendResult sent = PyIter_Send(steps, Py_None, &yielded);
         if (sent == PYGEN_NEXT) {
-            return batch_outcome(done, BATCH_PARKED, steps, yielded);
+            return batch_outcome(done, BATCH_PARKED, steps, yielded, msg);
         }
         Py_DECREF(steps);
         if (sent == PYGEN_ERROR) {
-            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL);
+            return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);
         }
+        Py_DECREF(msg);
         Py_XDECREF(yielded); /* the handler's return value: ignored for a tell */
         done++;
         Py_ssize_t now = PyObject_Size(ready);
@@ -565,15 +568,15 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         if (now != before) {
-            return batch_outcome(done, BATCH_HANDOFF, NULL, NULL);
+            return batch_outcome(done, BATCH_HANDOFF, NULL, NULL, NULL);
         }
     }
-    return batch_outcome(done, BATCH_DONE, NULL, NULL);
+    return batch_outcome(done, BATCH_DONE, NULL, NULL, NULL);
 }
 
 static PyMethodDef speedups_functions[] = {
     {"run_batch", (PyCFunction)(void (*)(void))speedups_run_batch, METH_FASTCALL,
-     "run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b); see _core.py."},
+     "run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b, msg); see _core.py."},
     {NULL, NULL, 0, NULL},
 };
 

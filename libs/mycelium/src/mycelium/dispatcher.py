@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from ._core import ASK, PARKED, RAISED, DispatcherCore, run_batch
 from ._deadlines import AskDeadlines
+from ._signals import NO_MESSAGE, Signal
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -165,7 +166,7 @@ class Dispatcher(DispatcherCore):
                 handled = 0
                 settled = True  # False once the cell is parked or crashed: settled elsewhere
                 while True:
-                    done, code, a, b = context.run(
+                    done, code, a, b, msg = context.run(
                         run_batch, queue, handle, batch - handled, ready, Ask
                     )
                     handled += done
@@ -175,7 +176,7 @@ class Dispatcher(DispatcherCore):
                         except BaseException as exc:
                             cell.handled += handled
                             handled = 0
-                            self._fail(cell, exc)
+                            self._fail(cell, exc, a.msg)
                             settled = False
                             break
                         if not answered:
@@ -185,11 +186,11 @@ class Dispatcher(DispatcherCore):
                         if handled < batch and len(ready) == before:
                             continue
                     elif code == PARKED:
-                        self._park(cell, a, b, None, context)
+                        self._park(cell, a, b, None, context, msg=msg)
                         settled = False
                     elif code == RAISED:
                         cell.handled += handled
-                        self._fail(cell, a)
+                        self._fail(cell, a, msg)
                         handled = 0
                         settled = False
                     break
@@ -218,9 +219,21 @@ class Dispatcher(DispatcherCore):
                     self._wake_if_idle()
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask, context: contextvars.Context) -> bool:
-        """Handle one question; False if its handler suspended (cell parked)."""
+        """Handle one question; False if its handler suspended (cell parked).
+
+        A signal of the runtime's own (``_signals.py``) travels as a question too: it runs the
+        turn it opens, if any, and answers no one.
+        """
         reply = ask.reply
-        steps = cell.actor.handle(ask.msg).__await__()
+        msg = ask.msg
+        if isinstance(msg, Signal):
+            turn = cell.take_signal(msg)
+            if turn is None:
+                cell.handled -= 1  # nothing was handled
+                return True
+            steps = turn.__await__()
+        else:
+            steps = cell.actor.handle(msg).__await__()
         try:
             yielded = steps.send(None)
         except StopIteration as stop:
@@ -231,13 +244,14 @@ class Dispatcher(DispatcherCore):
             if not reply.done():
                 reply.set_exception(exc)
             raise
-        self._park(cell, steps, yielded, reply, context)
+        self._park(cell, steps, yielded, reply, context, msg=msg)
         return False
 
-    def _fail(self, cell: LocalActorRef[Any], exc: BaseException) -> None:
-        """A handler raised: stop its actor; KeyboardInterrupt and the like then propagate."""
+    def _fail(self, cell: LocalActorRef[Any], exc: BaseException, msg: object) -> None:
+        """The handler of ``msg`` raised: its actor's supervision decides (by default the
+        actor stops); KeyboardInterrupt and the like then propagate."""
         self.running = None
-        cell.crash(exc)
+        cell.crash(exc, msg=msg)
         if not isinstance(exc, Exception | asyncio.CancelledError):
             raise exc
 
@@ -264,14 +278,19 @@ class Dispatcher(DispatcherCore):
         yielded: Any,
         reply: asyncio.Future[Any] | None,
         context: contextvars.Context,
+        *,
+        msg: object = NO_MESSAGE,
     ) -> None:
         """A handler suspended: finish it in a task, in the context it started in (which is
-        then the task's alone); the cell handles nothing until then."""
+        then the task's alone); the cell handles nothing until then. ``msg`` is the message
+        it handles (dead-lettered if it fails)."""
         self._parked += 1
         if context is self._context:
             self._context = contextvars.Context()
-        task = self.loop.create_task(self._resume(cell, steps, yielded, reply), context=context)
-        task.add_done_callback(partial(self._resumed, cell, steps, reply))
+        task = self.loop.create_task(
+            self._resume(cell, steps, yielded, reply, msg), context=context
+        )
+        task.add_done_callback(partial(self._resumed, cell, steps, reply, msg))
         cell.task = task
 
     def _resumed(
@@ -279,6 +298,7 @@ class Dispatcher(DispatcherCore):
         cell: LocalActorRef[Any],
         steps: Generator[Any, Any, Any],
         reply: asyncio.Future[Any] | None,
+        msg: object,
         task: asyncio.Task[None],
     ) -> None:
         """A parked handler's task ended. Normally ``_resume`` has settled everything; a task
@@ -291,7 +311,7 @@ class Dispatcher(DispatcherCore):
         exc = asyncio.CancelledError()
         if reply is not None and not reply.done():
             reply.set_exception(exc)
-        cell.crash(exc, forced=cell.state == STOPPING)
+        cell.crash(exc, forced=cell.state == STOPPING, msg=msg)
         if self._idle_waiters:
             self._wake_if_idle()
 
@@ -301,6 +321,7 @@ class Dispatcher(DispatcherCore):
         steps: Generator[Any, Any, Any],
         yielded: Any,
         reply: asyncio.Future[Any] | None,
+        msg: object,
     ) -> None:
         try:
             result = await _Continue(steps, yielded)
@@ -310,7 +331,7 @@ class Dispatcher(DispatcherCore):
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
             forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
-            cell.crash(exc, forced=forced)
+            cell.crash(exc, forced=forced, msg=msg)
             if self._idle_waiters:
                 self._wake_if_idle()
             if not isinstance(exc, Exception | asyncio.CancelledError):

@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 from ._core import READY, MailboxCore
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
+from ._signals import NO_MESSAGE, Signal
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock
 from .mailbox import Mailbox
 
 if TYPE_CHECKING:
+    from ._node import Node
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
     from .system import ActorSystem
@@ -78,6 +80,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         "_kind",
         "_name",
         "actor",
+        "node",
         "state",
         "task",
         "waiters",
@@ -111,6 +114,9 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         self.waiters: deque[asyncio.Future[str | None]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
+        # Its supervision, parent, children, watches and timers (None: none of them; see
+        # _node.py, which owns everything fault tolerance adds to the lifecycle).
+        self.node: Node | None = None
 
     # ------------------------------------------------------------------------- the ActorRef
 
@@ -348,12 +354,20 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         self.state = STOPPING
         self.close()
         self._refuse_waiters("the actor is stopping")
+        if self.node is not None:
+            self.node.stop_requested(self)
         if not self.scheduled:
             self.scheduled = True
             self.finish_stop()
 
-    def crash(self, exc: BaseException, *, forced: bool = False) -> None:
-        """Stop at once after a failure: log it, dead-letter the mailbox, run ``on_stop``."""
+    def crash(self, exc: BaseException, *, forced: bool = False, msg: object = NO_MESSAGE) -> None:
+        """Stop at once after a failure: log it, dead-letter the mailbox, run ``on_stop``.
+
+        ``msg`` is the message whose handler failed: it is dead-lettered with the reason. The
+        actor's supervision may take over instead (resume it, or restart it): see ``_node.py``.
+        """
+        if self.ensure_node().failed(self, exc, msg, forced=forced):
+            return
         if self.state >= FINISHING:
             return
         if forced:
@@ -393,7 +407,10 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         self.dispatcher.run_detached(self._on_stop(), self.label)
 
     async def _on_stop(self) -> None:
+        node = self.node
         try:
+            if node is not None:
+                await node.before_on_stop(self)  # its children stop first, newest first
             await self.actor.on_stop()
         except Exception:
             log.exception("on_stop of actor %s raised", self.label)
@@ -404,6 +421,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             for watcher in watchers or ():
                 if not watcher.done():
                     watcher.set_result(None)
+            if node is not None:
+                node.stopped(self)
 
     def release(self) -> None:
         """Enter STOPPED for good and let go of the actor object (refs may outlive it)."""
@@ -428,11 +447,60 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         while queue:
             item = queue.popleft()  # type: ignore[union-attr]
             if type(item) is Ask:
+                if isinstance(item.msg, Signal):  # the runtime's own: dropped, not dead
+                    item.msg.drop(self)
+                    continue
                 if not item.reply.done():
                     item.reply.set_exception(ActorStopped(label, item.msg, reason=reason))
                 dead.record(label, item.msg, reason)
             else:
                 dead.record(label, item, reason)
+
+    def ensure_node(self) -> Node:
+        """This actor's ``Node`` (supervision, tree, watches, timers), created if need be."""
+        node = self.node
+        if node is None:
+            from ._node import Node  # noqa: PLC0415 - _node.py builds on this module
+
+            node = self.node = Node()
+        return node
+
+    def replace_actor(self, actor: Actor[Any]) -> None:
+        """Put ``actor`` behind this ref (a restart or an upgrade, at a message boundary)."""
+        self.actor = actor
+        if type(actor) is not self._kind:
+            self._kind = type(actor)
+            self.accepts = message_check_for(type(actor)).accepted
+
+    def abandon_queue(self, reason: str) -> None:
+        """Dead-letter everything queued (the actor will not handle it), with ``reason``."""
+        self._abandon_queue(reason)
+
+    def post_signal(self, signal: Signal, *, front: bool = False) -> None:
+        """Put one of the runtime's own items in the mailbox (``_signals.py``), at the back or,
+        with ``front``, ahead of the queued messages. It takes no sender's room: the limit
+        grows by one until the dispatcher takes it (``take_signal``)."""
+        if self._limit == 0:  # no queue yet: create it, as the first message would
+            self._queue = deque()
+            self._limit = self.capacity
+        elif self._limit < 0 and not self._queue:
+            self._queue = deque()
+        if self._limit > 0:
+            self._limit += 1
+        queue: deque[Any] = self._queue  # type: ignore[assignment]  # created above
+        item = Ask(signal, self.dispatcher.completed)
+        if front:
+            queue.appendleft(item)
+        else:
+            queue.append(item)
+        if not self.scheduled:
+            self.dispatcher.schedule(self)
+
+    def take_signal(self, signal: Signal) -> Any:
+        """The dispatcher reached ``signal``: give its room back; the turn it runs, if any."""
+        if self._limit > 0:
+            self._limit -= 1
+        return signal.open(self)
 
     def _refuse_waiters(self, reason: str) -> None:
         """Wake every waiting sender: each finds the mailbox closed and raises ActorStopped."""
