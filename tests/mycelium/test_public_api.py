@@ -33,6 +33,7 @@ PUBLIC = [
     "NameTaken",
     "RemoteActorRef",
     "RemoteError",
+    "SPEEDUPS",
     "SocketPathError",
     "SocketPathInUse",
     "Supervision",
@@ -83,6 +84,9 @@ def test_all_has_no_duplicates() -> None:
 def test_every_public_name_is_importable(name: str) -> None:
     module = importlib.import_module("mycelium")
     assert hasattr(module, name)
+    if name == "SPEEDUPS":  # a flag, not a class or function
+        assert isinstance(module.SPEEDUPS, bool)
+        return
     # Re-exported from a private module, not defined in the package namespace itself.
     assert getattr(module, name).__module__.startswith("mycelium.")
 

@@ -12,8 +12,13 @@ Semantics in one place:
   ``ActorSystem.dead_letters`` if its actor stops first; every message not accepted raises at
   the sender. Nothing is dropped silently.
 * Threads: loop-affine. Use a system and its refs from the event loop that runs it.
+
+``SPEEDUPS`` is True when the C fast path (``mycelium._speedups``) is in use, False on the
+pure-Python core (never built, or ``MYCELIUM_PURE_PYTHON`` set; an extension that is present but
+fails to load also falls back, with a ``RuntimeWarning`` at import).
 """
 
+from ._core import SPEEDUPS as SPEEDUPS
 from .actor import Actor as Actor
 from .actor_ref import ActorId as ActorId
 from .actor_ref import ActorRef as ActorRef
@@ -51,6 +56,7 @@ from .transport import UnixSocketTransport as UnixSocketTransport
 from .watch import Terminated as Terminated
 
 __all__ = [
+    "SPEEDUPS",
     "Actor",
     "ActorId",
     "ActorMessage",

@@ -198,7 +198,20 @@ elif os.environ.get("MYCELIUM_PURE_PYTHON"):
 else:
     try:
         from ._speedups import READY, DispatcherCore, MailboxCore, run_batch
-    except ImportError:  # no compiler when the package was built: the Python path is used
+    except ImportError as exc:
+        # Never built (a source install without a compiler) is legitimate and silent; an
+        # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
+        # install the user should hear about, once (this module is imported once).
+        if not (isinstance(exc, ModuleNotFoundError) and exc.name == f"{__package__}._speedups"):
+            import warnings
+
+            warnings.warn(
+                f"mycelium: the C speedups failed to load ({exc}); running on the pure-Python "
+                "core (mycelium.SPEEDUPS is False). Reinstall the package to rebuild them, or "
+                "set MYCELIUM_PURE_PYTHON=1 to choose the Python core on purpose.",
+                RuntimeWarning,
+                stacklevel=1,
+            )
         MailboxCore, DispatcherCore, READY = PyMailboxCore, PyDispatcherCore, PY_READY
         run_batch = py_run_batch
         SPEEDUPS = False
