@@ -5,9 +5,9 @@ name would, installed alone, pull a stranger's code. So the distributions are na
 ``mycelium-actors*`` (the import names stay ``mycelium``, ``mycelium_types``, ``services_v2``,
 ``mycelium_bench``), and this test proves it end to end with the tools a user has:
 
-1. ``pip wheel`` builds every member from its directory into a wheelhouse (the third-party
-   dependencies, msgspec and uvloop, come from the package index or pip's cache), and leaves
-   nothing behind in the source tree (no ``build/``, no ``*.egg-info``);
+1. ``pip wheel`` (the machine's pip) builds every member from its directory into a wheelhouse
+   (the third-party dependencies, msgspec and uvloop, come from the package index or pip's
+   cache), and leaves nothing behind in the source tree (no ``build/``, no ``*.egg-info``);
 2. for each member, a fresh ``python -m venv`` gets ``pip install --no-index --find-links
    WHEELHOUSE <member>``: with no index, a dependency on a name that is not one of our wheels
    cannot be satisfied, so nothing under our names can come from elsewhere;
@@ -166,21 +166,33 @@ def _run(*command: str | Path, cwd: Path) -> str:
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    pip: Path
-    """A Python with pip (a fresh venv): it installs into the member venvs (``--python``)."""
+    pip: list[str]
+    """The command that runs pip; it installs into the member venvs with ``--python``."""
     path: Path
+
+
+def _pip(base: Path) -> list[str]:
+    """Pip as the machine has it: the base interpreter's own when it has one (only run, never
+    installed into: it builds wheels and installs into other venvs), else a fresh venv's."""
+    interpreter = getattr(sys, "_base_executable", sys.executable)
+    probe = subprocess.run(
+        [interpreter, "-m", "pip", "--version"], capture_output=True, timeout=60, check=False
+    )
+    if probe.returncode == 0:
+        return [interpreter, "-m", "pip"]
+    tool = base / "tool"
+    _run(sys.executable, "-m", "venv", tool, cwd=base)
+    return [str(tool / "bin" / "python"), "-m", "pip"]
 
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     """Every member built once by ``pip wheel`` from its directory, with msgspec and uvloop."""
     base = tmp_path_factory.mktemp("packaging")
-    tool = base / "tool"
-    _run(sys.executable, "-m", "venv", tool, cwd=base)
-    pip = tool / "bin" / "python"
+    pip = _pip(base)
     house = base / "wheels"
     before = _tree_files()
-    _run(pip, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house,
+    _run(*pip, "wheel", "--quiet", "--wheel-dir", house,
          *(ROOT / member.path for member in MEMBERS), cwd=base)  # fmt: skip
     left = sorted(str(path.relative_to(ROOT)) for path in _tree_files() - before)
     assert left == [], f"the build left files in the source tree: {left}"
@@ -197,7 +209,7 @@ def test_each_member_installs_alone_with_pip_and_imports(
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
-    _run(wheelhouse.pip, "-m", "pip", "--python", python, "install", "--quiet", "--no-index",
+    _run(*wheelhouse.pip, "--python", python, "install", "--quiet", "--no-index",
          "--find-links", wheelhouse.path, member.dist, cwd=tmp_path)  # fmt: skip
     listing = _run(
         python,

@@ -16,7 +16,7 @@ import pytest
 
 from mycelium_types.messages import PoolSwapEvent
 from services_v2.bundle.cli import main
-from services_v2.bundle.event_file import write_events
+from services_v2.bundle.event_file import read_events, write_events
 from services_v2.bundle.summary import TIMING_KEYS
 from services_v2.sim import simulate
 
@@ -183,3 +183,66 @@ def test_the_installed_command_prints_the_same_json_twice() -> None:
         assert set(summary["hot_path_latency_ns"]) == {"p50", "p99", "max"}
     assert _pure(summaries[0]) == _pure(summaries[1])
     assert all("Traceback" not in run.stderr for run in runs)
+
+
+def test_an_event_count_beyond_memory_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--events", "100000000000000000000"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(
+        "mycelium-bundle: error: --events 100,000,000,000,000,000,000: the simulated events "
+        "are held in memory"
+    )
+    # With --input, N is only an upper bound: any size is fine.
+    path = tmp_path / "few.msgpack"
+    write_events(path, simulate(50, seed=0))
+    assert (
+        _json_run(capsys, "--input", str(path), "--events", "100000000000000000000")["events"] == 50
+    )
+
+
+def _unwritable_dump(tmp_path: Path) -> list[tuple[str, str]]:
+    (tmp_path / "a-directory.jsonl").mkdir()
+    return [
+        ("events.txt", r"--dump \S+events\.txt: unknown extension '\.txt'; name the file \.jsonl"),
+        ("events", r"--dump \S+events: no extension; name the file \.jsonl"),
+        ("no-dir/events.jsonl", r"cannot write the file: No such file or directory$"),
+        ("a-directory.jsonl", r"cannot write the file: it is a directory$"),
+    ]
+
+
+def test_a_dump_file_that_cannot_be_written_is_refused_before_any_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad_input = tmp_path / "bad.jsonl"
+    _bad_third_line(bad_input)  # reading it first would fail with another message
+    for name, message in _unwritable_dump(tmp_path):
+        target = tmp_path / name
+        existed = target.exists()
+        assert main(["--input", str(bad_input), "--dump", str(target)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1, captured.err
+        assert captured.err.startswith("mycelium-bundle: error: --dump ")
+        assert re.search(message, captured.err.strip()), captured.err
+        assert target.exists() is existed  # nothing created
+
+
+def test_dump_with_json_prints_what_it_wrote_as_one_object(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "events.msgpack"
+    assert main(["--events", "500", "--seed", "3", "--dump", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.count("\n") == 1
+    assert json.loads(captured.out) == {
+        "events": 500,
+        "file": str(path),
+        "format": "msgpack",
+        "source": "simulator (seed 3)",
+    }
+    assert len(read_events(path)) == 500

@@ -11,10 +11,15 @@ __all__ = ["MsgpackFramingError", "object_end"]
 
 
 class MsgpackFramingError(ValueError):
-    """The bytes are not a complete msgpack object: ``truncated`` or an invalid type byte."""
+    """The bytes are not a complete msgpack object: ``truncated`` or an invalid type byte.
 
-    def __init__(self, detail: str, *, truncated: bool) -> None:
+    ``needed``: for a truncated object, how many more bytes it needs at least (more may be
+    needed once those are there); 0 otherwise.
+    """
+
+    def __init__(self, detail: str, *, truncated: bool, needed: int = 0) -> None:
         self.truncated = truncated
+        self.needed = needed
         super().__init__(detail)
 
 
@@ -51,8 +56,11 @@ _CONTAINERS: dict[int, tuple[int, int]] = {
 }
 
 
-def object_end(data: bytes | memoryview, start: int) -> int:
+def object_end(data: bytes | memoryview, start: int, *, base: int = 0) -> int:
     """The offset just past the msgpack object that begins at ``data[start]``.
+
+    ``base`` is added to the byte offsets the error messages report (when ``data`` is a window
+    of a stream that starts at offset ``base``).
 
     Raises:
         MsgpackFramingError: the object runs past the end of ``data`` (``truncated``), or a
@@ -64,8 +72,10 @@ def object_end(data: bytes | memoryview, start: int) -> int:
     while pending:
         if pos >= size:
             raise MsgpackFramingError(
-                f"truncated msgpack object (starts at byte {start}, data ends at byte {size})",
+                f"truncated msgpack object (starts at byte {base + start}, "
+                f"data ends at byte {base + size})",
                 truncated=True,
+                needed=pos - size + 1,
             )
         kind = data[pos]
         pos += 1
@@ -92,11 +102,13 @@ def object_end(data: bytes | memoryview, start: int) -> int:
             pos += width
         else:
             raise MsgpackFramingError(
-                f"invalid msgpack type byte 0x{kind:02x} at byte {pos - 1}", truncated=False
+                f"invalid msgpack type byte 0x{kind:02x} at byte {base + pos - 1}", truncated=False
             )
     if pos > size:
         raise MsgpackFramingError(
-            f"truncated msgpack object (starts at byte {start}, needs {pos - size} more bytes)",
+            f"truncated msgpack object (starts at byte {base + start}, "
+            f"needs {pos - size} more bytes)",
             truncated=True,
+            needed=pos - size,
         )
     return pos

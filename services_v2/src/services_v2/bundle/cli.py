@@ -1,23 +1,38 @@
 """``mycelium-bundle``: run the trading pipeline on built-in or recorded data, then summarise.
 
-Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, or an
-unavailable mode (one line on stderr, no traceback); 130 when interrupted.
+Exit status: 0 on success; 2 for a usage error, an unreadable or malformed input file, an
+unwritable or unknown ``--dump`` file, more simulated events than memory holds, or an
+unavailable mode (one line on stderr, no traceback); 1 when a run cannot complete; 130 when
+interrupted (Ctrl-C: one line saying how far it got, in every mode).
+
+``--dump FILE`` writes the events and exits; with ``--json`` it prints what it wrote as one
+JSON object on stdout (``events``, ``file``, ``format``, ``source``) instead of a note on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
-from typing import TextIO
+from pathlib import Path
+from typing import TextIO, final
 
 from mycelium_types.messages import MarketMessage
 from services_v2.pipeline import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
-from .event_file import EventFileError, read_events, write_events
+from .event_file import (
+    EventFileError,
+    EventFormat,
+    format_for_extension,
+    iter_events,
+    write_events,
+)
 from .progress import ProgressBar
 from .runners import MODES, ModeUnavailable, resolve_runner
 from .summary import build_summary, format_text, summary_json
@@ -28,6 +43,50 @@ _PROG = "mycelium-bundle"
 _EXIT_USER_ERROR = 2
 _EXIT_RUN_FAILED = 1
 _EXIT_INTERRUPTED = 130
+_SIMULATED_EVENT_BYTES = 160
+"""About what one simulated event costs in memory (all of them are held for the run)."""
+_READ_STEP = 4096
+
+
+class _UsageError(Exception):
+    """A request that cannot be carried out; the message is one line."""
+
+
+@final
+class _Stage:
+    """How far the command got, for the line an interruption prints."""
+
+    __slots__ = ("done", "mode", "source", "total", "what")
+
+    def __init__(self) -> None:
+        self.what = "starting"
+        self.done = 0
+        self.total = 0
+        self.source = ""
+        self.mode = ""
+
+    def progress(self, done: int) -> None:
+        self.done = done
+
+    def interrupted(self) -> str:
+        if self.what == "simulating":
+            return (
+                f"interrupted while simulating ({self.done:,} of {self.total:,} events); "
+                "nothing was run"
+            )
+        if self.what == "reading":
+            return (
+                f"interrupted while reading {self.source} ({self.done:,} events read); "
+                "nothing was run"
+            )
+        if self.what == "writing":
+            return f"interrupted while writing {self.source}; the file may be incomplete"
+        if self.what == "running":
+            return (
+                f"interrupted after {self.done:,} of {self.total:,} events "
+                f"(mode {self.mode}); no summary"
+            )
+        return "interrupted before any event was read"
 
 
 class _Options(argparse.Namespace):
@@ -85,43 +144,122 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dump",
         metavar="FILE",
-        help="write the events to FILE (format by extension: .jsonl or .msgpack) and exit",
+        help=(
+            "write the events to FILE (format by extension: .jsonl or .msgpack) and exit; "
+            "with --json, print what was written as one JSON object"
+        ),
     )
     return parser
 
 
-def _simulate(count: int, seed: int, bar: ProgressBar) -> list[MarketMessage]:
+def _simulate(count: int, seed: int, bar: ProgressBar, stage: _Stage) -> list[MarketMessage]:
     stream = MarketSimulator(seed).events(count)
     events: list[MarketMessage] = []
     step = max(1, count // 100)
     while chunk := list(islice(stream, step)):
         events.extend(chunk)
+        stage.progress(len(events))
         bar(len(events))
     bar.close()
     return events
 
 
-def _run(options: _Options, stderr: TextIO) -> int:
+def _read(stream: Iterator[MarketMessage], stage: _Stage) -> list[MarketMessage]:
+    events: list[MarketMessage] = []
+    while chunk := list(islice(stream, _READ_STEP)):
+        events.extend(chunk)
+        stage.progress(len(events))
+    return events
+
+
+def _check_memory(count: int) -> None:
+    """Refuse a simulation whose events cannot fit in this machine's memory."""
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that says
+        return
+    need = count * _SIMULATED_EVENT_BYTES
+    if have > 0 and need > have:
+        raise _UsageError(
+            f"--events {count:,}: the simulated events are held in memory (about "
+            f"{need / 1e9:,.1f} GB), more than this machine has ({have / 1e9:,.1f} GB); "
+            "use fewer events"
+        )
+
+
+def _check_dump(path: str) -> EventFormat:
+    """The layout ``--dump path`` asks for; refuses an unknown extension or an unwritable path
+    before anything is simulated or read."""
+    layout = format_for_extension(path)
+    if layout is None:
+        suffix = Path(path).suffix
+        named = f"unknown extension {suffix!r}" if suffix else "no extension"
+        raise _UsageError(f"--dump {path}: {named}; name the file .jsonl (JSON lines) or .msgpack")
+    problem = _unwritable(Path(path))
+    if problem is not None:
+        raise _UsageError(f"--dump {path}: cannot write the file: {problem}")
+    return layout
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or ``None``; tries it, leaving nothing behind."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is not None and stat.S_ISDIR(mode):
+        return "it is a directory"
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO, a device: opening may block
+        return None if os.access(path, os.W_OK) else "permission denied"
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is None:
+        path.unlink(missing_ok=True)
+    return None
+
+
+def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
+    dump_layout = _check_dump(options.dump) if options.dump is not None else None
+    if options.input is None:
+        _check_memory(options.events if options.events is not None else DEFAULT_EVENTS)
     resolved = resolve_runner(options.mode)
     show_progress = not options.quiet and stderr.isatty()
     if options.input is not None:
-        events = read_events(options.input, limit=options.events)
+        stage.what, stage.source = "reading", options.input
+        events = _read(iter_events(options.input, limit=options.events), stage)
         source = f"file {options.input}"
     else:
         count = options.events if options.events is not None else DEFAULT_EVENTS
+        stage.what, stage.total = "simulating", count
         bar = ProgressBar(count, stderr, label="simulating", enabled=show_progress)
-        events = _simulate(count, options.seed, bar)
+        events = _simulate(count, options.seed, bar, stage)
         source = f"simulator (seed {options.seed})"
-    if options.dump is not None:
-        written = write_events(options.dump, events)
-        if not options.quiet:
+    if options.dump is not None and dump_layout is not None:
+        stage.what, stage.source = "writing", options.dump
+        written = write_events(options.dump, events, fmt=dump_layout)
+        if options.json:
+            dumped = {"events": written, "file": options.dump, "format": dump_layout}
+            print(json.dumps({**dumped, "source": source}))
+        elif not options.quiet:
             print(f"{_PROG}: wrote {written:,} events to {options.dump}", file=stderr)
         return 0
     if resolved.note is not None and not options.quiet:
         print(f"{_PROG}: note: {resolved.note}", file=stderr)
     bar = ProgressBar(len(events), stderr, label="running   ", enabled=show_progress)
-    result = resolved.run(events, PipelineConfig(), progress=bar if show_progress else None)
+    stage.what, stage.done, stage.total, stage.mode = "running", 0, len(events), options.mode
+
+    def progress(done: int) -> None:
+        stage.progress(done)
+        bar(done)
+
+    result = resolved.run(events, PipelineConfig(), progress=progress)
     bar.close()
+    stage.done = stage.total
     summary = build_summary(result, source=source)
     if options.json:
         print(summary_json(summary))
@@ -134,14 +272,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bundle with ``argv`` (default: the command line); returns the exit status."""
     options = _parser().parse_args(argv, namespace=_Options())
     stderr = sys.stderr
+    stage = _Stage()
     try:
-        return _run(options, stderr)
-    except (EventFileError, ModeUnavailable) as exc:
+        return _run(options, stderr, stage)
+    except (EventFileError, ModeUnavailable, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except PipelineFailed as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_RUN_FAILED
     except KeyboardInterrupt:
-        print(f"{_PROG}: interrupted", file=stderr)
+        if stderr.isatty():
+            stderr.write("\r\x1b[K")  # erase a progress bar the interruption left drawn
+        print(f"{_PROG}: {stage.interrupted()}", file=stderr)
         return _EXIT_INTERRUPTED

@@ -79,6 +79,9 @@ async def run_relay_pipeline_async(
                 str(report),
                 "--config",
                 msgspec.json.encode(config.validator).decode(),
+                # A session (so a process group) of its own: a Ctrl-C at the terminal
+                # interrupts this process only, which reports it and ends the child (_reap).
+                start_new_session=True,
             )
             try:
                 return await _run_with_child(
@@ -188,7 +191,7 @@ def _failed(
     status = "is still running" if child.returncode is None else f"exited ({child.returncode})"
     return PipelineFailed(
         f"relay: the signal-generator process {status} before the run completed; "
-        f"{handled} of {total} events were handled, {transport.undelivered} signal frames "
+        f"{handled:,} of {total:,} events were handled, {transport.undelivered:,} signal frames "
         "were left undelivered"
     )
 

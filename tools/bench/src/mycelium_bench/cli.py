@@ -6,12 +6,17 @@ Usage::
     uv run mycelium-bench --quick         # smoke run, seconds
     uv run mycelium-bench --json          # the report as JSON on stdout (progress on stderr)
     uv run mycelium-bench --only send_ns,ask_rtt_ns --repeats 9
+
+``--output FILE`` is checked before anything is measured: a file that cannot be written fails at
+once, with one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +49,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or ``None``; tries it, leaving nothing behind."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is not None and stat.S_ISDIR(mode):
+        return "it is a directory"
+    if mode is not None and not stat.S_ISREG(mode):  # a FIFO, a device: opening may block
+        return None if os.access(path, os.W_OK) else "permission denied"
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if mode is None:
+        path.unlink(missing_ok=True)
+    return None
+
+
 def _progress(line: str) -> None:
     print(f"[mycelium-bench] {line}", file=sys.stderr, flush=True)
 
@@ -63,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     warmup: int = args.warmup
     if warmup < 0:
         parser.error(f"--warmup must be >= 0, got {warmup}")
+    output: Path | None = args.output
+    problem = None if output is None else _unwritable(output)
+    if problem is not None:
+        message = f"--output {output}: cannot write the file: {problem}"
+        print(f"mycelium-bench: error: {message}", file=sys.stderr)
+        return 2
     report = run_report(
         QUICK if args.quick else FULL,
         repeats=repeats,
@@ -71,10 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=None if args.quiet else _progress,
     )
     text = json.dumps(report, indent=2)
-    output: Path | None = args.output
-    if output is not None:
-        output.write_text(text + "\n")
     print(text if args.json else render(report))
+    if output is not None:
+        try:
+            output.write_text(text + "\n")
+        except OSError as exc:  # it was writable when the run began
+            message = f"--output {output}: cannot write the file: {exc.strerror or exc}"
+            print(f"mycelium-bench: error: {message}", file=sys.stderr)
+            return 1
     return 0
 
 
