@@ -19,6 +19,7 @@ PUBLIC = [
     "ActorSystem",
     "AskTimeout",
     "Backoff",
+    "Child",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -37,6 +38,7 @@ PUBLIC = [
     "SocketPathError",
     "SocketPathInUse",
     "Supervision",
+    "Supervisor",
     "SystemStopped",
     "Terminated",
     "Timers",
@@ -68,6 +70,8 @@ PROMISED = [
     # issue 12, fault tolerance
     "Supervision",
     "Backoff",
+    "Supervisor",
+    "Child",
     "Terminated",
 ]
 

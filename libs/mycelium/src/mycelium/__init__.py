@@ -47,6 +47,8 @@ from .server import ActorServer as ActorServer
 from .server import serve as serve
 from .supervision import Backoff as Backoff
 from .supervision import Supervision as Supervision
+from .supervisor import Child as Child
+from .supervisor import Supervisor as Supervisor
 from .system import ActorSystem as ActorSystem
 from .timers import Timers as Timers
 from .transport import LocalTransport as LocalTransport
@@ -66,6 +68,7 @@ __all__ = [
     "ActorSystem",
     "AskTimeout",
     "Backoff",
+    "Child",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -83,6 +86,7 @@ __all__ = [
     "SocketPathError",
     "SocketPathInUse",
     "Supervision",
+    "Supervisor",
     "SystemStopped",
     "Terminated",
     "Timers",

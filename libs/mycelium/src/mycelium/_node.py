@@ -44,10 +44,10 @@ from .watch import notify
 
 if TYPE_CHECKING:
     from .local_ref import LocalActorRef
-    from .supervisor import SupervisorLink
+    from .supervisor import Hold, SupervisorLink
     from .watch import Notice
 
-__all__ = ["Node", "child_name", "failure_reason", "instance_from"]
+__all__ = ["HOLLOW", "Node", "child_name", "failure_reason", "instance_from"]
 
 log = logging.getLogger("mycelium")
 
@@ -107,7 +107,8 @@ class _Hollow(Actor[object]):
         raise RuntimeError("this actor is restarting; no instance can handle messages now")
 
 
-_HOLLOW: Final = _Hollow()
+HOLLOW: Final = _Hollow()
+"""The placeholder a ref holds while its actor is between two instances."""
 
 
 @final
@@ -126,7 +127,9 @@ class Node:
         "factory",
         "final",
         "history",
+        "hold",
         "link",
+        "over_limit",
         "parent",
         "reason",
         "supervision",
@@ -156,8 +159,13 @@ class Node:
         self.final = False
         # Resolved to cut a restart's backoff short when a stop begins.
         self.wakeup: asyncio.Future[None] | None = None
-        # The supervisor that decides for it, when it is a Supervisor's child.
+        # The supervisor that decides for it, when it is a Supervisor's child, and the hold
+        # its supervisor has on it while replacing its instance.
         self.link: SupervisorLink | None = None
+        self.hold: Hold | None = None
+        # The exception it is about to fail with for being over a restart limit (a
+        # Supervisor's): if that failure stops it, its parent fails too.
+        self.over_limit: BaseException | None = None
 
     # ------------------------------------------------------------------------- failures
 
@@ -171,11 +179,17 @@ class Node:
             msg = msg.message
         if msg is not NO_MESSAGE:
             cell.dispatcher.dead_letters.record(cell.label, msg, failure_reason(exc, forced=forced))
+        over_limit = self.over_limit is exc
+        self.over_limit = None
         if forced or self.final or not isinstance(exc, Exception) or cell.state != RUNNING:
+            self.escalate = self.escalate or over_limit
             self._stopped_by(exc)
             return False
-        if self.link is not None:
-            return self.link.child_failed(cell, exc)
+        if self.link is not None:  # a Supervisor's child: its supervisor decides
+            if self.link.child_failed(cell, exc):
+                return True
+            self._stopped_by(exc)
+            return False
         kind = self.supervision.kind
         if kind == "resume":
             log.error(
@@ -199,6 +213,7 @@ class Node:
             cell.post_signal(Control(partial(self._restart, cell, delay)), front=True)
             cell.dispatcher._settle(cell)
             return True
+        self.escalate = over_limit
         self._stopped_by(exc)
         return False
 
@@ -230,9 +245,6 @@ class Node:
         its next message boundary, as if its own handler had raised it."""
         if cell.state != RUNNING:
             return
-        if self.link is not None:  # a Supervisor's child: its supervisor decides
-            self.link.child_failed_later(cell, exc)
-            return
 
         async def fail() -> None:
             raise exc
@@ -244,7 +256,7 @@ class Node:
     async def _restart(self, cell: LocalActorRef[Any], delay: float) -> None:
         """The control turn of a restart (see the module docstring)."""
         old = cell.actor
-        cell.actor = _HOLLOW
+        cell.actor = HOLLOW
         await self.teardown(cell, old)
         while True:
             if not await self.pause(cell, delay):

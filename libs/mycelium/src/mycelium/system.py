@@ -369,8 +369,12 @@ class ActorSystem:
         cell = self._cell_of(ref)
         if cell is None:
             return
+        calling = self._is_calling(cell)
+        node = cell.node
+        if calling and node is not None and node.link is not None and node.link.exit(cell):
+            return  # a permanent child of a Supervisor that stops itself is restarted
         cell.begin_stop()
-        if not self._is_calling(cell):
+        if not calling:
             await self._await_stopped([cell], timeout)
 
     async def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
