@@ -30,6 +30,7 @@ from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import ActorStopped, NameTaken, SystemStopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .supervision import Supervision
+from .upgrade import Migrate, upgrade
 from .watch import Terminated
 
 __all__ = ["ActorSystem"]
@@ -327,6 +328,32 @@ class ActorSystem:
             await cell.stopped()
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
+
+    async def upgrade(
+        self,
+        ref: ActorRef[Any],
+        factory: Callable[[], Actor[Any]],
+        *,
+        migrate: Migrate | None = None,
+    ) -> None:
+        """Swap the behaviour of a running actor in place, at its next message boundary.
+
+        The handler in progress finishes; then ``migrate(old_actor) -> new_actor`` (a function
+        or a coroutine function: the state moves, neither ``on_stop`` nor ``on_start`` runs) or,
+        without it, ``factory()`` (the old ``on_stop`` then the new ``on_start`` run, as in a
+        restart) builds the new instance, which handles the queue. The ref, mailbox, timers,
+        children and watches are kept; no message is lost or handled twice; later restarts
+        use ``factory``. Returns once the new instance is in place (cancelling the wait does
+        not cancel the upgrade). See ``mycelium.upgrade``.
+
+        Raises:
+            ActorStopped: the actor is stopping or stopped.
+            TypeError: ``ref`` is not a local ref of this system, or ``factory``/``migrate``
+                is not callable or built no Actor.
+            Exception: what ``migrate`` or the factory raised (the old instance goes on), or
+                what the new ``on_start`` raised (a failure of the actor).
+        """
+        await upgrade(self.local_cell(ref, "upgrade"), factory, migrate)
 
     def local_cell(self, ref: ActorRef[Any], what: str) -> LocalActorRef[Any]:
         """The cell behind ``ref``, a local ref of this system.
