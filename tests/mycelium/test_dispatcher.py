@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import pytest
 
@@ -202,16 +203,21 @@ class TaskProbe(Actor[int]):
         return msg
 
 
-async def test_a_handler_that_does_not_suspend_runs_without_a_task(system: ActorSystem) -> None:
+async def test_a_handler_continues_in_the_task_it_saw_at_its_first_line(
+    system: ActorSystem,
+) -> None:
     probe = TaskProbe()
     ref = await system.spawn(probe)
     ref.tell(0)
     ref.tell(1)
     await ref.ask(0)
-    assert probe.tasks[0] is None
-    assert probe.tasks[1] is None  # until it first suspends
-    assert isinstance(probe.tasks[2], asyncio.Task)  # then it finishes in a task
-    assert probe.tasks[3] is None
+    first, before, after, last = probe.tasks
+    assert isinstance(first, asyncio.Task)
+    assert isinstance(last, asyncio.Task)
+    assert before is after  # the handler that suspended continues in the task it saw
+    # Each of these handlers kept its task (in the list): none shares it with another.
+    assert len({id(first), id(before), id(last)}) == 3
+    assert first.done()  # like the task of a handler that returned
 
 
 class Overlap(Actor[tuple[int, int]]):
@@ -308,3 +314,53 @@ async def test_a_base_exception_after_suspending_stops_the_actor(system: ActorSy
     await actor.stopped.wait()
     assert not ref.is_alive
     assert ref.dispatcher.idle
+
+
+class Slow(Actor[int]):
+    """Busy for ``SLOW_S`` seconds per message (no await: the turn cannot yield meanwhile)."""
+
+    def __init__(self, calls: list[int]) -> None:
+        self.calls = calls
+
+    async def handle(self, msg: int) -> int:
+        self.calls[0] += 1
+        end = time.perf_counter() + SLOW_S
+        while time.perf_counter() < end:
+            pass
+        return msg
+
+
+SLOW_S = 0.0002
+
+
+@pytest.mark.parametrize("how", ["tell", "ask"])
+async def test_a_turn_of_slow_handlers_ends_after_its_budget_plus_one_handler(
+    system: ActorSystem, how: str
+) -> None:
+    # 8 actors with 16 messages each, 200 us a message: a turn has a 250 us budget, so it may
+    # run 2 handlers (the second ends past the budget) before the loop turns again. The loop
+    # turns are counted by a callback that schedules itself: the count of handlers that ran
+    # between two of its calls is what one turn ran.
+    calls = [0]
+    refs = [await system.spawn(Slow(calls)) for _ in range(8)]
+    loop = asyncio.get_running_loop()
+    seen_at_turns: list[int] = []
+    finished = False
+
+    def probe() -> None:
+        seen_at_turns.append(calls[0])
+        if not finished:
+            loop.call_soon(probe)
+
+    probe()
+    if how == "tell":
+        for ref in refs:
+            for i in range(16):
+                ref.tell(i)
+        await asyncio.gather(*(ref.ask(-1) for ref in refs))
+    else:
+        await asyncio.gather(*(ref.ask(i) for ref in refs for i in range(16)))
+    finished = True
+    per_turn = [b - a for a, b in itertools.pairwise(seen_at_turns)]
+    assert sum(per_turn) == calls[0] - seen_at_turns[0]
+    assert max(per_turn) <= 2, per_turn

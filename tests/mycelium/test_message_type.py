@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, NewType, Optional, TypeVar, Union
+from typing import (
+    Annotated,
+    Any,
+    Generic,
+    Literal,
+    NewType,
+    Optional,
+    Protocol,
+    TypedDict,
+    TypeVar,
+    Union,
+    runtime_checkable,
+)
 
 import msgspec
 import pytest
@@ -150,7 +162,6 @@ async def _refuses(system: ActorSystem, actor: Actor[Any], msg: object, expected
     with pytest.raises(MessageTypeError, match=pattern):
         await ref.ask(msg)
     mailbox = ref.mailbox
-    assert mailbox is not None
     assert (len(mailbox), mailbox.dropped) == (0, 0)
     assert ref.is_alive
     await system.stop(ref)
@@ -274,3 +285,125 @@ async def test_actors_of_different_classes_keep_separate_checks(system: ActorSys
         strs.tell(1)
     with pytest.raises(MessageTypeError):
         ints.tell("a")
+
+
+class Greeter(Protocol):
+    def greet(self) -> str: ...
+
+
+@runtime_checkable
+class CheckedGreeter(Protocol):
+    def greet(self) -> str: ...
+
+
+@runtime_checkable
+class Named(Protocol):
+    name: str
+
+
+class Point(TypedDict):
+    x: int
+    y: int
+
+
+class English:
+    def greet(self) -> str:
+        return "hello"
+
+
+class Greeters(Sink, Actor[Greeter]):
+    pass
+
+
+class CheckedGreeters(Sink, Actor[CheckedGreeter]):
+    pass
+
+
+class MaybeCheckedGreeters(Sink, Actor[CheckedGreeter | None]):
+    pass
+
+
+class NamedThings(Sink, Actor[Named]):
+    pass
+
+
+class Points(Sink, Actor[Point]):
+    pass
+
+
+class PointsOrInts(Sink, Actor[Point | int]):
+    pass
+
+
+class RefusesInstanceChecks(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        raise TypeError("no instance checks here")
+
+
+class Odd(metaclass=RefusesInstanceChecks):
+    pass
+
+
+class Odds(Sink, Actor[Odd]):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("actor", "reason"),
+    [
+        (Greeters(), r"its message type .*\.Greeter is a Protocol that is not @runtime_checkable"),
+        (NamedThings(), r"its message type .*\.Named is a Protocol with data members"),
+        (Points(), r"its message type .*\.Point is a TypedDict, which is a plain dict at runtime"),
+        (PointsOrInts(), r"its message type .*\.Point is a TypedDict"),
+        (Odds(), r"its message type .*\.Odd is refused by isinstance \(no instance checks here\)"),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+async def test_a_type_isinstance_cannot_check_is_refused_at_spawn_saying_why(
+    system: ActorSystem, actor: Actor[Any], reason: str
+) -> None:
+    with pytest.raises(TypeError, match=rf"^cannot check messages of {type(actor).__name__} "):
+        await system.spawn(actor)
+    with pytest.raises(TypeError, match=reason):
+        await system.spawn(actor)
+    assert len(system) == 0
+
+
+async def test_a_runtime_checkable_protocol_of_methods_accepts_classes_with_them(
+    system: ActorSystem,
+) -> None:
+    await _accepts(system, CheckedGreeters(), [English(), English()])
+    await _accepts(system, MaybeCheckedGreeters(), [English(), None])
+    await _refuses(system, CheckedGreeters(), 1, "CheckedGreeter")
+
+
+# Two message classes with one name, from two modules: errors name them with their modules.
+Order = msgspec.defstruct("Order", [("id", int)], module="shop.orders", frozen=True)
+OtherOrder = msgspec.defstruct("Order", [("id", int)], module="billing.orders", frozen=True)
+
+
+class Orders(Sink, Actor[Any]):
+    message_type = Order
+
+
+class OrdersOrNone(Sink, Actor[Any]):
+    message_type = Order | None
+
+
+async def test_a_refused_class_named_like_the_declared_one_is_named_with_its_module(
+    system: ActorSystem,
+) -> None:
+    for actor, expected in [
+        (Orders(), "shop.orders.Order"),
+        (OrdersOrNone(), "shop.orders.Order | None"),
+    ]:
+        ref = untyped(await system.spawn(actor))
+        with pytest.raises(MessageTypeError) as info:
+            ref.tell(OtherOrder(1))
+        assert str(info.value) == (
+            f"actor '{type(actor).__name__}#{int(ref.id)}' handles {expected}, not "
+            "billing.orders.Order; the message was not delivered."
+        )
+        assert info.value.expected == expected
+        ref.tell(Order(1))
+    await _refuses(system, Orders(), 1, "Order")  # no clash: short names

@@ -29,6 +29,7 @@ PUBLIC = [
     "Mailbox",
     "MailboxEmpty",
     "MailboxFull",
+    "MailboxView",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
@@ -47,6 +48,7 @@ PUBLIC = [
     "UnixSocketListener",
     "UnixSocketTransport",
     "WouldDeadlock",
+    "WrongThread",
     "serve",
 ]
 
@@ -125,6 +127,7 @@ def test_the_public_errors_are_the_expected_ones() -> None:
         "SystemStopped",
         "TransportClosed",
         "WouldDeadlock",
+        "WrongThread",
     ]
 
 

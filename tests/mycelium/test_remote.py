@@ -196,11 +196,21 @@ async def test_a_remote_ref_is_an_actor_ref(remote: Remote, system: ActorSystem)
     assert remote.ref.id != other.ref.id
     assert remote.ref == remote.ref
     assert remote.ref != other.ref
-    assert remote.ref.mailbox is None
+    assert remote.ref.mailbox.capacity is None  # nothing is known here of a remote mailbox
     assert remote.ref.is_alive
     assert repr(remote.ref) == f"<RemoteActorRef calc{remote.ref.id} alive>"
     assert remote.ref.transport is remote.client_end
     await other.ref.aclose()
+
+
+async def test_refs_are_always_true_local_and_remote(remote: Remote, system: ActorSystem) -> None:
+    local = await system.spawn(Calculator(), name="idle")  # an empty mailbox: len() is 0
+    fallback: ActorRef[Any] = remote.ref
+    assert (system.lookup("idle") or fallback) is local
+    assert bool(remote.ref) is True
+    await asyncio.wait_for(remote.ref.aclose(), WAIT)
+    assert not remote.ref.is_alive
+    assert (remote.ref or None) is remote.ref  # closed, and still a ref
 
 
 # ------------------------------------------------------------------------------- errors
@@ -313,7 +323,7 @@ async def test_a_stopped_remote_actor_raises_actor_stopped(
 
 async def test_an_uncheckable_message_type_is_refused(remote: Remote) -> None:
     with pytest.raises(TypeError, match=r"cannot be checked at runtime"):
-        RemoteActorRef(remote.client_end, Literal["x"])  # type: ignore[call-overload]
+        RemoteActorRef(remote.client_end, Literal["x"])
 
 
 # ------------------------------------------------------------------------- flow control
@@ -454,6 +464,18 @@ async def test_a_server_process_killed_mid_stream_fails_pending_asks(sock_dir: s
             await child.wait()
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG: reaped, no zombie left
+
+
+async def test_a_refused_client_is_told_why(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "s")
+    async with await UnixSocketTransport.listen(path, allowed_uids={os.geteuid() + 1}) as server:
+        accepting = asyncio.create_task(server.accept())
+        ref = RemoteActorRef(await UnixSocketTransport.connect(path), Calc, name="refused")
+        with pytest.raises(TransportClosed, match=r"before greeting.*allowed_uids"):
+            await ask(ref, Add(1))
+        assert server.refused == 1
+        accepting.cancel()
+        await asyncio.wait_for(ref.aclose(), WAIT)
 
 
 # ------------------------------------------------------------- any duplex transport will do

@@ -625,7 +625,6 @@ async def _run_senders(
 
             await asyncio.gather(stopper(), *(sender(i, plan) for i, plan in enumerate(plans)))
         mailbox = ref.mailbox
-        assert mailbox is not None
         dead: list[Note] = []
         for letter in system.dead_letters.recent:
             assert isinstance(letter.message, Note)

@@ -7,14 +7,17 @@ Socket paths live in a short directory under /tmp (Unix socket paths are limited
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import uvloop
@@ -32,7 +35,7 @@ from mycelium import (
     UnixSocketListener,
     UnixSocketTransport,
 )
-from mycelium.transport.unix import PROTOCOL_VERSION
+from mycelium.transport.unix import FLUSH_BYTES, PROTOCOL_VERSION
 
 WAIT = 5.0
 GREETING = b"MYCF" + struct.pack(">HH", PROTOCOL_VERSION, 0)
@@ -366,6 +369,11 @@ async def test_bad_limits_are_refused(max_frame_size: int, capacity: int, error:
         await UnixSocketTransport.pair(max_frame_size=max_frame_size, capacity=capacity)
 
 
+async def test_a_bad_buffer_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^max_buffered_bytes must be >= 1, got 0$"):
+        await UnixSocketTransport.pair(max_buffered_bytes=0)
+
+
 # ------------------------------------------------------------------------------- closing
 
 
@@ -475,6 +483,79 @@ async def test_a_cancelled_send_accepted_nothing(listener: UnixSocketListener, e
     assert client.sent == count + 1
 
 
+# Most bytes one direction may hold beyond max_buffered_bytes, whatever the frame size: a read
+# chunk parsed whole (the event loop reads up to 256 KiB at a time) and the frame being read on
+# the receiving side; on the sending side, the event loop's write buffer (its high-water mark,
+# 64 KiB, plus the last write: up to FLUSH_BYTES or one frame) and the frame that crossed the
+# limit.
+READ_CHUNK = 256 * 1024
+LOOP_HIGH_WATER = 64 * 1024
+
+
+def recv_bound(end: UnixSocketTransport, size: int) -> int:
+    return end.max_buffered_bytes + READ_CHUNK + size + 4
+
+
+def send_bound(end: UnixSocketTransport, size: int) -> int:
+    return end.max_buffered_bytes + LOOP_HIGH_WATER + max(FLUSH_BYTES, size) + 2 * (size + 4)
+
+
+async def fill(end: UnixSocketTransport, payload: bytes) -> None:
+    """Send until ``end`` refuses even after the event loop has had turns to move bytes."""
+    stalls = 0
+    while stalls < 20:  # a short bounded poll: there is no event for "nothing moves any more"
+        try:
+            end.send_nowait(msg(payload))
+            stalls = 0
+        except asyncio.QueueFull:
+            stalls += 1
+            await asyncio.sleep(0.001)
+
+
+@pytest.mark.parametrize("size", [100, 16 * 1024, 256 * 1024, 4 * 1024 * 1024])
+async def test_each_direction_holds_a_bounded_number_of_bytes(size: int) -> None:
+    """Backpressure counts bytes: big frames do not let either side buffer `capacity` of them
+    (1024 frames of 256 KiB would be 256 MiB)."""
+    limit = 256 * 1024
+    a, b = await UnixSocketTransport.pair(max_buffered_bytes=limit, max_frame_size=5 << 20)
+    try:
+        await fill(a, b"z" * size)  # b does not read: everything backs up
+        assert a.send_buffer_bytes <= send_bound(a, size)
+        assert b.recv_buffer_bytes <= recv_bound(b, size)
+        assert len(b) * size <= recv_bound(b, size)  # the frames b holds, counted by b alone
+        # Nothing accepted is lost: b gets every frame once it reads.
+        got = 0
+        while got < a.sent:
+            got += len(await asyncio.wait_for(b.recv_batch(), WAIT))
+        assert got == a.sent
+        assert b.recv_buffer_bytes == 0
+    finally:
+        a.close()
+        b.close()
+        await asyncio.wait_for(a.wait_closed(), WAIT)
+        await asyncio.wait_for(b.wait_closed(), WAIT)
+
+
+async def test_reading_resumes_when_the_reader_catches_up() -> None:
+    a, b = await UnixSocketTransport.pair(max_buffered_bytes=64 * 1024)
+    try:
+        payloads = [i.to_bytes(4, "big") * 1024 for i in range(300)]  # 4 KiB each, 1.2 MB
+        sending = asyncio.create_task(send_all(a, payloads))
+        got: list[bytes] = []
+        while len(got) < len(payloads):
+            got.append(await recv_data(b))
+        assert got == payloads
+        await asyncio.wait_for(sending, WAIT)
+    finally:
+        a.close()
+        b.close()
+
+
+async def send_all(end: UnixSocketTransport, payloads: list[bytes]) -> None:
+    for payload in payloads:
+        await end.send(msg(payload))
+
+
 # ----------------------------------------------------------------------------- the socket
 
 
@@ -569,6 +650,140 @@ async def test_a_closed_listener_unlinks_its_socket_and_accepts_nothing(sock_dir
     assert listener.closed
 
 
+# ------------------------------------------------------------------------ who may connect
+
+
+async def test_the_socket_file_is_owner_only_by_default(sock_dir: str) -> None:
+    path = os.path.join(sock_dir, "s")
+    old_umask = os.umask(0o022)  # the usual umask: a bare bind() would make it 0755
+    try:
+        async with await UnixSocketTransport.listen(path):
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    finally:
+        os.umask(old_umask)
+
+
+async def test_mode_widens_the_socket_file(sock_dir: str, ends: Ends) -> None:
+    path = os.path.join(sock_dir, "s")
+    async with await UnixSocketTransport.listen(path, mode=0o660) as listener:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660
+        client, server = await ends.connect(listener)
+        await client.send(msg(b"hi"))
+        assert await recv_data(server) == b"hi"
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"mode": 0o1777}, r"^mode must be permission bits in \[0, 0o777\], got 1023$"),
+        ({"mode": "600"}, r"^mode must be permission bits"),
+        ({"backlog": 0}, r"^backlog must be an int >= 1, got 0$"),
+        ({"allowed_uids": [-1]}, r"^a uid is >= 0, got -1 in allowed_uids$"),
+    ],
+)
+async def test_bad_listen_options_are_refused(
+    sock_dir: str, options: dict[str, object], error: str
+) -> None:
+    path = os.path.join(sock_dir, "s")
+    with pytest.raises(ValueError, match=error):
+        await UnixSocketTransport.listen(path, **options)  # type: ignore[arg-type]
+    assert not exists(path)
+
+
+@pytest.mark.parametrize("uids", [0, "0", ["0"]])
+async def test_allowed_uids_must_be_ints(sock_dir: str, uids: object) -> None:
+    with pytest.raises(TypeError, match=r"^allowed_uids must"):
+        await UnixSocketTransport.listen(os.path.join(sock_dir, "s"), allowed_uids=uids)  # type: ignore[arg-type]
+
+
+async def test_a_peer_whose_uid_is_not_allowed_is_refused_and_logged(
+    sock_dir: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CI runs as root: an allowed set without our own uid stands for "another user"."""
+    path = os.path.join(sock_dir, "s")
+    me = os.geteuid()
+    stranger = me + 1
+    async with await UnixSocketTransport.listen(path, allowed_uids={stranger}) as listener:
+        accepting = asyncio.create_task(listener.accept())
+        client = await UnixSocketTransport.connect(path)
+        # The listener closes the connection at once, without a greeting.
+        assert await recv(client) is None
+        with pytest.raises(TransportClosed, match=r"closed the connection before greeting"):
+            await client.send(msg(b"x"))
+        await client.wait_closed()
+        assert listener.refused == 1
+        assert not accepting.done()  # nothing was accepted
+        accepting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await accepting
+    [record] = [r for r in caplog.records if "refused a connection" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert f"runs as uid {me}, which is not in allowed_uids [{stranger}]" in record.getMessage()
+    assert f"(pid {os.getpid()})" in record.getMessage()
+    assert listener.accepted == 0
+
+
+async def test_by_default_only_our_own_uid_is_allowed(sock_dir: str, ends: Ends) -> None:
+    async with await UnixSocketTransport.listen(os.path.join(sock_dir, "s")) as listener:
+        assert listener.allowed_uids == {os.geteuid()}
+        client, server = await ends.connect(listener)
+        await client.send(msg(b"welcome"))
+        assert await recv_data(server) == b"welcome"
+        assert (listener.accepted, listener.refused) == (1, 0)
+
+
+async def test_connections_not_accepted_wait_in_a_bounded_queue(sock_dir: str) -> None:
+    """3,000 clients connect to a listener that accepts none: at most `backlog` (+1: Linux
+    admits one more) wait, the others are refused by the kernel, and nothing else holds them."""
+    path = os.path.join(sock_dir, "s")
+    backlog = 16
+    waiting: list[socket.socket] = []
+    refused = 0
+    async with await UnixSocketTransport.listen(path, backlog=backlog) as listener:
+        try:
+            for _ in range(3000):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                try:
+                    sock.connect(path)
+                except BlockingIOError:
+                    sock.close()
+                    refused += 1
+                else:
+                    waiting.append(sock)
+                await asyncio.sleep(0)  # the event loop may run: nothing accepts eagerly
+            assert len(waiting) <= backlog + 1
+            assert refused == 3000 - len(waiting)
+            with pytest.raises(BlockingIOError, match=r"queue of connections not yet accepted"):
+                await UnixSocketTransport.connect(path)
+            # The queue is there for accept(): the first client waiting is served.
+            server = await asyncio.wait_for(listener.accept(), WAIT)
+            waiting[0].setblocking(True)
+            assert waiting[0].recv(len(GREETING)) == GREETING
+            server.close()  # a half-close: the socket goes once the client has closed too
+            waiting[0].close()
+            await asyncio.wait_for(server.wait_closed(), WAIT)
+        finally:
+            for sock in waiting:
+                sock.close()
+
+
+async def test_concurrent_accepts_each_take_one_connection(
+    listener: UnixSocketListener, ends: Ends
+) -> None:
+    accepting = [asyncio.create_task(listener.accept()) for _ in range(3)]
+    await asyncio.sleep(0)
+    clients = [await UnixSocketTransport.connect(listener.path) for _ in range(3)]
+    ends.keep(*clients)
+    servers = await asyncio.wait_for(asyncio.gather(*accepting), WAIT)
+    ends.keep(*servers)
+    assert len({id(server) for server in servers}) == 3
+    for i, client in enumerate(clients):
+        await client.send(msg(bytes([i])))
+    assert sorted([await recv_data(server) for server in servers]) == [b"\0", b"\1", b"\2"]
+    assert listener.accepted == 3
+
+
 # ---------------------------------------------------------------------- a peer process dies
 
 _IDLE_PEER = """
@@ -581,8 +796,9 @@ sys.stdin.read()  # never reads the socket; blocks until killed
 """
 
 
+@pytest.mark.parametrize("size", [512, 4096], ids=["capacity-bound", "byte-bound"])
 async def test_a_peer_killed_mid_stream_ends_the_transport(
-    listener: UnixSocketListener, ends: Ends
+    listener: UnixSocketListener, ends: Ends, size: int
 ) -> None:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -601,7 +817,7 @@ async def test_a_peer_killed_mid_stream_ends_the_transport(
         # Fill the socket: the child never reads, so frames end up waiting in our buffer.
         with pytest.raises(asyncio.QueueFull):  # noqa: PT012
             while True:
-                server.send_nowait(msg(b"z" * 1024))
+                server.send_nowait(msg(b"z" * size))
         blocked = asyncio.create_task(server.send(msg(b"one more")))
         receiving = asyncio.create_task(server.recv())
         child.kill()
@@ -611,8 +827,10 @@ async def test_a_peer_killed_mid_stream_ends_the_transport(
             await asyncio.wait_for(blocked, WAIT)
         with pytest.raises(TransportClosed, match=r"peer closed the connection|was lost"):
             await server.send(msg(b"after"))
-        # What was still in our buffer is counted, not lost silently.
-        assert server.undelivered == server.capacity
+        # What was still in our buffer is counted, not lost silently. The buffer took frames
+        # until it held `capacity` of them or `max_buffered_bytes`, whichever came first.
+        by_bytes = math.ceil(server.max_buffered_bytes / (4 + size))
+        assert server.undelivered == min(server.capacity, by_bytes)
         assert server.closed
     finally:
         if child.returncode is None:
@@ -633,3 +851,28 @@ def test_repr_shows_the_state() -> None:
     closed, open_ = uvloop.run(run())
     assert closed.startswith("<UnixSocketTransport('r.a') closed sent=0")
     assert open_.startswith("<UnixSocketTransport('r.b') open")
+
+
+def test_a_close_before_the_peer_took_the_connection_loses_nothing(tmp_path: Path) -> None:
+    """The listener takes the connection after this side has closed: its greeting cannot be
+    written to a closed socket, and a full close made it drop what had been sent before it
+    could read it. A half-close keeps it. Deterministic on the standard loop (on uvloop it
+    happens across processes, when the peer is slow to accept)."""
+
+    async def scenario() -> int:
+        path = str(tmp_path / "late.sock")
+        async with await UnixSocketTransport.listen(path) as listener:
+            client = await UnixSocketTransport.connect(path)
+            for _ in range(300):
+                client.send_bytes_nowait(b"x")
+            client.close()
+            server = await listener.accept()
+            got = 0
+            while batch := await server.recv_batch():
+                got += len(batch)
+            # The client's socket goes once the server has closed its side too.
+            server.close()
+            await asyncio.wait_for(client.wait_closed(), WAIT)
+            return got
+
+    assert asyncio.run(scenario()) == 300

@@ -11,7 +11,8 @@ Semantics in one place:
 * Delivery: at most once. Every message a send accepted is handled, or counted in
   ``ActorSystem.dead_letters`` if its actor stops first; every message not accepted raises at
   the sender. Nothing is dropped silently.
-* Threads: loop-affine. Use a system and its refs from the event loop that runs it.
+* Threads: loop-affine. Use a system and its refs from the event loop that runs it; a ref used
+  from another thread raises ``WrongThread``.
 
 ``SPEEDUPS`` is True when the C fast path (``mycelium._speedups``) is in use, False on the
 pure-Python core (never built, or ``MYCELIUM_PURE_PYTHON`` set; an extension that is present but
@@ -39,8 +40,10 @@ from .errors import SocketPathInUse as SocketPathInUse
 from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
 from .errors import WouldDeadlock as WouldDeadlock
+from .errors import WrongThread as WrongThread
 from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
+from .mailbox import MailboxView as MailboxView
 from .message import ActorMessage as ActorMessage
 from .remote import RemoteActorRef as RemoteActorRef
 from .server import ActorServer as ActorServer
@@ -78,6 +81,7 @@ __all__ = [
     "Mailbox",
     "MailboxEmpty",
     "MailboxFull",
+    "MailboxView",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
@@ -95,5 +99,6 @@ __all__ = [
     "UnixSocketListener",
     "UnixSocketTransport",
     "WouldDeadlock",
+    "WrongThread",
     "serve",
 ]

@@ -3,38 +3,67 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages. Each exists twice with one behaviour: in C
+messages, and ``clock`` is the clock its turn budget is read from. Each exists twice with one
+behaviour: in C
 (``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
 fallback. The C ones are used when importable, unless the environment variable
 ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
 
-The fast path is taken only when the message's exact class is in ``accepts`` and
-``len(_queue) < _limit``; everything else goes to the subclass's ``put_nowait``, which performs
-the full checks and raises the right error.
+The fast path is taken only when the message's exact class is in ``accepts``,
+``len(_queue) < _limit`` and the caller runs on the dispatcher's thread (``thread_id``);
+everything else goes to the subclass's ``put_nowait`` (``try_send``) or ``_send_slow``
+(``send``), which perform the full checks and raise the right error.
+
+Scheduling an idle actor can fail (the loop's ``call_soon`` raises once the loop is closed).
+Then nothing is left behind, in both builds: ``schedule`` takes the cell back off the ready
+queue and restores ``scheduled`` and ``_pending``, and the send takes its message back out of
+the queue before the error propagates.
 
 Invariants (kept by the subclasses that assign the fields): ``_limit > 0`` implies ``_queue`` is a
 ``collections.deque``; ``scheduled`` is True whenever the queue is non-empty.
+
+Intended differences between the builds (everything else behaves the same, and
+``tests/mycelium`` runs on both):
+
+* What ``send`` returns when it enqueued at once. C: ``READY``, one shared, loop-free object
+  (awaiting it costs one C call). Python: the dispatcher's ``completed``, an already-done
+  ``SendFuture`` of its loop (awaiting a C future is about twice as cheap as any Python
+  ``__await__``). Both are coroutines to asyncio (``create_task`` and ``TaskGroup`` take them)
+  that complete with ``None`` at once; ``asyncio.ensure_future`` wraps ``READY`` in a task but
+  returns a ``SendFuture`` itself. ``completed_send(loop)`` gives the one in use.
+* The C ``MailboxCore.dispatcher`` is a property that also notes whether the dispatcher is a
+  ``DispatcherCore`` (only then does the C fast path schedule and check the thread without a
+  Python call); the Python one is a plain slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
-from typing import TYPE_CHECKING, Any, Final, final
+from collections.abc import Awaitable, Callable, Coroutine
+from sys import getrefcount
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Final, Self, final
 
 __all__ = [
     "ASK",
     "DONE",
     "HANDOFF",
+    "OVERTIME",
     "PARKED",
     "RAISED",
-    "READY",
     "SPEEDUPS",
+    "TAINTED",
     "DispatcherCore",
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "SendFuture",
+    "clock",
+    "completed_send",
+    "py_completed_send",
     "py_run_batch",
     "run_batch",
 ]
@@ -51,6 +80,11 @@ PARKED: Final = 3
 resumed with send/throw) and ``b`` what it yielded."""
 RAISED: Final = 4
 """``done`` messages handled, then the next handler raised ``a``."""
+TAINTED: Final = 5
+"""``done`` messages handled; the last one kept or changed the watched task (its reference
+count moved): the caller replaces that task before running the next handler."""
+OVERTIME: Final = 6
+"""``done`` messages handled; the clock had reached the deadline when the last one returned."""
 
 BatchOutcome = tuple[int, int, Any, Any, Any]
 """``(done, code, a, b, msg)``: ``msg`` is the message whose handler suspended (``PARKED``) or
@@ -58,19 +92,50 @@ raised (``RAISED``), else ``None``."""
 
 
 @final
-class _Ready:
-    """An awaitable that is already complete: ``await`` gives ``None`` at once. Shared."""
+class SendFuture(asyncio.Future[None], Coroutine[Any, Any, None]):
+    """What ``send`` returns while its message waits for room; complete once it is admitted.
+
+    A future of the dispatcher's loop, and a coroutine to asyncio too, so that every asyncio
+    API takes it: ``await``, ``create_task`` and ``TaskGroup.create_task`` (which want a
+    coroutine), ``ensure_future``, ``gather``, ``wait_for``, ``shield`` (which want an
+    awaitable). ``asyncio.wait`` refuses it, as it refuses every coroutine: wrap it in
+    ``create_task`` first.
+
+    Resolved with ``None`` once the message is in the mailbox (the dispatcher moves waiting
+    messages in, oldest first, as room frees), or failed with ``ActorStopped``. Cancelling it
+    (directly, or by cancelling the task that awaits it, even before that task first ran) or
+    closing it before then withdraws the message: it is never delivered. Once admitted, the
+    message is delivered whatever happens to the awaiter.
+    """
 
     __slots__ = ()
 
-    def __await__(self) -> Generator[Any, None, None]:
-        return iter(())  # pyright: ignore[reportReturnType]  # an exhausted iterator suffices
+    __name__ = "send"  # how a task driving it names its coroutine
 
-    def __repr__(self) -> str:
-        return "<ready>"
+    def send(self, value: None, /) -> Any:
+        """Step it as a task steps a coroutine: yields this future until it is done."""
+        return self.__await__().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+        """Raise ``typ`` in it; if the message was not admitted yet, it is withdrawn."""
+        if not self.done():
+            self.cancel()
+        steps = self.__await__()
+        if val is None and tb is None:
+            return steps.throw(typ)
+        return steps.throw(typ, val, tb)  # pyright: ignore[reportDeprecated]
+
+    def close(self) -> None:
+        """Withdraw the message if it was not admitted yet (as a closed coroutine ends)."""
+        if not self.done():
+            self.cancel()
 
 
-PY_READY = _Ready()
+def py_completed_send(loop: asyncio.AbstractEventLoop) -> SendFuture:
+    """A ``SendFuture`` of ``loop`` that is already done: the Python build's ``completed``."""
+    done = SendFuture(loop=loop)
+    done.set_result(None)
+    return done
 
 
 class PyMailboxCore:
@@ -87,24 +152,40 @@ class PyMailboxCore:
     def try_send(self, msg: Any, /) -> None:
         """Deliver ``msg`` without waiting (see ``LocalActorRef.try_send``)."""
         queue = self._queue
-        if type(msg) in self.accepts and len(queue) < self._limit:
+        if (
+            type(msg) in self.accepts
+            and len(queue) < self._limit
+            and get_ident() == self.dispatcher.thread_id
+        ):
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
             if not self.scheduled:
-                self.dispatcher.schedule(self)
+                try:
+                    self.dispatcher.schedule(self)
+                except BaseException:
+                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
+                    raise
             return
         self.put_nowait(msg)
 
     tell = try_send
 
-    def send(self, msg: Any, /) -> Awaitable[None]:
+    def send(self, msg: Any, /) -> Coroutine[Any, Any, None]:
         """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``)."""
         queue = self._queue
-        if type(msg) in self.accepts and len(queue) < self._limit:
+        if (
+            type(msg) in self.accepts
+            and len(queue) < self._limit
+            and get_ident() == self.dispatcher.thread_id
+        ):
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
             if not self.scheduled:
-                self.dispatcher.schedule(self)
+                try:
+                    self.dispatcher.schedule(self)
+                except BaseException:
+                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
+                    raise
             # A completed future of the loop: awaiting it is cheaper than any Python __await__.
-            completed: Awaitable[None] = self.dispatcher.completed
+            completed: Coroutine[Any, Any, None] = self.dispatcher.completed
             return completed
         return self._send_slow(msg)
 
@@ -112,7 +193,7 @@ class PyMailboxCore:
         """The slow path of ``try_send``; implemented by the subclass."""
         raise NotImplementedError
 
-    def _send_slow(self, msg: Any, /) -> Awaitable[None]:
+    def _send_slow(self, msg: Any, /) -> Coroutine[Any, Any, None]:
         """The slow path of ``send``; implemented by the subclass."""
         raise NotImplementedError
 
@@ -122,42 +203,68 @@ class PyDispatcherCore:
 
     Invariant (kept with the subclass): ``_pending`` is True iff a call of ``_run_handle`` is
     scheduled on the loop or running; every cell in ``_ready`` has ``scheduled`` set.
+    ``thread_id`` is the ``threading.get_ident()`` of the thread that created the dispatcher
+    (the loop's thread); the send path moves it when it finds the loop running on another.
     """
 
-    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle")
+    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle", "thread_id")
 
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
     _run_handle: Callable[[], None]
     _pending: bool
+    thread_id: int
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        self = super().__new__(cls)
+        self.thread_id = get_ident()
+        return self
 
     def schedule(self, cell: Any, /) -> None:
-        """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False."""
+        """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False.
+
+        If asking the loop for a run fails, the cell is taken back off the ready queue, its
+        flag and ``_pending`` are restored, and the error propagates.
+        """
         cell.scheduled = True
-        self._ready.append(cell)
+        ready = self._ready
+        ready.append(cell)
         if not self._pending:
             self._pending = True
-            self._call_soon(self._run_handle)
+            try:
+                self._call_soon(self._run_handle)
+            except BaseException:
+                self._pending = False
+                ready.pop()
+                cell.scheduled = False
+                raise
 
 
-def py_run_batch(
+def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     queue: deque[Any],
     handle: Callable[[Any], Awaitable[Any]],
     batch: int,
     ready: deque[Any],
     ask_type: type,
+    task: object,
+    deadline: float,
     /,
 ) -> BatchOutcome:
     """Handle up to ``batch`` messages of ``queue`` with ``handle``; stop at anything special.
 
     Each handler's coroutine is driven by hand; one that finishes without suspending costs no
     task. The batch stops early at a question (``ASK``), a handler that suspends (``PARKED``) or
-    raises (``RAISED``), a message whose handler made another actor ready, seen as ``ready``
-    growing (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the
-    codes; ``msg`` is the message being handled when the batch stopped at ``PARKED`` or
-    ``RAISED`` (so a failure can name it), else ``None``.
+    raises (``RAISED``), a handler after which ``task`` (the dispatcher's standby task; None:
+    not watched) has more or fewer references than before it (``TAINTED``), a handler that
+    returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
+    a message whose handler made another actor ready, seen as ``ready`` growing
+    (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the codes;
+    ``msg`` is the message being handled when the batch stopped at ``PARKED`` or ``RAISED`` (so
+    a failure can name it), else ``None``.
     """
     before = len(ready)
+    watched = task is not None
+    held = getrefcount(task)
     done = 0
     while done < batch and queue:
         msg = queue.popleft()
@@ -176,28 +283,36 @@ def py_run_batch(
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None, msg
         done += 1
+        if watched and getrefcount(task) != held:
+            return done, TAINTED, None, None, None
+        if perf_counter() >= deadline:
+            return done, OVERTIME, None, None, None
         if len(ready) != before:
             return done, HANDOFF, None, None, None
     return done, DONE, None, None, None
 
 
+py_clock: Callable[[], float] = perf_counter
+"""The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
+
 if TYPE_CHECKING:
     run_batch = py_run_batch
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
-    READY: Awaitable[None] = PY_READY
+    clock: Callable[[], float] = perf_counter
     SPEEDUPS: bool
+
+    def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+        """What ``send`` returns when it enqueued at once: see the module's docstring."""
+        ...
+
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, DispatcherCore, READY, run_batch = (
-        PyMailboxCore,
-        PyDispatcherCore,
-        PY_READY,
-        py_run_batch,
-    )
+    MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
+    completed_send, clock = py_completed_send, py_clock
     SPEEDUPS = False
 else:
     try:
-        from ._speedups import READY, DispatcherCore, MailboxCore, run_batch
+        from ._speedups import READY, DispatcherCore, MailboxCore, clock, run_batch
     except ImportError as exc:
         # Never built (a source install without a compiler) is legitimate and silent; an
         # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
@@ -212,8 +327,12 @@ else:
                 RuntimeWarning,
                 stacklevel=1,
             )
-        MailboxCore, DispatcherCore, READY = PyMailboxCore, PyDispatcherCore, PY_READY
-        run_batch = py_run_batch
+        MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
+        completed_send, clock = py_completed_send, py_clock
         SPEEDUPS = False
     else:
         SPEEDUPS = True
+
+        def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+            """The C build's: ``READY``, whatever the loop."""
+            return READY

@@ -3,6 +3,14 @@
 ``Actor[M]``'s ``M`` is a type expression (a class, a union, ``Any``...). The sender checks every
 message against it, so the check must be fast: :class:`MessageCheck` keeps a set of the exact
 classes already accepted, and only a class seen for the first time pays for ``isinstance``.
+
+What can be declared: a class, a union of them, ``Any``/``object``, ``None``, a generic alias
+(``list[int]`` checks ``list``), ``Annotated``, ``NewType``, a bound ``TypeVar``, a PEP 695 alias,
+and a ``@runtime_checkable`` ``Protocol`` whose members are all methods (a message is accepted
+when its class has those methods: checked once per class, as ``issubclass`` would). Refused at
+spawn with a ``TypeError`` saying what to declare instead: a ``Protocol`` that is not
+``@runtime_checkable``, one with data members (``isinstance`` would check each object, not its
+class), a ``TypedDict`` (a plain ``dict`` at runtime), and any class ``isinstance`` refuses.
 """
 
 from __future__ import annotations
@@ -26,13 +34,46 @@ class MessageCheck:
     ``classes`` is ``None``, meaning any message is accepted).
     """
 
-    __slots__ = ("accepted", "classes", "expected")
+    __slots__ = ("accepted", "classes", "declared", "expected")
 
-    def __init__(self, classes: tuple[type, ...] | None, expected: str) -> None:
+    def __init__(
+        self, classes: tuple[type, ...] | None, expected: str, declared: object = None
+    ) -> None:
         self.classes = classes
         self.expected = expected
+        self.declared = declared
         # Invariant: grows only with classes that passed the check; bounded in size.
         self.accepted: set[type] = set(classes or ())
+
+    def require(self, message_type: object, label: str) -> None:
+        """Raise ``TypeError`` unless every instance of ``message_type`` passes this check."""
+        if self.classes is None:
+            return
+        try:
+            wanted = _runtime_classes(message_type, type(None))
+        except TypeError as exc:
+            raise TypeError(
+                f"cannot check that actor {label!r} accepts {_describe(message_type)}: give a "
+                "class or a union of classes"
+            ) from exc
+        if wanted is not None and all(issubclass(cls, self.classes) for cls in wanted):
+            return
+        raise TypeError(
+            f"actor {label!r} handles {self.expected}, not every {_describe(message_type)}; "
+            "look it up with a message type it handles"
+        )
+
+    def names(self, msg: object) -> tuple[str, str]:
+        """How an error names the declared type and ``msg``'s class: short names, or names
+        qualified by their module when the message's class shares its name with a declared
+        one (``shop.Order | None``, not ``billing.Order``; never "handles Order, not Order")."""
+        cls = type(msg)
+        got = cls.__qualname__
+        if self.classes is not None and any(
+            declared.__qualname__ == got and declared is not cls for declared in self.classes
+        ):
+            return _describe(self.declared, qualified=True), _qualified(cls)
+        return self.expected, got
 
     def admits(self, msg: object) -> bool:
         """True if ``msg`` is of the declared type; remembers its class for the fast path."""
@@ -59,7 +100,7 @@ def message_check_for(actor_class: type) -> MessageCheck:
     if check is None:
         declared = declared_message_type(actor_class)
         classes = _runtime_classes(declared, actor_class)
-        check = MessageCheck(classes, _describe(declared))
+        check = MessageCheck(classes, _describe(declared), declared)
         _checks[actor_class] = check
     return check
 
@@ -128,9 +169,9 @@ def _runtime_classes(declared: object, actor_class: type) -> tuple[type, ...] | 
     if declared is None or declared is type(None):
         return (type(None),)
     if isinstance(origin, type):  # list[int] -> list: element types are not checked
-        return (origin,)
+        return (_checkable(origin, actor_class),)
     if isinstance(declared, type):
-        return (declared,)
+        return (_checkable(declared, actor_class),)
     raise TypeError(
         f"cannot check messages of {actor_class.__qualname__} at runtime: its message type "
         f"{declared!r} is not a class, a union of classes or Any. Declare a class or a union "
@@ -138,12 +179,64 @@ def _runtime_classes(declared: object, actor_class: type) -> tuple[type, ...] | 
     )
 
 
-def _describe(declared: object) -> str:
-    """How errors name a declared type: ``Ping``, ``Ping | Pong``, ``int | None``."""
+def _checkable(cls: type, actor_class: type) -> type:
+    """``cls`` if ``isinstance`` can check messages against it, once per message class.
+
+    Raises:
+        TypeError: it cannot (see the module docstring for what to declare instead).
+    """
+
+    def refuse(what: str, instead: str) -> TypeError:
+        return TypeError(
+            f"cannot check messages of {actor_class.__qualname__} at runtime: its message "
+            f"type {_qualified(cls)} {what}. {instead}"
+        )
+
+    if getattr(cls, "_is_protocol", False):
+        if not getattr(cls, "_is_runtime_protocol", False):
+            raise refuse(
+                "is a Protocol that is not @runtime_checkable",
+                "Decorate it with @typing.runtime_checkable (a message is then accepted when "
+                "its class has the protocol's methods), declare a class or a union of classes, "
+                "or set the class attribute message_type.",
+            )
+        try:
+            issubclass(object, cls)
+        except TypeError:  # typing's own verdict: "non-method members"
+            raise refuse(
+                "is a Protocol with data members, which isinstance checks on each object",
+                "Declare a Protocol of methods only, a class or a union of classes.",
+            ) from None
+    elif typing.is_typeddict(cls):
+        raise refuse(
+            "is a TypedDict, which is a plain dict at runtime",
+            "Declare Actor[dict[str, Any]] (any dict is accepted), or send a class such as a "
+            "msgspec.Struct.",
+        )
+    try:
+        isinstance(None, cls)
+    except TypeError as exc:
+        raise refuse(
+            f"is refused by isinstance ({exc})",
+            "Declare a class or a union of classes, or set the class attribute message_type.",
+        ) from exc
+    return cls
+
+
+def _qualified(cls: type) -> str:
+    module = getattr(cls, "__module__", None)
+    if module in (None, "builtins"):
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def _describe(declared: object, *, qualified: bool = False) -> str:
+    """How errors name a declared type: ``Ping``, ``Ping | Pong``, ``int | None`` (with their
+    modules if ``qualified``: ``shop.Ping``)."""
     if declared is None or declared is type(None):
         return "None"
     if get_origin(declared) in (Union, _types.UnionType):
-        return " | ".join(_describe(member) for member in get_args(declared))
+        return " | ".join(_describe(member, qualified=qualified) for member in get_args(declared))
     if isinstance(declared, type):
-        return declared.__qualname__
+        return _qualified(declared) if qualified else declared.__qualname__
     return repr(declared).replace("typing.", "")

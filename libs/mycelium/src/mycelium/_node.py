@@ -132,6 +132,8 @@ class Node:
         "over_limit",
         "parent",
         "reason",
+        "reply",
+        "signals",
         "supervision",
         "timers",
         "wakeup",
@@ -166,6 +168,10 @@ class Node:
         # The exception it is about to fail with for being over a restart limit (a
         # Supervisor's): if that failure stops it, its parent fails too.
         self.over_limit: BaseException | None = None
+        # Invariant: how many of the runtime's own items (signals) its mailbox holds.
+        self.signals = 0
+        # The already-complete reply its signals travel with (their Ask envelope needs one).
+        self.reply: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------------- failures
 
@@ -326,6 +332,14 @@ class Node:
             finally:
                 self.wakeup = None
         return cell.state == RUNNING
+
+    def signal_reply(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """An already-complete future: the reply of this actor's signal envelopes."""
+        reply = self.reply
+        if reply is None:
+            reply = self.reply = loop.create_future()
+            reply.set_result(None)
+        return reply
 
     def timers_for(self, cell: LocalActorRef[Any]) -> Timers:
         """The ``Timers`` of ``cell`` (whose node this is), created on first use."""

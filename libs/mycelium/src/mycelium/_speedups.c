@@ -5,9 +5,13 @@
  * MailboxCore holds the five fields the fast path reads (the queue, the limit, the set of
  * accepted message classes, the dispatcher and the "scheduled" flag) and implements
  * try_send. It behaves exactly like the pure-Python MailboxCore in _core.py, which is the
- * reference: the fast path is taken only when the message's exact class is in `accepts`
- * and len(queue) < limit; everything else (first message, full, closed, unknown class)
- * goes to the Python method `put_nowait` of the subclass, which raises the right error.
+ * reference: the fast path is taken only when the message's exact class is in `accepts`,
+ * len(queue) < limit and the caller runs on the dispatcher's thread; everything else (first
+ * message, full, senders waiting, closed, unknown class, another thread) goes to the Python
+ * method `put_nowait` (or `_send_slow`) of the subclass, which raises the right error.
+ * A failed wake-up (the loop's call_soon raised) leaves nothing behind: the message is taken
+ * back out of the queue and schedule() restores the flags. The intended differences from the
+ * Python build are listed in _core.py's docstring.
  *
  * Invariants (kept by the Python subclasses that assign these fields):
  *   - limit > 0 implies queue is a collections.deque;
@@ -17,6 +21,10 @@
 #include <Python.h>
 #include <stddef.h>
 #include <structmember.h>
+#include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 typedef struct {
     PyObject_HEAD
@@ -25,6 +33,7 @@ typedef struct {
     PyObject *dispatcher;
     Py_ssize_t limit;
     char scheduled;
+    char core_dispatcher; /* `dispatcher` is a DispatcherCore (set with it, by its setter) */
 } CoreObject;
 
 /* DispatcherCore: the fields of a dispatcher that scheduling touches (see _core.py). */
@@ -33,8 +42,21 @@ typedef struct {
     PyObject *ready;      /* deque of cells waiting to run */
     PyObject *call_soon;  /* the loop's call_soon */
     PyObject *run_handle; /* the dispatcher's bound _run */
+    unsigned long thread; /* PyThread_get_thread_ident() of the loop's thread: thread_id */
+    void *thread_mark;    /* THREAD_MARK() of that thread (NULL: not known, no fast path) */
     char pending;         /* a _run is scheduled or running */
 } DispatcherCoreObject;
+
+/* THREAD_MARK(): a value that identifies the calling thread, for the fast path's check that
+ * it runs on the dispatcher's thread. With glibc, the address of a one-byte thread-local
+ * (initial-exec model: one instruction, where PyThread_get_thread_ident() costs two calls,
+ * ~2 ns per send); elsewhere the thread ident itself. */
+#if defined(__GNUC__) && defined(__GLIBC__)
+static __thread char thread_marker __attribute__((tls_model("initial-exec")));
+#define THREAD_MARK() ((void *)&thread_marker)
+#else
+#define THREAD_MARK() ((void *)PyThread_get_thread_ident())
+#endif
 
 static PyTypeObject *core_type_ptr = NULL;       /* MailboxCore */
 static PyTypeObject *dispatcher_type_ptr = NULL; /* DispatcherCore */
@@ -43,6 +65,7 @@ static int dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell);
 static PyObject *deque_type = NULL;   /* collections.deque */
 static PyObject *deque_append = NULL; /* collections.deque.append (a method descriptor) */
 static PyObject *deque_popleft = NULL; /* collections.deque.popleft (a method descriptor) */
+static PyObject *deque_pop = NULL;     /* collections.deque.pop (a method descriptor) */
 static PyObject *str_put_nowait = NULL;
 static PyObject *str_schedule = NULL;
 static PyObject *str_send_slow = NULL;
@@ -80,13 +103,46 @@ ready_send(PyObject *self, PyObject *arg)
     return NULL;
 }
 
+/* throw(typ[, val[, tb]]): a finished coroutine raises what is thrown into it. */
+static PyObject *
+ready_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return NULL;
+    }
+    PyObject *typ = args[0];
+    PyObject *val = nargs > 1 && args[1] != Py_None ? args[1] : NULL;
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+    }
+    else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, val);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError,
+                        "exceptions must be classes or instances deriving from BaseException");
+    }
+    return NULL;
+}
+
+static PyObject *
+ready_close(PyObject *self, PyObject *unused)
+{
+    Py_RETURN_NONE;
+}
+
+/* send, throw and close (with __await__) make it a collections.abc.Coroutine, so that
+ * asyncio.create_task and TaskGroup.create_task take it like ensure_future does. */
 static PyMethodDef ready_methods[] = {
     {"send", (PyCFunction)ready_send, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))ready_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)ready_close, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
 static PyType_Slot ready_slots[] = {
-    {Py_tp_doc, "An awaitable that is already complete (await gives None)."},
+    {Py_tp_doc, "A coroutine that is already complete (await gives None); shared."},
     {Py_am_await, ready_await},
     {Py_am_send, ready_am_send},
     {Py_tp_iter, ready_await},
@@ -118,6 +174,7 @@ core_clear(CoreObject *self)
 {
     Py_CLEAR(self->queue);
     Py_CLEAR(self->accepts);
+    self->core_dispatcher = 0;
     Py_CLEAR(self->dispatcher);
     return 0;
 }
@@ -140,7 +197,8 @@ core_fast_put(CoreObject *self, PyObject *msg)
     PyObject *queue = self->queue;
     PyObject *accepts = self->accepts;
     if (queue == NULL || accepts == NULL || self->limit <= 0 ||
-        (PyObject *)Py_TYPE(queue) != deque_type) {
+        (PyObject *)Py_TYPE(queue) != deque_type || !self->core_dispatcher ||
+        ((DispatcherCoreObject *)self->dispatcher)->thread_mark != THREAD_MARK()) {
         return 0;
     }
     /* Hashing the message's class may run Python code (a metaclass __hash__) that could
@@ -170,27 +228,45 @@ core_fast_put(CoreObject *self, PyObject *msg)
         }
     }
     Py_DECREF(accepts);
-    Py_DECREF(queue);
     if (done == 1 && !self->scheduled) {
         PyObject *dispatcher = self->dispatcher;
+        int failed;
         if (dispatcher == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "actor has no dispatcher");
-            return -1;
-        }
-        if (PyObject_TypeCheck(dispatcher, dispatcher_type_ptr)) {
-            if (dispatcher_schedule((DispatcherCoreObject *)dispatcher, (PyObject *)self) < 0) {
-                return -1;
-            }
+            failed = 1;
         }
         else {
-            PyObject *res =
-                PyObject_CallMethodOneArg(dispatcher, str_schedule, (PyObject *)self);
-            if (res == NULL) {
-                return -1;
+            Py_INCREF(dispatcher);
+            if (self->core_dispatcher) {
+                failed = dispatcher_schedule((DispatcherCoreObject *)dispatcher,
+                                             (PyObject *)self) < 0;
             }
-            Py_DECREF(res);
+            else {
+                PyObject *res =
+                    PyObject_CallMethodOneArg(dispatcher, str_schedule, (PyObject *)self);
+                failed = res == NULL;
+                Py_XDECREF(res);
+            }
+            Py_DECREF(dispatcher);
+        }
+        if (failed) {
+            /* The actor could not be woken: take the message back out, keep the error. */
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyObject *res = PyObject_Vectorcall(deque_pop, &queue, 1, NULL);
+            Py_XDECREF(res);
+            Py_DECREF(queue);
+            if (res == NULL) {
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(tb);
+                return -1; /* the pop's own error */
+            }
+            PyErr_Restore(type, value, tb);
+            return -1;
         }
     }
+    Py_DECREF(queue);
     return done;
 }
 
@@ -233,10 +309,47 @@ static PyMethodDef core_methods[] = {
 static PyMemberDef core_members[] = {
     {"_queue", T_OBJECT_EX, offsetof(CoreObject, queue), 0, NULL},
     {"accepts", T_OBJECT_EX, offsetof(CoreObject, accepts), 0, NULL},
-    {"dispatcher", T_OBJECT_EX, offsetof(CoreObject, dispatcher), 0, NULL},
     {"_limit", T_PYSSIZET, offsetof(CoreObject, limit), 0, NULL},
     {"scheduled", T_BOOL, offsetof(CoreObject, scheduled), 0, NULL},
     {NULL, 0, 0, 0, NULL},
+};
+
+static PyObject *
+core_get_dispatcher(CoreObject *self, void *closure)
+{
+    if (self->dispatcher == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "dispatcher");
+        return NULL;
+    }
+    return Py_NewRef(self->dispatcher);
+}
+
+/* Setting the dispatcher also notes whether it is a DispatcherCore, which the fast path
+ * reads (its thread, its schedule) without a type check per send. */
+static int
+core_set_dispatcher(CoreObject *self, PyObject *value, void *closure)
+{
+    PyObject *old = self->dispatcher;
+    if (value == NULL) {
+        if (old == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "dispatcher");
+            return -1;
+        }
+        self->core_dispatcher = 0;
+        self->dispatcher = NULL;
+    }
+    else {
+        self->core_dispatcher = (char)PyObject_TypeCheck(value, dispatcher_type_ptr);
+        self->dispatcher = Py_NewRef(value);
+    }
+    Py_XDECREF(old);
+    return 0;
+}
+
+static PyGetSetDef core_getset[] = {
+    {"dispatcher", (getter)core_get_dispatcher, (setter)core_set_dispatcher,
+     "The dispatcher that schedules this cell.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot core_slots[] = {
@@ -246,6 +359,7 @@ static PyType_Slot core_slots[] = {
     {Py_tp_clear, core_clear},
     {Py_tp_methods, core_methods},
     {Py_tp_members, core_members},
+    {Py_tp_getset, core_getset},
     {Py_tp_new, PyType_GenericNew},
     {0, NULL},
 };
@@ -271,15 +385,18 @@ dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell)
         PyErr_SetString(PyExc_RuntimeError, "dispatcher is not initialised");
         return -1;
     }
-    if (PyObject_TypeCheck(cell, core_type_ptr)) {
+    int is_core = PyObject_TypeCheck(cell, core_type_ptr);
+    if (is_core) {
         ((CoreObject *)cell)->scheduled = 1;
     }
     else if (PyObject_SetAttrString(cell, "scheduled", Py_True) < 0) {
         return -1;
     }
-    PyObject *args[2] = {d->ready, cell};
+    PyObject *ready = Py_NewRef(d->ready);
+    PyObject *args[2] = {ready, cell};
     PyObject *res = PyObject_Vectorcall(deque_append, args, 2, NULL);
     if (res == NULL) {
+        Py_DECREF(ready);
         return -1;
     }
     Py_DECREF(res);
@@ -287,11 +404,28 @@ dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell)
         d->pending = 1;
         res = PyObject_CallOneArg(d->call_soon, d->run_handle);
         if (res == NULL) {
+            /* No run will come: undo everything (as PyDispatcherCore.schedule does). */
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
             d->pending = 0;
+            PyObject *popped = PyObject_Vectorcall(deque_pop, &ready, 1, NULL);
+            Py_XDECREF(popped);
+            if (popped == NULL) {
+                PyErr_Clear();
+            }
+            if (is_core) {
+                ((CoreObject *)cell)->scheduled = 0;
+            }
+            else if (PyObject_SetAttrString(cell, "scheduled", Py_False) < 0) {
+                PyErr_Clear();
+            }
+            PyErr_Restore(type, value, tb);
+            Py_DECREF(ready);
             return -1;
         }
         Py_DECREF(res);
     }
+    Py_DECREF(ready);
     return 0;
 }
 
@@ -339,6 +473,49 @@ static PyMethodDef dispatcher_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+dispatcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *self = PyType_GenericNew(type, args, kwargs);
+    if (self != NULL) {
+        ((DispatcherCoreObject *)self)->thread = PyThread_get_thread_ident();
+        ((DispatcherCoreObject *)self)->thread_mark = THREAD_MARK();
+    }
+    return self;
+}
+
+static PyObject *
+dispatcher_get_thread_id(DispatcherCoreObject *self, void *closure)
+{
+    return PyLong_FromUnsignedLong(self->thread);
+}
+
+/* Setting thread_id (the send path does, from the thread the loop now runs on) also notes
+ * that thread's mark when it is the calling thread; otherwise the fast path stays closed and
+ * every send takes the slow path, which checks the thread in Python. */
+static int
+dispatcher_set_thread_id(DispatcherCoreObject *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "thread_id cannot be deleted");
+        return -1;
+    }
+    unsigned long thread = PyLong_AsUnsignedLong(value);
+    if (thread == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    self->thread = thread;
+    self->thread_mark = thread == PyThread_get_thread_ident() ? THREAD_MARK() : NULL;
+    return 0;
+}
+
+static PyGetSetDef dispatcher_getset[] = {
+    {"thread_id", (getter)dispatcher_get_thread_id, (setter)dispatcher_set_thread_id,
+     "threading.get_ident() of the loop's thread (the creator's, until the send path moves it)",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMemberDef dispatcher_members[] = {
     {"_ready", T_OBJECT_EX, offsetof(DispatcherCoreObject, ready), 0, NULL},
     {"_call_soon", T_OBJECT_EX, offsetof(DispatcherCoreObject, call_soon), 0, NULL},
@@ -354,7 +531,8 @@ static PyType_Slot dispatcher_slots[] = {
     {Py_tp_clear, dispatcher_clear},
     {Py_tp_methods, dispatcher_methods},
     {Py_tp_members, dispatcher_members},
-    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_getset, dispatcher_getset},
+    {Py_tp_new, dispatcher_new},
     {0, NULL},
 };
 
@@ -384,6 +562,10 @@ speedups_exec(PyObject *module)
     }
     deque_popleft = PyObject_GetAttrString(deque_type, "popleft");
     if (deque_popleft == NULL) {
+        return -1;
+    }
+    deque_pop = PyObject_GetAttrString(deque_type, "pop");
+    if (deque_pop == NULL) {
         return -1;
     }
     str_put_nowait = PyUnicode_InternFromString("put_nowait");
@@ -432,17 +614,57 @@ speedups_exec(PyObject *module)
 
 
 /* ------------------------------------------------------------------------------------------
+ * clock(): the monotonic clock of the turn budget, in seconds (the one run_batch reads).
+ * CLOCK_MONOTONIC is read through the vDSO on Linux: ~25 ns, no system call.
+ */
+static inline double
+monotonic_s(void)
+{
+#ifdef _WIN32
+    static LARGE_INTEGER frequency = {0};
+    LARGE_INTEGER now;
+    if (frequency.QuadPart == 0) {
+        QueryPerformanceFrequency(&frequency);
+    }
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart / (double)frequency.QuadPart;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+#endif
+}
+
+static PyObject *
+speedups_clock(PyObject *module, PyObject *unused)
+{
+    return PyFloat_FromDouble(monotonic_s());
+}
+
+/* ------------------------------------------------------------------------------------------
  * run_batch: the dispatcher's inner loop (see py_run_batch in _core.py, the reference).
  *
- * run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b, msg)
+ * run_batch(queue, handle, batch, ready, ask_type, task, deadline)
+ *     -> (done, code, a, b, msg)
  * Handles up to `batch` messages of `queue`: calls handle(msg) and drives the coroutine with
  * PyIter_Send (no task, no StopIteration, no __await__ wrapper for native coroutines). Stops
- * early at a question, a handler that suspends or raises, or a handler that made another actor
- * ready (`ready` grew). The codes are those of _core.py.
+ * early at a question, a handler that suspends or raises, a handler that kept or changed
+ * `task` (its reference count moved; None: not watched), once clock() has reached `deadline`
+ * (read after every handler that finished), or after a handler that made another actor ready
+ * (`ready` grew). The codes are those of _core.py.
  */
-enum { BATCH_DONE = 0, BATCH_HANDOFF = 1, BATCH_ASK = 2, BATCH_PARKED = 3, BATCH_RAISED = 4 };
+enum {
+    BATCH_DONE = 0,
+    BATCH_HANDOFF = 1,
+    BATCH_ASK = 2,
+    BATCH_PARKED = 3,
+    BATCH_RAISED = 4,
+    BATCH_TAINTED = 5,
+    BATCH_OVERTIME = 6,
+};
 
-/* (done, code, a, b, msg), stealing a, b and msg (NULL means None). */
+/* (done, code, a, b, msg), stealing a, b and msg (NULL means None). `msg` is the message
+ * whose handler suspended or raised, for a failure to name it. */
 static PyObject *
 batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b, PyObject *msg)
 {
@@ -493,18 +715,27 @@ take_exception(void)
 static PyObject *
 speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "run_batch(queue, handle, batch, ready, ask_type)");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "run_batch(queue, handle, batch, ready, ask_type, task, deadline)");
         return NULL;
     }
     PyObject *queue = args[0];
     PyObject *handle = args[1];
     PyObject *ready = args[3];
     PyObject *ask_type = args[4];
+    PyObject *task = args[5];
     Py_ssize_t batch = PyLong_AsSsize_t(args[2]);
     if (batch == -1 && PyErr_Occurred()) {
         return NULL;
     }
+    double deadline = PyFloat_AsDouble(args[6]);
+    if (deadline == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* What holds the task now (the caller's references): a handler that returns with more
+     * or fewer kept it or changed it. Read once: nothing else runs between handlers. */
+    Py_ssize_t held = task == Py_None ? 0 : Py_REFCNT(task);
     if ((PyObject *)Py_TYPE(queue) != deque_type || (PyObject *)Py_TYPE(ready) != deque_type) {
         PyErr_SetString(PyExc_TypeError, "run_batch needs deques for queue and ready");
         return NULL;
@@ -563,6 +794,12 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(msg);
         Py_XDECREF(yielded); /* the handler's return value: ignored for a tell */
         done++;
+        if (task != Py_None && Py_REFCNT(task) != held) {
+            return batch_outcome(done, BATCH_TAINTED, NULL, NULL, NULL);
+        }
+        if (monotonic_s() >= deadline) {
+            return batch_outcome(done, BATCH_OVERTIME, NULL, NULL, NULL);
+        }
         Py_ssize_t now = PyObject_Size(ready);
         if (now < 0) {
             return NULL;
@@ -576,7 +813,10 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef speedups_functions[] = {
     {"run_batch", (PyCFunction)(void (*)(void))speedups_run_batch, METH_FASTCALL,
-     "run_batch(queue, handle, batch, ready, ask_type) -> (done, code, a, b, msg); see _core.py."},
+     "run_batch(queue, handle, batch, ready, ask_type, task, deadline) -> (done, code, a, b, msg); "
+     "see _core.py."},
+    {"clock", speedups_clock, METH_NOARGS,
+     "clock() -> float: the monotonic clock run_batch compares its deadline with, in seconds."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,12 +1,15 @@
 """Types of the optional C module: the same shapes as their pure-Python twins in _core.py."""
 
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, final
 
 @final
-class Ready:
-    def __await__(self) -> Any: ...
+class Ready(Coroutine[Any, Any, None]):
+    def __await__(self) -> Generator[Any]: ...
+    def send(self, value: None, /) -> Any: ...
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any: ...
+    def close(self) -> None: ...
 
 READY: Ready
 
@@ -18,13 +21,14 @@ class MailboxCore:
     scheduled: bool
     def try_send(self, msg: Any, /) -> None: ...
     def tell(self, msg: Any, /) -> None: ...
-    def send(self, msg: Any, /) -> Awaitable[None]: ...
+    def send(self, msg: Any, /) -> Coroutine[Any, Any, None]: ...
 
 class DispatcherCore:
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
     _run_handle: Callable[[], None]
     _pending: bool
+    thread_id: int
     def schedule(self, cell: Any, /) -> None: ...
 
 def run_batch(
@@ -33,5 +37,8 @@ def run_batch(
     batch: int,
     ready: deque[Any],
     ask_type: type,
+    task: object,
+    deadline: float,
     /,
 ) -> tuple[int, int, Any, Any, Any]: ...
+def clock() -> float: ...

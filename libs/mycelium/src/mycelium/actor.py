@@ -4,6 +4,9 @@ An actor is an object with private state and one ``handle`` coroutine. The runti
 ``on_start`` once before the first message, ``handle`` once per message (never two at a time,
 so the state needs no locks), and ``on_stop`` once at the end, whatever ended it.
 
+``Actor[M, R]``: ``R``, the type of ``handle``'s answers, is optional (``Actor[M]`` means
+``Actor[M, Any]``); declaring it types ``ask``: ``ActorRef[M, R].ask`` returns an ``R``.
+
 The message type ``M`` is read from the class declaration (``class Echo(Actor[str])``) and
 enforced at the sender: a message that is not an ``M`` raises ``MessageTypeError`` where it is
 sent, so nothing is ever dropped silently at the receiver.
@@ -11,8 +14,14 @@ sent, so nothing is ever dropped silently at the receiver.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, final, overload
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that Actor[M] stays valid
+    from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
     from .actor_ref import ActorRef
@@ -25,7 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["Actor"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 N = TypeVar("N")
+S = TypeVar("S", default=Any)
 T = TypeVar("T")
 
 DEFAULT_CAPACITY = 1000
@@ -80,18 +91,19 @@ class _RuntimeName(Generic[T]):
         own.pop(self._name, None)
 
 
-class Actor(Generic[M]):
-    """Base class of actors that handle messages of type ``M``.
+class Actor(Generic[M, R]):
+    """Base class of actors that handle messages of type ``M`` (and answer with ``R``).
 
-    Subclass it with a concrete message type, a class or a union::
+    Subclass it with a concrete message type, a class or a union, and optionally the type of
+    the answers (``Any`` when left out)::
 
-        class Counter(Actor[int]):
+        class Counter(Actor[int, int]):
             def __init__(self) -> None:
                 self.total = 0
 
             async def handle(self, msg: int) -> int:
                 self.total += msg
-                return self.total      # the answer to an ``ask``
+                return self.total      # the answer to an ``ask``: an int
 
     Lifecycle: ``on_start`` runs before the first message is handled (if it raises,
     ``spawn`` raises and the actor never runs); ``handle`` runs once per message, one at a time,
@@ -99,9 +111,12 @@ class Actor(Generic[M]):
     at shutdown, and after a handler crash.
 
     Handlers run on the system's dispatcher until they first suspend (``await`` something that
-    is not ready); a handler that never suspends costs no task. Until a handler first suspends,
-    ``asyncio.current_task()`` is ``None``; use ``asyncio.wait_for`` rather than
-    ``asyncio.timeout`` for a timeout that starts before the first suspension.
+    is not ready); a handler that never suspends costs no task of its own. Every asyncio API
+    works from a handler's first line: ``asyncio.current_task()`` is the task the handler
+    continues in if it suspends, so ``asyncio.timeout``, ``asyncio.TaskGroup`` and libraries
+    that key state by task behave as in any task. Handlers that finish without suspending may
+    share that task object (one that keeps or changes its task gets one of its own, which
+    finishes after it returns).
 
     Set the class attribute ``message_type`` to override the type read from the declaration
     (useful for generic actor classes whose ``M`` is only known at runtime).
@@ -150,12 +165,12 @@ class Actor(Generic[M]):
 
     async def spawn(
         self,
-        actor_or_factory: Actor[N] | Callable[[], Actor[N]],
+        actor_or_factory: Actor[N, S] | Callable[[], Actor[N, S]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         supervision: Supervision | None = None,
-    ) -> ActorRef[N]:
+    ) -> ActorRef[N, S]:
         """Spawn a child of this actor; same arguments as ``ActorSystem.spawn``.
 
         A child named ``"x"`` of an actor named ``"p"`` is ``"p/x"`` in ``lookup`` (of an
@@ -198,7 +213,7 @@ class Actor(Generic[M]):
         """Called, in order with the messages, when an actor this one watches has stopped
         for good. An exception here is a handler failure (the supervision decides)."""
 
-    async def handle(self, msg: M, /) -> Any:
+    async def handle(self, msg: M, /) -> R:
         """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
 
         An exception stops the actor: it is logged with the actor's id, ``on_stop`` runs, and

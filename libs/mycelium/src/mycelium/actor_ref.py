@@ -8,18 +8,26 @@ over a transport); the methods and their errors mean the same in both cases.
 from __future__ import annotations
 
 import itertools
+import sys
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, final
+from collections.abc import Coroutine
+from typing import Any, Final, Generic, final
 
-if TYPE_CHECKING:
-    from .mailbox import Mailbox
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that ActorRef[M] stays valid
+    from typing_extensions import TypeVar
+
+from .mailbox import MailboxView
 
 __all__ = ["ActorId", "ActorRef"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 
 _next_id = itertools.count(1).__next__
+
+_UNKNOWN_MAILBOX: Final = MailboxView()
 
 
 @final
@@ -41,15 +49,19 @@ class ActorId(int):
         return f"#{int(self)}"
 
 
-class ActorRef(ABC, Generic[M]):
+class ActorRef(ABC, Generic[M, R]):
     """Address of one actor; safe to copy, share, and keep after it stops.
+
+    ``ActorRef[M, R]``: sends take ``M``; ``ask`` returns ``R``, the actor's answer type
+    (``Actor[M, R]``); ``ActorRef[M]`` means ``ActorRef[M, Any]``.
 
     Ordering: messages from one sender are handled in the order sent.
     Delivery: at most once, and never silently dropped: every message that a call accepted is
     handled, or counted as a dead letter if the actor stops first; every message it did not
     accept raises at the sender (``MessageTypeError``, ``MailboxFull``, ``ActorStopped``).
-    Equality and hash follow ``id``.
-    Threads: call from the owning system's event loop only.
+    Equality and hash follow ``id``; a ref is always true (whatever its mailbox holds).
+    Threads: call from the owning system's event loop only (a local ref raises
+    ``WrongThread`` otherwise).
     """
 
     __slots__ = ()
@@ -70,9 +82,13 @@ class ActorRef(ABC, Generic[M]):
         """True while the actor accepts messages (False once it is stopping or stopped)."""
 
     @property
-    def mailbox(self) -> Mailbox[Any] | None:
-        """The actor's mailbox, for metrics, when it is local; ``None`` for a remote actor."""
-        return None
+    def mailbox(self) -> MailboxView:
+        """A read-only view of the actor's mailbox, for metrics (see ``MailboxView``).
+
+        Always present; for a remote actor it knows nothing of the other end: ``capacity`` is
+        ``None`` and the counts are 0.
+        """
+        return _UNKNOWN_MAILBOX
 
     @abstractmethod
     def try_send(self, msg: M, /) -> None:
@@ -80,8 +96,10 @@ class ActorRef(ABC, Generic[M]):
 
         Raises:
             MessageTypeError: ``msg`` is not of the actor's message type.
-            MailboxFull: the mailbox is full; the message is counted in ``dropped``.
+            MailboxFull: the mailbox is full, or other senders wait for room (they go first);
+                the message is counted in ``dropped``.
             ActorStopped: the actor is stopping or stopped.
+            WrongThread: called from a thread other than the event loop's.
         """
 
     def tell(self, msg: M, /) -> None:
@@ -89,25 +107,37 @@ class ActorRef(ABC, Generic[M]):
         self.try_send(msg)
 
     @abstractmethod
-    def send(self, msg: M, /) -> Awaitable[None]:
+    def send(self, msg: M, /) -> Coroutine[Any, Any, None]:
         """Deliver ``msg``; await the result to wait for room while the mailbox is full.
 
         Use it as ``await ref.send(msg)``: it returns as soon as the message is in the mailbox
-        (it does not wait for the handler). A local ref enqueues at call time when there is
-        room and returns an already-completed awaitable (so the fast path costs no coroutine);
-        when the mailbox is full the message joins the waiting senders at call time, in
-        order, and the awaitable completes when it is admitted. Cancelled while waiting: the
-        message was not delivered. The result is an awaitable, not always a coroutine: wrap
-        it with ``asyncio.ensure_future``, not ``create_task``, to run it in the background.
+        (it does not wait for the handler). The result is a coroutine to asyncio, so every API
+        takes it: ``create_task``, ``TaskGroup.create_task``, ``ensure_future``, ``gather``,
+        ``wait_for``, ``shield``; ``asyncio.wait`` refuses it as it refuses any coroutine (wrap
+        it in ``create_task``).
+
+        A local ref does its part at call time, so a send run in the background keeps its
+        place: with room, the message is enqueued at once and the result is already complete
+        (the fast path costs no coroutine frame); with the mailbox full, or other senders
+        already waiting, the message joins the waiting senders, in call order, and the
+        dispatcher moves it into the mailbox as room frees (the sender need not run for that);
+        the result completes then.
+
+        Cancellation: cancelling (or closing) the result, or the task awaiting it, before the
+        message was admitted withdraws it: it is never delivered. A cancellation that comes
+        after admission (the wake-up was on its way) still raises ``CancelledError``, and the
+        message is delivered. Dropping the result without awaiting it withdraws nothing.
 
         Raises:
             MessageTypeError: ``msg`` is not of the actor's message type.
             ActorStopped: the actor is stopping or stopped (also while waiting for room).
+            WouldDeadlock: a handler waited for room in its own full mailbox.
+            WrongThread: called from a thread other than the event loop's.
         """
 
     @abstractmethod
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
-        """Deliver ``msg`` and return what ``handle`` returned for it.
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
+        """Deliver ``msg`` and return what ``handle`` returned for it (an ``R``).
 
         Raises:
             AskTimeout: no answer within ``timeout`` seconds (``None``: wait forever), counting
@@ -116,8 +146,13 @@ class ActorRef(ABC, Generic[M]):
                 5 ms timer buckets, so they may fire up to 5 ms late.
             MessageTypeError: ``msg`` is not of the actor's message type.
             ActorStopped: the actor is stopped, or stopped before answering.
+            WrongThread: called from a thread other than the event loop's.
             Exception: whatever ``handle`` raised for this message (the actor then stops).
         """
+
+    def __bool__(self) -> bool:
+        """Always True, local or remote, alive or not: ``lookup(name) or fallback`` keeps a ref."""
+        return True
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ActorRef):

@@ -6,14 +6,21 @@ runs the ready actors one after the other. Each run handles up to ``throughput``
 one actor (fairness), then moves on; an actor that still has mail goes to the back of the ready
 queue. Actors made ready *during* a turn (one actor telling another) are run in the same turn,
 so an actor-to-actor hop costs no loop iteration. A turn ends when the ready queue is empty or
-after ``turn_budget_s`` seconds (checked every few runs), so I/O callbacks (a transport's
-flush, a socket read) and timers wait at most about that long.
+once its handlers have run for ``turn_budget_s`` seconds (the clock is read after every
+handler), so I/O callbacks (a transport's flush, a socket read) and timers wait at most about
+that long plus one handler.
 
 Each handler coroutine is driven by hand, by ``run_batch`` (``_core.py``; in C when built). One
 that finishes without suspending (the common case) costs no task and no future; one that
 suspends is handed to a task, and its actor is parked (it handles nothing else) until that task
 finishes, which keeps "one message at a time". A run also ends right after a message whose
 handler made another actor ready (a hand-off), so work passed along a chain moves on at once.
+
+Tasks: while a turn runs handlers, the current task (``asyncio.current_task()``) is the
+dispatcher's *standby* ``HandlerTask`` (``_handler_task.py``), so every asyncio API works from a
+handler's first line. A handler that suspends continues in that very task (the standby adopts
+it, and a new standby is made); handlers that finish without suspending share the standby,
+unless one keeps or changes it, which retires it after that handler.
 
 Threads: everything here runs on the loop's thread.
 """
@@ -26,14 +33,26 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from functools import partial
-from time import perf_counter
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any, Final, final
 
-from ._core import ASK, PARKED, RAISED, DispatcherCore, run_batch
+from ._core import (
+    ASK,
+    OVERTIME,
+    PARKED,
+    RAISED,
+    TAINTED,
+    DispatcherCore,
+    clock,
+    completed_send,
+    run_batch,
+)
 from ._deadlines import AskDeadlines
+from ._handler_task import HandlerTask
 from ._signals import NO_MESSAGE, Signal
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
@@ -49,10 +68,8 @@ DEFAULT_THROUGHPUT: Final = 128
 """Messages one actor may handle per run before the next ready actor gets its turn."""
 
 DEFAULT_TURN_BUDGET_S: Final = 0.00025
-"""How long one turn may run actors before the dispatcher yields to I/O and timers, s."""
-
-_CLOCK_EVERY: Final = 7
-"""The clock is read once every ``_CLOCK_EVERY + 1`` runs (a mask): reading it costs a call."""
+"""How long one turn may run handlers before the dispatcher yields to I/O and timers, s (the
+handler running when it runs out finishes first)."""
 
 
 @final
@@ -66,9 +83,12 @@ class Dispatcher(DispatcherCore):
 
     __slots__ = (
         "_context",
+        "_cut",
+        "_cut_left",
         "_forget",
         "_idle_waiters",
         "_parked",
+        "_standby",
         "ask_deadlines",
         "completed",
         "dead_letters",
@@ -109,15 +129,21 @@ class Dispatcher(DispatcherCore):
         self._context = contextvars.Context()
         # Invariant: the number of handlers suspended in a task (their actors are parked).
         self._parked = 0
+        # The task the next handler that suspends continues in: the current task while a
+        # turn runs (see _handler_task.py). None until the first turn.
+        self._standby: HandlerTask | None = None
+        # The actor whose run the last turn's budget cut short (it is first in the ready
+        # queue) and how many messages that run may still handle; None when no run was cut.
+        self._cut: LocalActorRef[Any] | None = None
+        self._cut_left = 0
         # Futures resolved when the dispatcher next has nothing to do (see quiesce()).
         self._idle_waiters: list[asyncio.Future[None]] = []
         # One bound method, reused for every call_soon: each turn in a fresh, empty context.
         self._run_handle = self._run_in_fresh_context
         # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
         self.ask_deadlines = AskDeadlines(loop)
-        # Already done: what the pure-Python send returns when it enqueued at once.
-        self.completed: asyncio.Future[None] = loop.create_future()
-        self.completed.set_result(None)
+        # Already complete: what send returns when it enqueued at once (see _core.py).
+        self.completed: Coroutine[Any, Any, None] = completed_send(loop)
 
     def system_forget(self, cell: LocalActorRef[Any]) -> None:
         """Tell the system that ``cell`` has stopped for good."""
@@ -143,21 +169,31 @@ class Dispatcher(DispatcherCore):
         suspended or raised, or a hand-off. Messages that arrive during the run wait for the
         next one (fairness). A run ends right after a message whose handler made another actor
         ready: the work it handed on goes next. Both go to the back of the ready queue, so a
-        ping-pong pair cannot starve the others.
+        ping-pong pair cannot starve the others. The turn ends after the first handler that
+        returns once the budget is spent; its actor goes to the back of the ready queue.
         """
         ready = self._ready
-        deadline = perf_counter() + self.turn_budget_s
-        runs = 0
+        loop = self.loop
+        standby = self._standby
+        if standby is not None:
+            if standby.held is None:
+                _enter_task(loop, standby)
+            else:  # changed between turns: the next run makes a new one
+                standby.retire()
+                self._standby = None
+        deadline = clock() + self.turn_budget_s
         throughput = self.throughput
+        cut = self._cut  # the run the last turn's budget cut short, first in the queue
         try:
             while ready:
-                runs += 1
-                if not runs & _CLOCK_EVERY and perf_counter() >= deadline:
-                    break
                 cell = ready.popleft()
                 queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => deque
                 batch = len(queue)
-                if batch > throughput:  # noqa: PLR1730 - min() costs a call here
+                if cell is cut:  # it resumes that run: what was left of its batch
+                    cut = self._cut = None
+                    if batch > self._cut_left:  # noqa: PLR1730 - min() costs a call here
+                        batch = self._cut_left
+                elif batch > throughput:
                     batch = throughput
                 handle = cell.actor.handle
                 before = len(ready)
@@ -165,52 +201,86 @@ class Dispatcher(DispatcherCore):
                 self.running = cell
                 handled = 0
                 settled = True  # False once the cell is parked or crashed: settled elsewhere
+                overtime = False  # True once the turn's budget is spent
                 while True:
+                    standby = self._standby
+                    if standby is None:  # made just before it is needed: see _park
+                        standby = self._standby = HandlerTask(loop, context)
+                        _enter_task(loop, standby)
                     done, code, a, b, msg = context.run(
-                        run_batch, queue, handle, batch - handled, ready, Ask
+                        run_batch, queue, handle, batch - handled, ready, Ask, standby, deadline
                     )
                     handled += done
-                    if code == ASK:
+                    if code == OVERTIME:
+                        overtime = True
+                    elif code == ASK:
+                        held = getrefcount(standby)
                         try:
                             answered = context.run(self._run_ask, cell, a, context)
                         except BaseException as exc:
                             cell.handled += handled
                             handled = 0
+                            self._retire_standby(standby)  # its traceback may hold it
                             self._fail(cell, exc, a.msg)
                             settled = False
+                            overtime = clock() >= deadline
                             break
+                        overtime = clock() >= deadline
                         if not answered:
                             settled = False
                             break
                         handled += 1
-                        if handled < batch and len(ready) == before:
+                        if getrefcount(standby) != held:
+                            self._retire_standby(standby)
+                        if not overtime and handled < batch and len(ready) == before:
+                            continue
+                    elif code == TAINTED:
+                        self._retire_standby(standby)
+                        overtime = clock() >= deadline
+                        if not overtime and handled < batch and len(ready) == before:
                             continue
                     elif code == PARKED:
                         self._park(cell, a, b, None, context, msg=msg)
                         settled = False
+                        overtime = clock() >= deadline
                     elif code == RAISED:
                         cell.handled += handled
+                        self._retire_standby(standby)  # its traceback may hold it
                         self._fail(cell, a, msg)
                         handled = 0
                         settled = False
+                        overtime = clock() >= deadline
                     break
                 self.running = None
                 if len(context) and context is self._context:
                     self._context = contextvars.Context()  # a handler set something in it
                 cell.handled += handled
                 if not settled:
+                    if overtime:
+                        break
                     continue
                 # Settle (inlined): requeue if mail is left, finish a stop, or release.
                 if cell.waiters:
                     cell.admit_waiters()
                 if queue:
+                    if overtime and handled < batch and len(ready) == before:
+                        # Cut short by the budget, not by a hand-off: the next turn resumes
+                        # this run first (what it handed on, if anything, goes next anyway).
+                        ready.appendleft(cell)
+                        self._cut = cell
+                        self._cut_left = batch - handled
+                        break
                     ready.append(cell)
                 elif cell.state == STOPPING:
                     cell.finish_stop()
                 else:
                     cell.scheduled = False
+                if overtime:
+                    break
         finally:
             self.running = None
+            if self._standby is not None:
+                _leave_task(loop, self._standby)
             if ready:
                 self.loop.call_soon(self._run_handle)
             else:
@@ -247,6 +317,13 @@ class Dispatcher(DispatcherCore):
         self._park(cell, steps, yielded, reply, context, msg=msg)
         return False
 
+    def _retire_standby(self, standby: HandlerTask) -> None:
+        """A handler kept or changed the standby task: no other handler will run in it. The
+        next run makes a new one."""
+        _leave_task(self.loop, standby)
+        standby.retire()
+        self._standby = None
+
     def _fail(self, cell: LocalActorRef[Any], exc: BaseException, msg: object) -> None:
         """The handler of ``msg`` raised: its actor's supervision decides (by default the
         actor stops); KeyboardInterrupt and the like then propagate."""
@@ -281,17 +358,23 @@ class Dispatcher(DispatcherCore):
         *,
         msg: object = NO_MESSAGE,
     ) -> None:
-        """A handler suspended: finish it in a task, in the context it started in (which is
-        then the task's alone); the cell handles nothing until then. ``msg`` is the message
-        it handles (dead-lettered if it fails)."""
+        """A handler suspended: finish it in the standby task (the current task it saw), in
+        the context it started in (which is then the task's alone); the cell handles nothing
+        until then. The next run makes a new standby (just before it is needed: one adopted
+        within the turn it was made in never waits idle). ``msg`` is the message it handles
+        (dead-lettered if it fails)."""
         self._parked += 1
         if context is self._context:
             self._context = contextvars.Context()
-        task = self.loop.create_task(
-            self._resume(cell, steps, yielded, reply, msg), context=context
+        task: HandlerTask = self._standby  # type: ignore[assignment]  # set while a turn runs
+        task.adopt(
+            self._resume(cell, steps, yielded, reply, msg),
+            context,
+            partial(self._resumed, cell, steps, reply, msg),
         )
-        task.add_done_callback(partial(self._resumed, cell, steps, reply, msg))
         cell.task = task
+        _leave_task(self.loop, task)
+        self._standby = None
 
     def _resumed(
         self,
@@ -382,8 +465,17 @@ class Dispatcher(DispatcherCore):
     # ---------------------------------------------------------------- lifecycle helpers
 
     def run_detached(self, coro: Coroutine[Any, Any, None], label: str) -> None:
-        """Run ``coro`` now, and in a task only if it suspends. Errors are logged."""
+        """Run ``coro`` now, and in a task only if it suspends. Errors are logged.
+
+        Its first step does not run in the standby task (which belongs to handlers): during a
+        turn, no task is current for it.
+        """
         steps = coro.__await__()
+        standby = self._standby
+        if standby is not None and asyncio.current_task(self.loop) is not standby:
+            standby = None
+        if standby is not None:
+            _leave_task(self.loop, standby)
         try:
             for yielded in steps:  # noqa: B007 - read after the loop
                 break
@@ -392,6 +484,9 @@ class Dispatcher(DispatcherCore):
         except Exception:
             log.exception("lifecycle step of actor %s failed", label)
             return
+        finally:
+            if standby is not None:
+                _enter_task(self.loop, standby)
         self.loop.create_task(_detached(_Continue(steps, yielded)))
 
 

@@ -21,6 +21,9 @@ Which error means what:
 * :class:`SystemStopped`: the actor system was shut down; it spawns nothing more.
 * :class:`WouldDeadlock`: an actor's handler asked its own actor, or waited for room in its
   own full mailbox: only that handler's return could let it go on. Also a :class:`RuntimeError`.
+* :class:`WrongThread`: a ref was used from a thread other than its event loop's. Nothing
+  was enqueued; hand the call to the loop with ``loop.call_soon_threadsafe``. Also a
+  :class:`RuntimeError`.
 * :class:`FrameTooLarge`: ``send`` was given a message larger than the transport's maximum
   frame size. Nothing was written and the transport stays open. (A peer that *announces* such a
   frame breaks the connection instead: ``recv`` raises :class:`TransportClosed`, caused by this.)
@@ -48,6 +51,7 @@ __all__ = [
     "SystemStopped",
     "TransportClosed",
     "WouldDeadlock",
+    "WrongThread",
 ]
 
 
@@ -127,11 +131,14 @@ class MessageTypeError(MyceliumError, TypeError):
         message: the rejected message.
     """
 
-    def __init__(self, actor: str, expected: str, message: object) -> None:
+    def __init__(
+        self, actor: str, expected: str, message: object, *, got: str | None = None
+    ) -> None:
         self.actor, self.expected, self.message = actor, expected, message
+        # got: how to name the message's class (qualified when it shares a declared name).
+        got = type(message).__qualname__ if got is None else got
         super().__init__(
-            f"actor {actor!r} handles {expected}, not {type(message).__qualname__}; "
-            "the message was not delivered."
+            f"actor {actor!r} handles {expected}, not {got}; the message was not delivered."
         )
 
 
@@ -264,4 +271,28 @@ class WouldDeadlock(MyceliumError, RuntimeError):
             f"actor {actor!r} {what} from its own handler: it would wait for itself forever; "
             f"{type(message).__name__} was not sent. Use try_send (or tell) to queue a message "
             "for yourself, and keep the answer in the handler instead of asking yourself."
+        )
+
+
+class WrongThread(MyceliumError, RuntimeError):
+    """A ref was used from a thread other than the one running its system's event loop.
+
+    Refs and systems are loop-affine: ``try_send``, ``tell``, ``send`` and ``ask`` must be
+    called on the loop's thread. Nothing was enqueued. From another thread, hand the call to
+    the loop: ``loop.call_soon_threadsafe(ref.try_send, msg)``, or
+    ``asyncio.run_coroutine_threadsafe(coro, loop)`` for a coroutine that sends or asks.
+
+    Attributes:
+        actor: the actor's label.
+        message: the message that was not delivered.
+        thread: ``threading.get_ident()`` of the calling thread.
+        owner: ``threading.get_ident()`` of the loop's thread.
+    """
+
+    def __init__(self, actor: str, message: object, thread: int, owner: int) -> None:
+        self.actor, self.message, self.thread, self.owner = actor, message, thread, owner
+        super().__init__(
+            f"actor {actor!r} belongs to the event loop of thread {owner}, but was called from "
+            f"thread {thread}; {type(message).__name__} was not delivered. Hand the call to "
+            "the loop's thread: loop.call_soon_threadsafe(ref.try_send, msg)."
         )

@@ -1,10 +1,17 @@
 """``LocalActorRef``: the ref, the mailbox and the lifecycle of one actor of this process.
 
 One object plays three parts, because the send path is the hottest code of the runtime and an
-idle actor should cost little memory: it *is* the ``ActorRef`` handed to senders, it *is* the
-actor's ``Mailbox`` (a send reaches the queue with no extra hop), and it carries what the
-dispatcher and the lifecycle need (the actor, the "scheduled" flag, the stop machinery).
-Refs returned by ``spawn`` and ``lookup`` are this same object.
+idle actor should cost little memory: it *is* the ``ActorRef`` handed to senders, it holds the
+actor's mailbox itself (a ``MailboxState``: a send reaches the queue with no extra hop, but
+nothing outside the runtime can take mail out; ``mailbox`` is a read-only ``MailboxView``), and
+it carries what the dispatcher and the lifecycle need (the actor, the "scheduled" flag, the stop
+machinery). Refs returned by ``spawn`` and ``lookup`` are this same object.
+
+Sending when the mailbox is full: the message joins ``waiters`` at call time, with the
+``SendFuture`` the sender awaits, and the fast path is closed (``_limit`` 0) until that queue is
+empty, so that later sends, of any kind and from anyone, queue up behind. When room frees, the
+dispatcher moves waiting messages into the mailbox, oldest first, and resolves their futures
+(``admit_waiters``); a future cancelled before that is skipped, its message never delivered.
 
 Lifecycle: RUNNING -> STOPPING (graceful: the mailbox is closed and drains) -> FINISHING
 (``on_stop`` runs) -> STOPPED. A handler crash or a forced stop goes from RUNNING or STOPPING
@@ -16,18 +23,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
+from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Final, final
 
-from ._core import READY, MailboxCore
+from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from ._signals import NO_MESSAGE, Signal
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
-from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock
-from .mailbox import Mailbox
+from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock, WrongThread
+from .mailbox import MailboxState, MailboxView
+
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays valid
+    from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -38,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "Ask", "LocalActorRef"]
 
 M = TypeVar("M", contravariant=True)
+R = TypeVar("R", covariant=True, default=Any)
 
 log = logging.getLogger("mycelium")
 
@@ -59,11 +74,11 @@ class Ask:
 
 
 @final
-class LocalActorRef(Mailbox[Any], ActorRef[M]):
+class LocalActorRef(MailboxState, ActorRef[M, R]):
     """A ref to an actor of this process: sends go straight into its mailbox.
 
-    Ordering, delivery and errors: see ``ActorRef``. As a ``Mailbox`` it exposes ``capacity``,
-    ``len()``, ``dropped`` and ``handled`` for metrics (``ref.mailbox`` is the ref itself).
+    Ordering, delivery and errors: see ``ActorRef``. ``mailbox`` is a read-only view of the
+    mailbox (``capacity``, ``len()``, ``dropped``, ``handled``, ``closed``) for metrics.
 
     Invariants:
     * ``scheduled`` is True whenever the mailbox is non-empty or a handler is in progress: the
@@ -71,6 +86,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
       mailbox empty with no handler running.
     * ``accepts`` only holds classes that passed the actor's message check.
     * a message whose put returned is handled, or recorded in the system's dead letters.
+    * ``waiters`` non-empty implies ``_limit <= 0`` (the fast path is closed) and
+      ``scheduled`` (the dispatcher will come round and admit them).
     """
 
     # The send-path fields (_queue, _limit, accepts, dispatcher, scheduled) and try_send
@@ -109,9 +126,10 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         self.state: int = RUNNING
         # The task running a handler that suspended (None when no handler is suspended).
         self.task: asyncio.Task[None] | None = None
-        # Senders waiting for room, oldest first (None until a send first has to wait). Each
-        # future is resolved with None when there may be room, or with the stop's reason.
-        self.waiters: deque[asyncio.Future[str | None]] | None = None
+        # Messages waiting for room, oldest first, each with the future its sender awaits (None
+        # until a send first has to wait). admit_waiters moves them into the queue and resolves
+        # the futures; a cancelled future's message is skipped (withdrawn).
+        self.waiters: deque[tuple[object, SendFuture]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
         # Its supervision, parent, children, watches and timers (None: none of them; see
@@ -133,8 +151,8 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         return self.state == RUNNING
 
     @property
-    def mailbox(self) -> Mailbox[Any]:
-        return self
+    def mailbox(self) -> MailboxView:
+        return MailboxView(self)
 
     @property
     def system(self) -> ActorSystem:
@@ -142,26 +160,32 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         return self.dispatcher.system
 
     # try_send and tell are MailboxCore's (C when built): the fast path appends when the
-    # message's class was accepted before and the mailbox is open with room; anything else
-    # goes to put_nowait below, which checks everything and raises the right error.
+    # message's class was accepted before, the mailbox is open with room and nobody waits for
+    # room, on the loop's thread; anything else goes to put_nowait below, which checks
+    # everything and raises the right error.
     try_send = MailboxCore.try_send
     tell = MailboxCore.try_send
 
-    # send is MailboxCore's too: with room, it enqueues at once and returns a completed
-    # awaitable (no coroutine, no future); otherwise _send_slow below decides.
+    # send is MailboxCore's too: on the fast path, it enqueues at once and returns a completed
+    # coroutine (no frame, no new future); otherwise _send_slow below decides.
     send = MailboxCore.send
 
-    def _send_slow(self, msg: M, /) -> Awaitable[None]:
-        """``send`` when the fast path does not apply: check the type, then enqueue or wait."""
+    def _send_slow(self, msg: M, /) -> Coroutine[Any, Any, None]:
+        """``send`` when the fast path does not apply: check, then enqueue or join the waiters."""
+        self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
         return self._enqueue(msg, msg)
 
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
+    def __bool__(self) -> bool:
+        return True
+
+    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
             timeout = None  # forever, as a timer cannot express it
+        self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
@@ -170,25 +194,28 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             raise WouldDeadlock(self.label, msg, "asked itself")
         loop = self.dispatcher.loop
         reply: asyncio.Future[Any] = loop.create_future()
-        entering = self._enqueue(Ask(msg, reply), msg)
+        entering = self._put_or_wait(Ask(msg, reply), msg)
         if timeout is None:
-            await entering
+            if entering is not None:
+                await entering
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
         if timeout >= SHORTEST_BUCKETED:
-            bucket = self.dispatcher.ask_deadlines.add(reply, self, timeout, msg)
+            deadlines = self.dispatcher.ask_deadlines
+            slot = deadlines.add(reply, self, timeout, msg)
             expiry = None
         else:
-            bucket = None
+            deadlines = None
+            slot = 0
             expiry = loop.call_later(timeout, _expire, reply, self, timeout, msg)
         try:
-            if entering is not READY:
+            if entering is not None:
                 await _until_entered_or_failed(entering, reply)
             return await reply
         finally:
-            if bucket is not None:
-                bucket.pop(reply, None)
+            if deadlines is not None:
+                deadlines.remove(slot, reply)
             else:
                 assert expiry is not None
                 expiry.cancel()
@@ -205,7 +232,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
 
     def __repr__(self) -> str:
         state = "alive" if self.state == RUNNING else "stopped"
-        return f"<LocalActorRef {self.label} {state} {len(self)}/{self.capacity}>"
+        return f"<LocalActorRef {self.label} {state} {len(self._queue)}/{self.capacity}>"
 
     # ----------------------------------------------------------------------------- sending
 
@@ -226,47 +253,103 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         """Raise ``MessageTypeError`` unless ``msg`` is of the actor's declared type."""
         check = self.check
         if not check.admits(msg):
-            raise MessageTypeError(self.label, check.expected, msg)
+            expected, got = check.names(msg)
+            raise MessageTypeError(self.label, expected, msg, got=got)
+
+    def check_thread(self, msg: object) -> None:
+        """Raise ``WrongThread`` unless called on the thread that runs this actor's loop.
+
+        The dispatcher notes its loop's thread when it is created; if the loop now runs on
+        the calling thread instead (a loop may be run by another thread later), the note
+        follows it.
+        """
+        dispatcher = self.dispatcher
+        here = get_ident()
+        if here == dispatcher.thread_id:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not dispatcher.loop:
+            raise WrongThread(self.label, msg, here, dispatcher.thread_id)
+        dispatcher.thread_id = here
 
     def put_nowait(self, msg: Any) -> None:
         """Check, enqueue and schedule ``msg``; the slow path of ``ActorRef.try_send``.
 
         Raises:
+            WrongThread: called from a thread other than the loop's.
             MessageTypeError: ``msg`` is not of the declared type.
             ActorStopped: the actor is stopping or stopped.
-            MailboxFull: the mailbox is full (counted in ``dropped``).
+            MailboxFull: the mailbox is full, or others wait for room (counted in ``dropped``).
         """
+        self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
+        if self.waiters:
+            self.admit_waiters()  # room may have freed since: those waiting go first
         queue = self._queue
         if len(queue) < self._limit:
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
         else:
-            self._put_slow(msg)
+            self._put_slow(msg)  # first message: creates the queue; else raises
         if not self.scheduled:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Schedule this idle actor for the message just enqueued; if that fails (the loop is
+        closed), take the message back out, so nothing is left behind, and raise."""
+        try:
             self.dispatcher.schedule(self)
+        except BaseException:
+            self._queue.pop()  # type: ignore[union-attr]  # it was just appended to a deque
+            raise
 
-    def _enqueue(self, item: object, msg: object) -> Awaitable[None]:
-        """Enqueue ``item`` (already type-checked) now if there is room, else wait for room.
+    def _enqueue(self, item: object, msg: object) -> Coroutine[Any, Any, None]:
+        """``_put_or_wait``, as what ``send`` returns: already complete if ``item`` was
+        enqueued at once, else the ``SendFuture`` that completes once it is admitted."""
+        entering = self._put_or_wait(item, msg)
+        if entering is None:
+            completed: Coroutine[Any, Any, None] = self.dispatcher.completed
+            return completed
+        return entering
 
-        Returns ``READY`` (already complete) when ``item`` was enqueued at once; otherwise a
-        coroutine that waits for room and then enqueues it (see ``_put_when_room``). ``msg`` is
-        what errors name (the question, for an ``Ask``).
+    def _put_or_wait(self, item: object, msg: object) -> SendFuture | None:
+        """Enqueue ``item`` (already type-checked) now if it may, else add it to the waiters.
+
+        Returns ``None`` when ``item`` was enqueued at once (room, and nobody waiting first);
+        otherwise the ``SendFuture`` that completes once the dispatcher has admitted it (see
+        ``admit_waiters``). ``msg`` is what errors name (the question, for an ``Ask``).
 
         Raises:
             ActorStopped: the actor is stopping or stopped.
+            WouldDeadlock: the actor's own handler would wait for room in its mailbox.
         """
-        if len(self._queue) < self._limit:
-            self._put_any(item)
-            return READY
+        if self.waiters:
+            self.admit_waiters()  # room may have freed since: those waiting go first
+        queue = self._queue
+        if len(queue) < self._limit:
+            queue.append(item)  # type: ignore[union-attr]  # _limit > 0 implies a deque
+            if not self.scheduled:
+                self._wake()
+            return None
         if self._limit < 0:
             raise ActorStopped(self.label, msg)
-        if self._limit == 0:  # the first message: _put_any creates the queue
-            self._put_any(item)
-            return READY
+        if type(queue) is tuple:  # the first message: _put_slow creates the queue
+            self._put_slow(item)
+            if not self.scheduled:
+                self._wake()
+            return None
         if self.handling_now():
             raise WouldDeadlock(self.label, msg, "waited for room in its own full mailbox")
-        return self._put_when_room(item, msg)
+        entering = SendFuture(loop=self.dispatcher.loop)
+        waiters = self.waiters
+        if waiters is None:
+            waiters = self.waiters = deque()
+        waiters.append((item, entering))
+        self._limit = 0  # close the fast path: later sends queue up behind this one
+        return entering
 
     def release_queue_if_idle(self) -> bool:
         """Let go of an empty queue while the actor is idle; True if it was released.
@@ -287,63 +370,24 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
         task = self.task
         return task is not None and task is asyncio.current_task()
 
-    async def _put_when_room(self, item: object, msg: object) -> None:
-        """Wait until the mailbox has room, then enqueue ``item``.
-
-        The dispatcher wakes one waiting sender per free slot, oldest first; the woken sender
-        enqueues its own item when it resumes, so a sender that raised (``CancelledError``
-        included) never delivered its item. A sender cancelled after being woken passes the
-        wake-up on to the next one.
-
-        Raises:
-            ActorStopped: the actor stopped before ``item`` could be enqueued.
-        """
-        waiters = self.waiters
-        if waiters is None:
-            waiters = self.waiters = deque()
-        loop = self.dispatcher.loop
-        first = True
-        while len(self._queue) >= self._limit > 0:  # open and full
-            room: asyncio.Future[str | None] = loop.create_future()
-            if first:
-                waiters.append(room)
-                first = False
-            else:  # woken, but the room was taken: keep our place at the front
-                waiters.appendleft(room)
-            try:
-                stop_reason = await room
-            except asyncio.CancelledError:
-                if room.done() and not room.cancelled():
-                    self.admit_waiters()  # we were woken for room we will not use
-                elif room in waiters:
-                    waiters.remove(room)
-                raise
-            if stop_reason is not None:
-                raise ActorStopped(self.label, msg, reason=stop_reason)
-        if self._limit < 0:
-            raise ActorStopped(self.label, msg)
-        self._put_any(item)
-
-    def _put_any(self, item: object) -> None:
-        queue = self._queue
-        if len(queue) < self._limit:
-            queue.append(item)  # type: ignore[union-attr]
-        else:
-            self._put_slow(item)  # first message: creates the queue; closed: raises
-        if not self.scheduled:
-            self.dispatcher.schedule(self)
-
     def admit_waiters(self) -> None:
-        """Wake one waiting sender per free slot, oldest first (they enqueue when they run)."""
+        """Move waiting messages into the mailbox while it has room, oldest first, and resolve
+        their senders' futures; skip those whose future was cancelled (withdrawn). Once none
+        waits, the fast path opens again. Called by the dispatcher when a run frees room, and
+        by the send path before it enqueues (so nobody overtakes those waiting)."""
         waiters = self.waiters
-        if not waiters:
+        if not waiters or self._limit < 0:
             return
-        free = self._limit - len(self._queue)
-        while waiters and free > 0:
-            room = waiters.popleft()
-            if not room.done():
-                room.set_result(None)
-                free -= 1
+        queue: deque[Any] = self._queue  # type: ignore[assignment]  # waiters => a deque
+        capacity = self._room()
+        while waiters and len(queue) < capacity:
+            item, entering = waiters.popleft()
+            if entering.done():  # cancelled: the sender withdrew it
+                continue
+            queue.append(item)
+            entering.set_result(None)
+        if not waiters:
+            self._limit = capacity
 
     # --------------------------------------------------------------------------- stopping
 
@@ -448,6 +492,7 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
             item = queue.popleft()  # type: ignore[union-attr]
             if type(item) is Ask:
                 if isinstance(item.msg, Signal):  # the runtime's own: dropped, not dead
+                    self._signal_gone()
                     item.msg.drop(self)
                     continue
                 if not item.reply.done():
@@ -478,36 +523,51 @@ class LocalActorRef(Mailbox[Any], ActorRef[M]):
 
     def post_signal(self, signal: Signal, *, front: bool = False) -> None:
         """Put one of the runtime's own items in the mailbox (``_signals.py``), at the back or,
-        with ``front``, ahead of the queued messages. It takes no sender's room: the limit
-        grows by one until the dispatcher takes it (``take_signal``)."""
-        if self._limit == 0:  # no queue yet: create it, as the first message would
-            self._queue = deque()
-            self._limit = self.capacity
-        elif self._limit < 0 and not self._queue:
-            self._queue = deque()
-        if self._limit > 0:
+        with ``front``, ahead of the queued messages. It takes no sender's room: while it is
+        queued the mailbox holds one item more than its capacity (``_room``)."""
+        node = self.ensure_node()
+        queue = self._queue
+        if type(queue) is tuple:  # no queue yet (or released): create it, as a message would
+            queue = self._queue = deque()
+            if self._limit == 0:
+                self._limit = self.capacity
+        node.signals += 1
+        if self._limit > 0:  # the fast path is open: one more item fits
             self._limit += 1
-        queue: deque[Any] = self._queue  # type: ignore[assignment]  # created above
-        item = Ask(signal, self.dispatcher.completed)
+        item = Ask(signal, node.signal_reply(self.dispatcher.loop))
         if front:
-            queue.appendleft(item)
+            queue.appendleft(item)  # type: ignore[union-attr]  # a deque, made above
         else:
-            queue.append(item)
+            queue.append(item)  # type: ignore[union-attr]
         if not self.scheduled:
             self.dispatcher.schedule(self)
 
     def take_signal(self, signal: Signal) -> Any:
         """The dispatcher reached ``signal``: give its room back; the turn it runs, if any."""
-        if self._limit > 0:
-            self._limit -= 1
+        self._signal_gone()
         return signal.open(self)
 
+    def _signal_gone(self) -> None:
+        node = self.node
+        if node is not None and node.signals > 0:
+            node.signals -= 1
+            if self._limit > 0:
+                self._limit -= 1
+
+    def _room(self) -> int:
+        """How many items the mailbox holds when full: its capacity, plus the runtime's own
+        items queued (``post_signal``), which take no sender's room."""
+        node = self.node
+        return self.capacity if node is None else self.capacity + node.signals
+
     def _refuse_waiters(self, reason: str) -> None:
-        """Wake every waiting sender: each finds the mailbox closed and raises ActorStopped."""
+        """Fail every waiting sender with ActorStopped: their messages were never accepted."""
         waiters, self.waiters = self.waiters, None
-        for room in waiters or ():
-            if not room.done():
-                room.set_result(reason)
+        label = self.label
+        for item, entering in waiters or ():
+            if not entering.done():
+                msg = item.msg if type(item) is Ask else item
+                entering.set_exception(ActorStopped(label, msg, reason=reason))
 
 
 def _expire(
@@ -517,24 +577,33 @@ def _expire(
         reply.set_exception(AskTimeout(ref.label, timeout, msg))
 
 
-async def _until_entered_or_failed(entering: Awaitable[None], reply: asyncio.Future[Any]) -> None:
+async def _until_entered_or_failed(entering: SendFuture, reply: asyncio.Future[Any]) -> None:
     """Wait for a question to enter the mailbox, unless its reply fails first (a timeout).
 
     If the reply fails first, the question is withdrawn (it never enters the mailbox) and the
     reply's exception is raised.
     """
-    waiting = asyncio.ensure_future(entering)
+    # Not asyncio.wait: it refuses a SendFuture, which is also a coroutine.
+    either: asyncio.Future[None] = reply.get_loop().create_future()
+
+    def wake(_: object) -> None:
+        if not either.done():
+            either.set_result(None)
+
+    entering.add_done_callback(wake)
+    reply.add_done_callback(wake)
     try:
-        await asyncio.wait((waiting, reply), return_when=asyncio.FIRST_COMPLETED)
+        await either
     except asyncio.CancelledError:
-        waiting.cancel()
+        entering.cancel()  # withdrawn, unless already admitted
         raise
-    if not waiting.done():
-        waiting.cancel()
-        await asyncio.wait((waiting,))
-        if waiting.cancelled() or waiting.exception() is None:
-            reply.result()  # raises the AskTimeout
-    waiting.result()
+    finally:
+        entering.remove_done_callback(wake)
+        reply.remove_done_callback(wake)
+    if not entering.done():
+        entering.cancel()  # withdrawn: it never enters the mailbox
+        reply.result()  # raises the AskTimeout
+    entering.result()  # raises ActorStopped if it was refused
 
 
 @final

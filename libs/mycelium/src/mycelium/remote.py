@@ -33,8 +33,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from types import UnionType
-from typing import Any, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
 import msgspec
 
@@ -65,6 +64,9 @@ from .errors import (
 )
 from .transport.base import Transport
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
 __all__ = ["RemoteActorRef"]
 
 log = logging.getLogger("mycelium")
@@ -81,9 +83,10 @@ class RemoteActorRef(ActorRef[M]):
     ``message_type`` at the sender (``MessageTypeError``, nothing sent), encodes it with msgpack
     and sends it as one frame. The ref owns the transport: it is the only reader of its replies
     (a reader task started here, so build the ref inside a running event loop), and
-    ``close()``/``aclose()`` close the transport. For a union message type, annotate the
-    variable (``ref: ActorRef[MarketMessage] = RemoteActorRef(...)``): a type checker cannot
-    read the union from the value.
+    ``close()``/``aclose()`` close the transport. The ref's type follows ``message_type``, a
+    union alias too (``RemoteActorRef(t, MarketMessage)`` is a
+    ``RemoteActorRef[MarketMessage]``, typed with ``TypeForm``), so a type checker checks
+    every send through it. A ref is always true (``ref or fallback`` keeps the ref).
 
     Ordering: messages sent through one ref are delivered to the remote actor in the order sent
     (``send``, ``try_send`` and ``ask`` alike).
@@ -119,28 +122,10 @@ class RemoteActorRef(ActorRef[M]):
         "rejected",
     )
 
-    @overload
     def __init__(
         self: RemoteActorRef[S],
         transport: Transport,
-        message_type: type[S],
-        *,
-        name: str | None = None,
-        reply_type: object = Any,
-    ) -> None: ...
-    @overload
-    def __init__(
-        self: RemoteActorRef[Any],
-        transport: Transport,
-        message_type: UnionType,
-        *,
-        name: str | None = None,
-        reply_type: object = Any,
-    ) -> None: ...
-    def __init__(
-        self,
-        transport: Transport,
-        message_type: object,
+        message_type: TypeForm[S],
         *,
         name: str | None = None,
         reply_type: object = Any,
@@ -344,6 +329,7 @@ class RemoteActorRef(ActorRef[M]):
             while batch := await recv_batch():
                 for frame in batch:
                     on_frame(frame)
+            why = getattr(self._transport, "close_reason", "") or why
         except TransportClosed as exc:
             why = str(exc)
         except Exception as exc:

@@ -12,8 +12,9 @@ import asyncio
 import functools
 import logging
 import traceback
-from types import UnionType
-from typing import Any, Final, Generic, TypeVar, final
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import msgspec
 
@@ -33,15 +34,24 @@ from ._wire import (
     typed_envelope_decoder,
 )
 from .actor_ref import ActorRef
-from .errors import ActorStopped, MessageTypeError, TransportClosed
+from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed
 from .local_ref import Ask, LocalActorRef
 from .transport.base import Transport
 
-__all__ = ["ActorServer", "serve"]
+if TYPE_CHECKING:
+    from typing_extensions import TypeForm
+
+__all__ = ["DEFAULT_MAX_PENDING", "DEFAULT_MAX_PENDING_BYTES", "ActorServer", "serve"]
 
 log = logging.getLogger("mycelium")
 
 S = TypeVar("S")
+
+DEFAULT_MAX_PENDING: Final = 1024
+"""Asks a server delivers and has not answered yet before it holds off reading."""
+
+DEFAULT_MAX_PENDING_BYTES: Final = 1024 * 1024
+"""Bytes of those asks' frames before a server holds off reading."""
 
 _MAX_TRACEBACK: Final = 4000
 """Characters of a remote traceback sent back with an error (its end, where the raise is)."""
@@ -56,12 +66,30 @@ class ActorServer(Generic[S]):
     mailbox stops reading, which fills the socket and makes the remote ``send`` wait
     (backpressure end to end). Answers go back as they are ready, in any order.
 
+    Backpressure on the reply path: the server reads the next frame only while
+
+    * no answer waits in the server for room in the transport (a peer that does not read its
+      answers fills the transport's buffer, bounded in bytes; the next answer then waits here
+      and the server stops reading that connection until the peer reads again),
+    * fewer than ``max_pending`` asks are delivered and not yet answered, and
+    * those asks' frames total less than ``max_pending_bytes`` bytes.
+
+    So a client that writes questions and never reads its answers holds in the server at most
+    the transport's buffers (see ``UnixSocketTransport``), one batch of frames taken from it,
+    and the answers to the asks already delivered (at most ``max_pending`` of them); its
+    socket fills and its own writes block. Answers that wait are sent in order by one task per
+    stall, never one per answer; refusal notices for tells take the same path.
+    ``pending``, ``pending_bytes``, ``backlog``, ``backlog_bytes``, ``reading`` and ``pauses``
+    show where the server stands.
+
     Nothing is ignored silently. A frame that cannot be decoded (garbage, a wrong envelope
     version, a message not of ``message_type``) or that the actor refuses (its own type check)
     is counted in ``rejected``, logged, and answered with an error (for a tell, a notice that
     the remote ref counts). A message the actor no longer accepts (stopped) is counted in
-    ``undelivered`` and answered likewise. Answers that cannot be sent back (the connection is
-    gone) are counted in ``unanswered``.
+    ``undelivered`` and answered likewise. An answer (or error report) too large for one frame
+    of the transport is counted in ``oversized``, logged, and replaced by an error saying so,
+    which the asker raises as ``RemoteError`` (type name ``FrameTooLarge`` for a return value).
+    Answers that cannot be sent back (the connection is gone) are counted in ``unanswered``.
 
     The server runs in a task started here (build it inside a running loop); it ends when the
     transport ends: ``await server.wait_closed()``. ``close()`` closes the transport. Messages
@@ -69,26 +97,39 @@ class ActorServer(Generic[S]):
     dead letters by the actor's system.
 
     With a local ref (from ``spawn``) an ask is enqueued in order with the tells and costs no
-    task; with any other ref each ask runs in its own task, so a tell that follows it may be
-    enqueued first.
+    task; with any other ref each ask runs in its own task (at most ``max_pending`` at once),
+    so a tell that follows it may be enqueued first.
     """
 
     __slots__ = (
+        "_backlog",
+        "_closing",
         "_decode_envelope",
         "_decoder",
         "_encode",
         "_expected",
-        "_late",
+        "_held",
+        "_hold",
         "_loop",
+        "_max_frame",
         "_pipe",
         "_ref",
+        "_resume",
         "_task",
         "_transport",
+        "_writer",
         "answered",
+        "backlog_bytes",
         "delivered",
         "error",
         "failed",
+        "max_pending",
+        "max_pending_bytes",
         "name",
+        "oversized",
+        "pauses",
+        "pending",
+        "pending_bytes",
         "rejected",
         "unanswered",
         "undelivered",
@@ -98,40 +139,93 @@ class ActorServer(Generic[S]):
         self,
         transport: Transport,
         ref: ActorRef[S],
-        message_type: type[S] | UnionType,
+        message_type: TypeForm[S],
         *,
         name: str | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> None:
         """Start serving ``ref`` over ``transport``.
 
         Raises:
             TypeError: msgspec cannot decode ``message_type``.
+            ValueError: ``max_pending`` or ``max_pending_bytes`` < 1.
             RuntimeError: no running event loop.
         """
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ValueError(f"max_pending must be an int >= 1, got {max_pending!r}")
+        if (
+            isinstance(max_pending_bytes, bool)
+            or not isinstance(max_pending_bytes, int)
+            or max_pending_bytes < 1
+        ):
+            raise ValueError(f"max_pending_bytes must be an int >= 1, got {max_pending_bytes!r}")
         self._decoder = decoder_for(message_type, "ActorServer")
         self._expected = describe_type(message_type)
         self._decode_envelope = typed_envelope_decoder(message_type).decode
         self._loop = asyncio.get_running_loop()
         self._transport = transport
         self._pipe = Pipe(transport)
+        limit = getattr(transport, "max_frame_size", None)
+        self._max_frame: int | None = limit if isinstance(limit, int) else None
         self._ref = ref
         self._encode = msgspec.msgpack.Encoder().encode
         self.name = name or f"ActorServer({ref.name or ref.id})"
+        self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
         self.delivered = 0
         self.answered = 0
         self.failed = 0
         self.rejected = 0
         self.undelivered = 0
         self.unanswered = 0
+        self.oversized = 0
+        self.pauses = 0
+        # Invariant: pending / pending_bytes count the asks delivered to the actor whose answer
+        # has not come back yet, and their frames' sizes.
+        self.pending = 0
+        self.pending_bytes = 0
+        # Invariant: _backlog holds, in order, the frames the transport had no room for;
+        # backlog_bytes is their total size; _writer is the one task sending them, running
+        # exactly while _backlog is not empty.
+        self._backlog: deque[tuple[int, bytes]] = deque()
+        self.backlog_bytes = 0
+        self._writer: asyncio.Task[None] | None = None
+        # Invariant: _hold is True exactly when the reader must not take the next frame: an
+        # answer waits in _backlog, or pending/pending_bytes reached their maximum. _resume is
+        # the reader's wait while it holds.
+        self._hold = False
+        self._resume: asyncio.Future[None] | None = None
+        self._held: tuple[list[bytes], int] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self.error: TransportClosed | None = None
-        # Answers waiting for room in the transport (kept here: the loop holds tasks weakly).
-        self._late: set[asyncio.Task[None]] = set()
         self._task = self._loop.create_task(self._run(), name=self.name)
 
     @property
     def closed(self) -> bool:
         """True once the server has stopped reading."""
         return self._task.done()
+
+    @property
+    def reading(self) -> bool:
+        """False while the server holds off reading: an answer waits for room in the transport,
+        or ``max_pending`` asks (or ``max_pending_bytes`` of them) wait for their answers."""
+        return self._resume is None
+
+    @property
+    def backlog(self) -> int:
+        """Answers and notices waiting in the server for room in the transport."""
+        return len(self._backlog)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes the server itself holds: answers waiting for room, and the frames of the batch
+        it took from the transport and has not handled yet while it holds off reading."""
+        held = 0
+        if self._held is not None:
+            batch, start = self._held
+            held = sum(map(len, batch[start:]))
+        return self.backlog_bytes + held
 
     def close(self) -> None:
         """Close the transport; the server stops once it has read what had arrived."""
@@ -147,9 +241,12 @@ class ActorServer(Generic[S]):
         recv_batch = self._pipe.recv_batch
         decode = self._decode_envelope
         ref = self._ref
+        transport = self._transport
         try:
             while batch := await recv_batch():
-                for frame in batch:
+                for index, frame in enumerate(batch):
+                    if self._hold and not transport.closed:
+                        await self._wait_for_room(batch, index)
                     try:
                         envelope = decode(frame)
                     except msgspec.DecodeError:
@@ -169,12 +266,51 @@ class ActorServer(Generic[S]):
                         else:
                             self.delivered += 1
                     else:
-                        await self._deliver_ask(envelope.id, envelope.payload)
+                        await self._deliver_ask(envelope.id, envelope.payload, len(frame))
         except TransportClosed as exc:
             self.error = exc
             log.warning("%s: %s", self.name, exc)
         finally:
             self._transport.close()
+            if self._closing is not None:
+                self._closing.cancel()
+
+    async def _wait_for_room(self, batch: list[bytes], index: int) -> None:
+        """Hold off reading until the reply path has room again, or the transport has ended
+        (what had arrived is then delivered: its answers are counted in ``unanswered``)."""
+        if self._closing is None:
+            wait_closed = getattr(self._transport, "wait_closed", None)
+            if wait_closed is not None:
+                self._closing = self._loop.create_task(_call(wait_closed))
+                self._closing.add_done_callback(self._on_transport_closed)
+        self.pauses += 1
+        self._held = (batch, index)
+        try:
+            while self._hold and not self._transport.closed:
+                resume: asyncio.Future[None] = self._loop.create_future()
+                self._resume = resume
+                await resume
+        finally:
+            self._resume = None
+            self._held = None
+
+    def _on_transport_closed(self, _task: asyncio.Task[None]) -> None:
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        resume = self._resume
+        if resume is not None and not resume.done():
+            resume.set_result(None)
+
+    def _update_hold(self) -> None:
+        hold = (
+            bool(self._backlog)
+            or self.pending >= self.max_pending
+            or self.pending_bytes >= self.max_pending_bytes
+        )
+        self._hold = hold
+        if not hold:
+            self._wake_reader()
 
     def _refuse_frame(self, frame: bytes) -> None:
         """Refuse a frame that did not decode as a message envelope, saying precisely why."""
@@ -192,7 +328,7 @@ class ActorServer(Generic[S]):
         except msgspec.DecodeError as exc:
             self._refuse(question, exc)
 
-    async def _deliver_ask(self, question: int, msg: object) -> None:
+    async def _deliver_ask(self, question: int, msg: object, size: int) -> None:
         ref = self._ref
         if isinstance(ref, LocalActorRef):
             reply: asyncio.Future[Any] = self._loop.create_future()
@@ -212,27 +348,61 @@ class ActorServer(Generic[S]):
         else:
             reply = self._loop.create_task(ref.ask(msg, timeout=None))  # pyright: ignore[reportArgumentType]
         self.delivered += 1
-        reply.add_done_callback(functools.partial(self._answer, question))
+        self.pending += 1
+        self.pending_bytes += size
+        if self.pending >= self.max_pending or self.pending_bytes >= self.max_pending_bytes:
+            self._hold = True
+        reply.add_done_callback(functools.partial(self._answer, question, size))
 
-    def _answer(self, question: int, reply: asyncio.Future[Any]) -> None:
+    def _answer(self, question: int, size: int, reply: asyncio.Future[Any]) -> None:
+        self.pending -= 1
+        self.pending_bytes -= size
         if reply.cancelled():
             self._report(question, STOPPED, asyncio.CancelledError("the handler was cancelled"))
-            return
-        exc = reply.exception()
-        if exc is None:
-            try:
-                data = self._encode((ENVELOPE_VERSION, REPLY, question, reply.result()))
-            except Exception as error:  # TypeError, OverflowError, EncodeError...
-                self._report(question, RAISED, error, "the answer cannot be encoded: ")
-                return
-            self.answered += 1
-            self._send_back(data)
-        elif isinstance(exc, ActorStopped):
-            self._report(question, STOPPED, exc)
-        elif isinstance(exc, MessageTypeError):
-            self._refuse(question, exc)
         else:
-            self._report(question, RAISED, exc)
+            exc = reply.exception()
+            if exc is None:
+                self._reply(question, reply.result())
+            elif isinstance(exc, ActorStopped):
+                self._report(question, STOPPED, exc)
+            elif isinstance(exc, MessageTypeError):
+                self._refuse(question, exc)
+            else:
+                self._report(question, RAISED, exc)
+        if self._hold:
+            self._update_hold()
+
+    def _reply(self, question: int, result: object) -> None:
+        try:
+            data = self._encode((ENVELOPE_VERSION, REPLY, question, result))
+        except Exception as error:  # TypeError, OverflowError, EncodeError...
+            self._report(question, RAISED, error, "the answer cannot be encoded: ")
+            return
+        limit = self._max_frame
+        if limit is not None and len(data) > limit:
+            self.oversized += 1
+            log.warning(
+                "%s: the answer to question %d is %d bytes, above max_frame_size=%d of the "
+                "transport; the asker gets a RemoteError instead",
+                self.name,
+                question,
+                len(data),
+                limit,
+            )
+            self._send_error(
+                question,
+                (
+                    RAISED,
+                    "FrameTooLarge",
+                    f"the answer is {len(data)} bytes encoded, above max_frame_size={limit} "
+                    "of the server's transport, so it was not sent (the handler ran and its "
+                    "actor goes on): return less, or raise max_frame_size on both sides",
+                    "",
+                ),
+            )
+            return
+        self.answered += 1
+        self._send_back(question, data)
 
     def _refuse(self, question: int, exc: BaseException) -> None:
         self.rejected += 1
@@ -249,43 +419,127 @@ class ActorServer(Generic[S]):
             failure = (code, expected, str(exc), "")
         else:
             failure = (code, type(exc).__qualname__, str(exc), "")
-        self._send_back(self._encode((ENVELOPE_VERSION, ERROR, question, failure)))
+        self._send_error(question, failure)
 
-    def _send_back(self, data: bytes) -> None:
-        """Send an answer or a notice without waiting, or in a task when the transport is full
-        (answers may overtake one another; each names its question)."""
-        send_nowait = self._pipe.send_nowait
-        try:
-            if send_nowait is None:
-                raise asyncio.QueueFull
-            send_nowait(data)
-        except asyncio.QueueFull:
-            task = self._loop.create_task(self._send_later(data))
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
-        except TransportClosed:
-            self.unanswered += 1
+    def _send_error(self, question: int, failure: tuple[int, str, str, str]) -> None:
+        """Send an error report; one too large for a frame is shortened, and says so."""
+        data = self._encode((ENVELOPE_VERSION, ERROR, question, failure))
+        limit = self._max_frame
+        if limit is not None and len(data) > limit:
+            self.oversized += 1
+            code, type_name, message, _traceback = failure
+            log.warning(
+                "%s: the error report for question %d (%s) is %d bytes, above "
+                "max_frame_size=%d of the transport; it is shortened",
+                self.name,
+                question,
+                type_name,
+                len(data),
+                limit,
+            )
+            note = (
+                f" [shortened: the report was {len(data)} bytes, too large for a frame "
+                f"(max_frame_size={limit}); the traceback is left out]"
+            )
+            keep = max(0, min(len(message), limit - len(note) - len(type_name) - 64))
+            data = self._encode(
+                (ENVELOPE_VERSION, ERROR, question, (code, type_name, message[:keep] + note, ""))
+            )
+            if len(data) > limit:
+                data = self._encode((ENVELOPE_VERSION, ERROR, question, (code, "", "", "")))
+            if len(data) > limit:  # pragma: no cover - smaller than any question that fit
+                self.unanswered += 1
+                log.error(
+                    "%s: max_frame_size=%d is too small for any error report; question %d "
+                    "gets no answer",
+                    self.name,
+                    limit,
+                    question,
+                )
+                return
+        self._send_back(question, data)
 
-    async def _send_later(self, data: bytes) -> None:
+    def _send_back(self, question: int, data: bytes) -> None:
+        """Send an answer or a notice without waiting; when the transport has no room it waits
+        in the backlog, in order, and the reader holds off (answers may overtake one another;
+        each names its question)."""
+        if not self._backlog:
+            send_nowait = self._pipe.send_nowait
+            try:
+                if send_nowait is None:
+                    raise asyncio.QueueFull
+                send_nowait(data)
+            except asyncio.QueueFull:
+                pass
+            except TransportClosed:
+                self.unanswered += 1
+                return
+            except FrameTooLarge as exc:  # a transport whose limit we could not read
+                self._lost_to_size(question, exc)
+                return
+            else:
+                return
+        self._backlog.append((question, data))
+        self.backlog_bytes += len(data)
+        self._hold = True
+        if self._writer is None:
+            self._writer = self._loop.create_task(self._write_backlog(), name=f"{self.name}.w")
+
+    async def _write_backlog(self) -> None:
+        """Send the backlog in order, waiting for room; the one task of a stall."""
+        backlog = self._backlog
+        send = self._pipe.send
         try:
-            await self._pipe.send(data)
+            while backlog:
+                question, data = backlog[0]
+                try:
+                    await send(data)
+                except FrameTooLarge as exc:
+                    self._lost_to_size(question, exc)
+                backlog.popleft()
+                self.backlog_bytes -= len(data)
         except TransportClosed:
-            self.unanswered += 1
+            pass  # what is left is counted below
+        finally:
+            self.unanswered += len(backlog)
+            backlog.clear()
+            self.backlog_bytes = 0
+            self._writer = None
+            self._update_hold()
+
+    def _lost_to_size(self, question: int, exc: FrameTooLarge) -> None:
+        self.oversized += 1
+        self.unanswered += 1
+        log.error("%s: question %d gets no answer: %s", self.name, question, exc)
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else "serving"
+        state = "closed" if self.closed else "serving" if self.reading else "holding"
         return (
             f"<ActorServer {self.name} {state} delivered={self.delivered} "
-            f"answered={self.answered} rejected={self.rejected}>"
+            f"answered={self.answered} rejected={self.rejected} pending={self.pending} "
+            f"backlog={len(self._backlog)}>"
         )
+
+
+async def _call(wait: Callable[[], Awaitable[object]]) -> None:
+    await wait()
 
 
 def serve(
     transport: Transport,
     ref: ActorRef[S],
-    message_type: type[S] | UnionType,
+    message_type: TypeForm[S],
     *,
     name: str | None = None,
+    max_pending: int = DEFAULT_MAX_PENDING,
+    max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
 ) -> ActorServer[S]:
-    """Serve ``ref`` over ``transport``: ``ActorServer(transport, ref, message_type)``."""
-    return ActorServer(transport, ref, message_type, name=name)
+    """Serve ``ref`` over ``transport``: ``ActorServer(transport, ref, message_type, ...)``."""
+    return ActorServer(
+        transport,
+        ref,
+        message_type,
+        name=name,
+        max_pending=max_pending,
+        max_pending_bytes=max_pending_bytes,
+    )

@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
 from ._node import child_name, instance_from
@@ -29,6 +29,7 @@ from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
 from .errors import ActorStopped, NameTaken, SystemStopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
+from .mailbox import check_capacity
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
 from .watch import Terminated
@@ -38,6 +39,7 @@ __all__ = ["ActorSystem"]
 log = logging.getLogger("mycelium")
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -134,12 +136,12 @@ class ActorSystem:
 
     async def spawn(
         self,
-        actor_or_factory: Actor[M] | Callable[[], Actor[M]],
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         supervision: Supervision | None = None,
-    ) -> ActorRef[M]:
+    ) -> ActorRef[M, R]:
         """Start an actor and return its ref; ``on_start`` has run when this returns.
 
         ``actor_or_factory`` is an ``Actor``, or a factory: any zero-argument callable that
@@ -151,8 +153,9 @@ class ActorSystem:
             TypeError: ``actor_or_factory`` is neither an ``Actor`` nor a factory returning
                 one, its ``handle`` is not ``async``, its message type cannot be checked at
                 runtime, ``capacity`` is not an int, or ``supervision`` is not a Supervision.
-            ValueError: ``capacity`` < 1, an empty name, an actor already spawned, or
-                ``Supervision.restart(...)`` with an instance instead of a factory.
+            ValueError: ``capacity`` < 1 or > ``mailbox.MAX_CAPACITY`` (2**31 - 1), an empty
+                name, an actor already spawned, or ``Supervision.restart(...)`` with an
+                instance instead of a factory.
             NameTaken: another live actor has this name.
             SystemStopped: the system is shut down.
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
@@ -163,29 +166,29 @@ class ActorSystem:
     async def spawn_child(
         self,
         parent: LocalActorRef[Any],
-        actor_or_factory: Actor[M] | Callable[[], Actor[M]],
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         supervision: Supervision | None = None,
-    ) -> ActorRef[M]:
+    ) -> ActorRef[M, R]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
         return await self._spawn(actor_or_factory, name, capacity, supervision, parent)
 
     async def _spawn(
         self,
-        actor_or_factory: Actor[M] | Callable[[], Actor[M]],
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
         name: str | None,
         capacity: int,
         supervision: Supervision | None,
         parent: LocalActorRef[Any] | None,
-    ) -> ActorRef[M]:
+    ) -> ActorRef[M, R]:
         if supervision is not None and not isinstance(supervision, Supervision):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
             )
         factory: Callable[[], Actor[Any]] | None = None
-        actor: Actor[M]
+        actor: Actor[M, R]
         if isinstance(actor_or_factory, Actor):
             actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             if supervision is not None and supervision.kind == "restart":
@@ -229,15 +232,12 @@ class ActorSystem:
         return cell
 
     async def _spawn_actor(
-        self, actor: Actor[M], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
-    ) -> LocalActorRef[M]:
+        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
-        if isinstance(capacity, bool) or not isinstance(capacity, int):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
         if not inspect.iscoroutinefunction(actor.handle):
@@ -251,7 +251,7 @@ class ActorSystem:
         if name is not None and name in self._names:
             raise NameTaken(name)
 
-        cell: LocalActorRef[M] = LocalActorRef(
+        cell: LocalActorRef[M, R] = LocalActorRef(
             actor, ActorId.next_value(), name, capacity, dispatcher
         )
         actor._mycelium_ref = cell
@@ -367,9 +367,25 @@ class ActorSystem:
             raise TypeError(f"{ref!r} belongs to another actor system")
         return ref
 
-    def lookup(self, name: str) -> ActorRef[Any] | None:
-        """The ref of the live actor called ``name``, or ``None``."""
-        return self._names.get(name)
+    @overload
+    def lookup(self, name: str, /) -> ActorRef[Any] | None: ...
+    @overload
+    def lookup(self, name: str, message_type: type[M], /) -> ActorRef[M] | None: ...
+    def lookup(self, name: str, message_type: Any = None, /) -> ActorRef[Any] | None:
+        """The ref of the live actor called ``name``, or ``None``.
+
+        With a ``message_type`` (a class, or a union of classes), the ref is typed for sending
+        it (``ActorRef[message_type]``), once checked: the actor must accept every
+        ``message_type``, that is, it must be a subclass of the actor's declared type.
+
+        Raises:
+            TypeError: the actor called ``name`` does not accept every ``message_type``, or
+                ``message_type`` cannot be checked at runtime.
+        """
+        cell = self._names.get(name)
+        if cell is not None and message_type is not None:
+            cell.check.require(message_type, cell.label)
+        return cell
 
     @property
     def actors(self) -> list[ActorRef[Any]]:

@@ -21,10 +21,23 @@ Fast path: ``send_bytes``/``send_bytes_nowait``/``recv_batch`` move payload ``by
 building an ``ActorMessage`` per frame (``RemoteActorRef`` and ``ActorServer`` use them); the
 ``Transport`` methods ``send``/``send_nowait``/``recv`` wrap the same frames in envelopes.
 
-Flow control, end to end: when the peer reads too slowly, the kernel buffer and the event
-loop's write buffer fill, frames collect in this side's buffer, and once ``capacity`` of them
-wait there ``send`` waits and ``send_nowait`` raises ``asyncio.QueueFull``. On the receiving
-side, reading from the socket pauses while ``capacity`` received frames wait for ``recv``.
+Flow control, end to end, counted in bytes as well as frames: when the peer reads too slowly,
+the kernel buffer and the event loop's write buffer fill, frames collect in this side's
+buffer, and once ``max_buffered_bytes`` bytes or ``capacity`` frames wait there ``send`` waits
+and ``send_nowait`` raises ``asyncio.QueueFull``. On the receiving side, reading from the
+socket pauses while ``max_buffered_bytes`` bytes or ``capacity`` frames received wait for
+``recv``, and resumes when both are back under half. So each side of a connection holds, per
+direction, at most about ``max_buffered_bytes`` plus the event loop's own buffers (a read chunk
+of up to 256 KiB; a write buffer of 64 KiB plus one write, up to ``FLUSH_BYTES`` or one frame)
+and one frame, whatever the frame size (``send_buffer_bytes`` and ``recv_buffer_bytes`` tell
+how much it holds now).
+
+Who may connect (``listen``): the socket file is created with ``mode`` (default ``0o600``,
+owner only), and every connection's peer uid (``SO_PEERCRED``) must be in ``allowed_uids``
+(default: this process's effective uid); other peers are closed at once, logged and counted in
+the listener's ``refused``. Connections are taken from the kernel only by ``accept()``: those
+not accepted yet wait in the kernel's listen queue, at most ``backlog`` of them; beyond that the
+kernel refuses new connections (the connecting side gets an error saying the queue is full).
 
 Invariants, for every connection:
 
@@ -44,12 +57,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
 import logging
 import os
 import socket
+import stat
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Final, cast, final
 
 from mycelium.errors import FrameTooLarge, TransportClosed
@@ -58,8 +74,11 @@ from mycelium.message import ActorMessage
 from ._socket_path import bind_unix_socket, identity
 
 __all__ = [
+    "DEFAULT_BACKLOG",
     "DEFAULT_CAPACITY",
+    "DEFAULT_MAX_BUFFERED_BYTES",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MODE",
     "FLUSH_BYTES",
     "PROTOCOL_VERSION",
     "UnixSocketListener",
@@ -77,6 +96,15 @@ DEFAULT_MAX_FRAME_SIZE: Final = 4 * 1024 * 1024
 DEFAULT_CAPACITY: Final = 1024
 """Frames that may wait in each direction's buffer before ``send`` waits / reading pauses."""
 
+DEFAULT_MAX_BUFFERED_BYTES: Final = 1024 * 1024
+"""Bytes that may wait in each direction's buffer before ``send`` waits / reading pauses."""
+
+DEFAULT_MODE: Final = 0o600
+"""Mode of a listener's socket file: read and write for its owner only."""
+
+DEFAULT_BACKLOG: Final = 100
+"""Connections that may wait in the kernel for ``accept()``; the kernel refuses more."""
+
 FLUSH_BYTES: Final = 256 * 1024
 """Buffered bytes above which frames are written at once instead of at the end of the turn."""
 
@@ -86,6 +114,8 @@ _GREETING_SIZE: Final = len(_GREETING)
 _HEADER: Final = struct.Struct(">I")
 _HEADER_SIZE: Final = _HEADER.size
 _MAX_FRAME_LIMIT: Final = 2**32 - 1
+_SO_PEERCRED: Final[int | None] = getattr(socket, "SO_PEERCRED", None)
+_PEERCRED: Final = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @final
@@ -95,11 +125,11 @@ class UnixSocketTransport:
     Build one with :meth:`connect` (client), :meth:`UnixSocketListener.accept` (server, from
     :meth:`listen`) or :meth:`pair` (two connected ends in this process).
 
-    ``send`` waits only while ``capacity`` frames already wait for a backed-up socket;
-    ``send_nowait`` raises ``asyncio.QueueFull`` instead. Both raise ``TransportClosed`` once
-    the transport is closed (by ``close()``, or because the peer is gone), ``TypeError`` for a
-    local ``ActorMessage`` (encode first) and ``FrameTooLarge`` for a payload above
-    ``max_frame_size`` (nothing is written; the transport stays open).
+    ``send`` waits only while ``max_buffered_bytes`` bytes or ``capacity`` frames already wait
+    for a backed-up socket; ``send_nowait`` raises ``asyncio.QueueFull`` instead. Both raise
+    ``TransportClosed`` once the transport is closed (by ``close()``, or because the peer is
+    gone), ``TypeError`` for a local ``ActorMessage`` (encode first) and ``FrameTooLarge`` for
+    a payload above ``max_frame_size`` (nothing is written; the transport stays open).
 
     ``recv`` returns the next frame in order, waiting for one; once the connection has ended
     it returns the frames that had fully arrived, then ``None``. If the connection ended
@@ -109,7 +139,8 @@ class UnixSocketTransport:
 
     Counters, for metrics: ``sent`` (frames accepted), ``received`` (complete frames read),
     ``undelivered`` (accepted but still in this side's buffer when the connection broke),
-    ``oversized`` (frames refused for their size, in either direction).
+    ``oversized`` (frames refused for their size, in either direction); and what it holds now:
+    ``send_buffer_bytes``, ``recv_buffer_bytes``.
     """
 
     __slots__ = (
@@ -120,6 +151,7 @@ class UnixSocketTransport:
         "_getters",
         "_greeted",
         "_inbox",
+        "_inbox_bytes",
         "_link",
         "_loop",
         "_lost",
@@ -128,10 +160,12 @@ class UnixSocketTransport:
         "_reading_paused",
         "_rest",
         "_resume_at",
+        "_resume_bytes",
         "_room",
         "_wbuf",
         "_wframes",
         "capacity",
+        "max_buffered_bytes",
         "max_frame_size",
         "name",
         "oversized",
@@ -146,12 +180,14 @@ class UnixSocketTransport:
         name: str,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         capacity: int = DEFAULT_CAPACITY,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
     ) -> None:
         """Not connected yet: use :meth:`connect`, :meth:`listen` or :meth:`pair`."""
-        _check_limits(max_frame_size, capacity)
+        _check_limits(max_frame_size, capacity, max_buffered_bytes)
         self.name = name
         self.max_frame_size = max_frame_size
         self.capacity = capacity
+        self.max_buffered_bytes = max_buffered_bytes
         self.sent = 0
         self.received = 0
         self.undelivered = 0
@@ -159,7 +195,8 @@ class UnixSocketTransport:
         self._loop = asyncio.get_running_loop()
         self._link: asyncio.Transport | None = None
         # Invariant: _wframes is the number of frames in _wbuf; _wbuf is never handed to the
-        # event loop while _paused (it is swapped for a fresh one when it is).
+        # event loop while _paused (it is swapped for a fresh one when it is). While _paused,
+        # a payload is accepted only if _wbuf holds < max_buffered_bytes and < capacity frames.
         self._wbuf = bytearray()
         self._wframes = 0
         self._flush_handle: asyncio.Handle | None = None
@@ -170,10 +207,15 @@ class UnixSocketTransport:
         self._greeted = False
         self._rest = bytearray()
         self._need = _GREETING_SIZE
+        # Invariant: _inbox_bytes is the sum of the payload sizes in _inbox; reading is paused
+        # once it reaches max_buffered_bytes or _inbox holds capacity frames, and resumes when
+        # both are back under half.
         self._inbox: deque[bytes] = deque()
+        self._inbox_bytes = 0
         self._getters: deque[asyncio.Future[None]] = deque()
         self._reading_paused = False
         self._resume_at = capacity // 2
+        self._resume_bytes = max_buffered_bytes // 2
         # Invariant: once _closed, no frame is accepted and no byte is read any more.
         self._closed = False
         self._detail = ""
@@ -189,26 +231,49 @@ class UnixSocketTransport:
         *,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         capacity: int = DEFAULT_CAPACITY,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         name: str | None = None,
     ) -> UnixSocketTransport:
         """Connect to the listener at ``path``.
+
+        A listener that refuses this process (its ``allowed_uids``) closes the connection at
+        once: the first ``recv`` then returns ``None`` and sends raise ``TransportClosed``
+        saying the peer closed before greeting.
 
         Raises:
             FileNotFoundError: nothing listens at ``path`` (the message names it).
             ConnectionRefusedError: the socket file exists but no process listens on it (a
                 stale socket left by a dead process).
+            BlockingIOError: the listener's queue of connections not yet accepted is full
+                (its ``backlog``); retry later.
+            PermissionError: the socket file's mode does not let this process connect.
             OSError: any other failure to connect, naming ``path``.
-            ValueError: ``max_frame_size`` or ``capacity`` out of range.
+            ValueError: ``max_frame_size``, ``capacity`` or ``max_buffered_bytes`` out of range.
         """
         where = os.fspath(path)
-        transport = cls(name=name or where, max_frame_size=max_frame_size, capacity=capacity)
+        transport = cls(
+            name=name or where,
+            max_frame_size=max_frame_size,
+            capacity=capacity,
+            max_buffered_bytes=max_buffered_bytes,
+        )
         try:
             await transport._loop.create_unix_connection(lambda: _Link(transport), where)
         except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                hint = (
+                    "the listener's queue of connections not yet accepted is full (its "
+                    "backlog); it is not accepting: retry later"
+                )
+            elif exc.errno in (errno.EACCES, errno.EPERM):
+                hint = (
+                    "the socket file's mode does not let this user connect (listeners "
+                    "create it owner-only unless given mode=...)"
+                )
+            else:
+                hint = "is a listener running there?"
             raise OSError(
-                exc.errno,
-                f"cannot connect to Unix socket: {exc.strerror}; is a listener running there?",
-                where,
+                exc.errno, f"cannot connect to Unix socket: {exc.strerror}; {hint}", where
             ) from exc
         return transport
 
@@ -220,7 +285,10 @@ class UnixSocketTransport:
         replace: bool = False,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         capacity: int = DEFAULT_CAPACITY,
-        backlog: int = 100,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        backlog: int = DEFAULT_BACKLOG,
+        mode: int = DEFAULT_MODE,
+        allowed_uids: Iterable[int] | None = None,
     ) -> UnixSocketListener:
         """Listen at ``path``; connections are taken with ``await listener.accept()``.
 
@@ -228,20 +296,46 @@ class UnixSocketTransport:
         existing *socket* file is unlinked first (never another kind of file). The listener
         unlinks its socket file when it is closed.
 
+        Who may connect: the socket file gets ``mode`` (default ``0o600``: only this user may
+        connect; e.g. ``0o660`` lets the file's group connect too), and ``accept()`` admits
+        only peers whose uid (``SO_PEERCRED``) is in ``allowed_uids`` (default: this process's
+        effective uid; list every uid you widen ``mode`` for). Other peers are closed at once,
+        logged with the reason and counted in ``listener.refused``.
+
+        Connections wait in the kernel until ``accept()`` takes them, at most ``backlog`` of
+        them (also capped by the kernel's ``net.core.somaxconn``); while that queue is full the
+        kernel refuses new ones (``connect`` raises ``BlockingIOError``).
+
         Raises:
             SocketPathInUse: ``path`` exists (also a ``FileExistsError``).
             SocketPathError: the directory is missing or not writable, or the path is too long
                 for a Unix socket (also an ``OSError``).
-            ValueError: ``max_frame_size`` or ``capacity`` out of range.
+            ValueError: ``max_frame_size``, ``capacity``, ``max_buffered_bytes``, ``backlog``,
+                ``mode`` or a uid out of range.
+            TypeError: ``allowed_uids`` is not an iterable of ints.
         """
-        _check_limits(max_frame_size, capacity)
+        _check_limits(max_frame_size, capacity, max_buffered_bytes)
+        if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1:
+            raise ValueError(f"backlog must be an int >= 1, got {backlog!r}")
+        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+            raise ValueError(f"mode must be permission bits in [0, 0o777], got {mode!r}")
+        uids = _check_uids(allowed_uids)
         where = os.fspath(path)
         sock = bind_unix_socket(where, replace=replace)
         try:
-            listener = UnixSocketListener(where, identity(where), max_frame_size, capacity)
-            listener.server = await asyncio.get_running_loop().create_unix_server(
-                listener._make_link, sock=sock, backlog=backlog
+            # Before listen(): until then every connection attempt is refused, so nobody can
+            # connect through the umask's wider mode.
+            os.chmod(where, mode)
+            listener = UnixSocketListener(
+                where,
+                identity(where),
+                sock,
+                max_frame_size=max_frame_size,
+                capacity=capacity,
+                max_buffered_bytes=max_buffered_bytes,
+                allowed_uids=uids,
             )
+            sock.listen(backlog)
         except BaseException:
             sock.close()
             with contextlib.suppress(OSError):
@@ -255,16 +349,22 @@ class UnixSocketTransport:
         *,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         capacity: int = DEFAULT_CAPACITY,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
         name: str = "pair",
     ) -> tuple[UnixSocketTransport, UnixSocketTransport]:
         """Two connected ends over ``socket.socketpair``, for tests and in-process use."""
-        _check_limits(max_frame_size, capacity)
+        _check_limits(max_frame_size, capacity, max_buffered_bytes)
         loop = asyncio.get_running_loop()
         ends: list[UnixSocketTransport] = []
         socks = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             for side, sock in zip("ab", socks, strict=True):
-                end = cls(name=f"{name}.{side}", max_frame_size=max_frame_size, capacity=capacity)
+                end = cls(
+                    name=f"{name}.{side}",
+                    max_frame_size=max_frame_size,
+                    capacity=capacity,
+                    max_buffered_bytes=max_buffered_bytes,
+                )
                 await loop.create_unix_connection(lambda end=end: _Link(end), sock=sock)
                 ends.append(end)
         except BaseException:
@@ -316,7 +416,7 @@ class UnixSocketTransport:
         Raises what ``send_nowait`` raises (``TypeError`` if ``data`` is not ``bytes``).
         """
         size = self._check_payload(data)
-        if self._paused and self._wframes >= self.capacity:
+        if self._paused and self._full():
             raise asyncio.QueueFull
         self._append(data, size)
 
@@ -326,7 +426,7 @@ class UnixSocketTransport:
         Raises what ``send`` raises (``TypeError`` if ``data`` is not ``bytes``).
         """
         size = self._check_payload(data)
-        while self._paused and self._wframes >= self.capacity:
+        while self._paused and self._full():
             room: asyncio.Future[None] = self._loop.create_future()
             self._room.append(room)
             try:
@@ -350,6 +450,29 @@ class UnixSocketTransport:
             self.oversized += 1
             raise FrameTooLarge(self._describe(), size, self.max_frame_size)
         return size
+
+    def _full(self) -> bool:
+        """True when this side's buffer holds as much as it may while the socket is backed up."""
+        return self._wframes >= self.capacity or len(self._wbuf) >= self.max_buffered_bytes
+
+    @property
+    def close_reason(self) -> str:
+        """Why the transport is closed (``""`` while it is open)."""
+        return self._detail
+
+    @property
+    def send_buffer_bytes(self) -> int:
+        """Bytes accepted and not yet handed to the kernel (this side's buffer and the event
+        loop's write buffer)."""
+        link = self._link
+        waiting = 0 if link is None or link.is_closing() else link.get_write_buffer_size()
+        return len(self._wbuf) + waiting
+
+    @property
+    def recv_buffer_bytes(self) -> int:
+        """Bytes read from the socket and not yet taken by ``recv`` (complete frames' payloads
+        and the incomplete frame being read)."""
+        return self._inbox_bytes + len(self._rest)
 
     def _append(self, data: bytes, size: int) -> None:
         wbuf = self._wbuf
@@ -390,8 +513,9 @@ class UnixSocketTransport:
         if not inbox and not await self._wait_for_frames():
             return None
         data = inbox.popleft()
-        if self._reading_paused and len(inbox) <= self._resume_at:
-            self._resume_reading()
+        self._inbox_bytes -= len(data)
+        if self._reading_paused:
+            self._maybe_resume_reading()
         return ActorMessage.serialized(data)
 
     async def recv_batch(self, limit: int = DEFAULT_CAPACITY) -> list[bytes]:
@@ -409,11 +533,13 @@ class UnixSocketTransport:
         if len(inbox) <= limit:
             batch = list(inbox)
             inbox.clear()
+            self._inbox_bytes = 0
         else:
             popleft = inbox.popleft
             batch = [popleft() for _ in range(limit)]
-        if self._reading_paused and len(inbox) <= self._resume_at:
-            self._resume_reading()
+            self._inbox_bytes -= sum(map(len, batch))
+        if self._reading_paused:
+            self._maybe_resume_reading()
         return batch
 
     async def _wait_for_frames(self) -> bool:
@@ -438,10 +564,11 @@ class UnixSocketTransport:
                 raise
         return True
 
-    def _resume_reading(self) -> None:
-        self._reading_paused = False
-        if self._link is not None and not self._closed:
-            self._link.resume_reading()
+    def _maybe_resume_reading(self) -> None:
+        if len(self._inbox) <= self._resume_at and self._inbox_bytes <= self._resume_bytes:
+            self._reading_paused = False
+            if self._link is not None and not self._closed:
+                self._link.resume_reading()
 
     def __len__(self) -> int:
         """Frames received and not yet taken by ``recv``."""
@@ -452,7 +579,12 @@ class UnixSocketTransport:
     def close(self) -> None:
         """Refuse further sends, write what is buffered, then close the socket. Idempotent.
 
-        Frames already received can still be taken with ``recv``; nothing more is read.
+        Frames already received can still be taken with ``recv``; nothing more is taken in.
+        The close is a half-close: what is buffered is written, then an end of stream, and the
+        socket closes once the peer has closed its side too (its transport does on our end of
+        stream), reading on meanwhile and discarding what comes. Closing at once instead would
+        let a peer that had not yet taken the connection, or that writes to us (a greeting, an
+        answer), fail its write and drop what we sent before it could read it.
         Never raises.
         """
         if self._closed:
@@ -463,8 +595,14 @@ class UnixSocketTransport:
         if link is not None:
             if self._wframes:
                 buf, self._wbuf, self._wframes = self._wbuf, bytearray(), 0
-                link.write(buf)  # the event loop writes its buffer out before closing
-            link.close()
+                link.write(buf)  # the event loop writes its buffer out before the end
+            if link.can_write_eof():
+                link.write_eof()
+                if self._reading_paused:  # read on (discarding) to see the peer's end
+                    self._reading_paused = False
+                    link.resume_reading()
+            else:
+                link.close()
         elif not self._lost.done():
             self._lost.set_result(None)
         self._wake_everyone()
@@ -482,8 +620,9 @@ class UnixSocketTransport:
     async def wait_closed(self) -> None:
         """Wait until the socket is closed.
 
-        After ``close()`` that is once the buffered frames are written: if the peer has stopped
-        reading but not died, that never happens; ``abort()`` then closes at once.
+        After ``close()`` that is once the buffered frames are written and the peer has closed
+        its side (see ``close``): if the peer has stopped reading but not died, that never
+        happens; ``abort()`` then closes at once.
         """
         await asyncio.shield(self._lost)
 
@@ -542,6 +681,7 @@ class UnixSocketTransport:
             (size,) = unpack(data, start)
             if size > limit:
                 self.received += count
+                self._inbox_bytes += start - count * _HEADER_SIZE
                 self.oversized += 1
                 cause = FrameTooLarge(self._describe(), size, limit)
                 self._fail(f"the peer announced a frame of {size} bytes", cause)
@@ -560,15 +700,18 @@ class UnixSocketTransport:
                 self._need = _HEADER_SIZE
         if count:
             self.received += count
+            self._inbox_bytes += start - count * _HEADER_SIZE
             self._wake_one()
-            if len(self._inbox) >= self.capacity and not self._reading_paused:
+            if not self._reading_paused and (
+                len(self._inbox) >= self.capacity or self._inbox_bytes >= self.max_buffered_bytes
+            ):
                 self._reading_paused = True
                 if self._link is not None:
                     self._link.pause_reading()
 
     def _on_eof(self) -> None:
         if self._closed:
-            return
+            return  # after our close(): the peer has closed too; the loop closes the socket
         if self._rest:
             what = "greeting" if not self._greeted else "frame"
             self._fail(
@@ -576,14 +719,11 @@ class UnixSocketTransport:
                 "arrived); the peer died or wrote a truncated frame"
             )
             return
-        self._mark_ended("the peer closed the connection")
+        self._mark_ended(self._why_ended(None))
 
     def _on_lost(self, exc: Exception | None) -> None:
         if not self._closed:
-            if exc is None:
-                self._mark_ended("the peer closed the connection")
-            else:
-                self._mark_ended(f"the connection was lost ({exc})")
+            self._mark_ended(self._why_ended(exc))
         self._drop_unsent()
         self._paused = False
         if not self._lost.done():
@@ -598,6 +738,17 @@ class UnixSocketTransport:
         _wake_all(self._room)
 
     # -------------------------------------------------------------------------- internals
+
+    def _why_ended(self, exc: Exception | None) -> str:
+        if not self._greeted:
+            cause = "" if exc is None else f" ({exc})"
+            return (
+                f"the peer closed the connection before greeting{cause}; a listener closes "
+                "connections from users not in its allowed_uids at once (see its log)"
+            )
+        if exc is None:
+            return "the peer closed the connection"
+        return f"the connection was lost ({exc})"
 
     def _fail(self, detail: str, cause: BaseException | None = None) -> None:
         """The peer broke the protocol: end the connection; ``recv`` reports it once."""
@@ -649,53 +800,72 @@ class UnixSocketTransport:
 class UnixSocketListener:
     """A listening Unix socket; each accepted connection is a :class:`UnixSocketTransport`.
 
-    Made by :meth:`UnixSocketTransport.listen`. Use it as an async context manager, or call
-    ``close()``: it stops listening, closes connections not yet accepted, and unlinks the
-    socket file (unless another file has replaced it since).
+    Made by :meth:`UnixSocketTransport.listen` (see it for ``mode``, ``allowed_uids`` and
+    ``backlog``). Connections are taken from the kernel only by ``accept()``, one per call, so
+    those not accepted yet cost this process nothing: they wait in the kernel's listen queue,
+    at most ``backlog`` of them. Use it as an async context manager, or call ``close()``: it
+    stops listening, closes connections not yet accepted, and unlinks the socket file (unless
+    another file has replaced it since).
+
+    Counters: ``accepted`` (connections ``accept()`` returned), ``refused`` (peers closed at
+    once because their uid is not in ``allowed_uids``; each is logged with the reason).
     """
 
     __slots__ = (
-        "_accepted",
         "_closed",
         "_count",
         "_identity",
+        "_loop",
+        "_ready",
+        "_sock",
         "_waiters",
+        "_watching",
+        "accepted",
+        "allowed_uids",
         "capacity",
+        "max_buffered_bytes",
         "max_frame_size",
         "path",
-        "server",
+        "refused",
     )
 
     def __init__(
-        self, path: str, file_id: tuple[int, int], max_frame_size: int, capacity: int
+        self,
+        path: str,
+        file_id: tuple[int, int],
+        sock: socket.socket,
+        *,
+        max_frame_size: int,
+        capacity: int,
+        max_buffered_bytes: int,
+        allowed_uids: frozenset[int],
     ) -> None:
-        """Made by :meth:`UnixSocketTransport.listen`."""
+        """Made by :meth:`UnixSocketTransport.listen`, with ``sock`` bound at ``path``."""
         self.path = path
         self.max_frame_size = max_frame_size
         self.capacity = capacity
-        self.server: asyncio.Server | None = None
+        self.max_buffered_bytes = max_buffered_bytes
+        self.allowed_uids = allowed_uids
+        self.accepted = 0
+        self.refused = 0
+        self._loop = asyncio.get_running_loop()
+        self._sock = sock
         self._identity = file_id
-        self._accepted: deque[UnixSocketTransport] = deque()
+        # Connections set up for an accept() that was cancelled meanwhile: the next one takes
+        # them. Invariant: empty once closed.
+        self._ready: deque[UnixSocketTransport] = deque()
+        # Invariant: the socket is watched for readability exactly while accept() calls wait.
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._watching = False
         self._closed = False
         self._count = 0
-
-    def _make_link(self) -> asyncio.Protocol:
-        """Protocol factory for the event loop's server."""
-        self._count += 1
-        end = UnixSocketTransport(
-            name=f"{self.path}#{self._count}",
-            max_frame_size=self.max_frame_size,
-            capacity=self.capacity,
-        )
-        return _Link(end, self._on_connection)
-
-    def _on_connection(self, end: UnixSocketTransport) -> None:
-        if self._closed:
-            end.close()
-            return
-        self._accepted.append(end)
-        _wake_all(self._waiters)
+        if _SO_PEERCRED is None:  # pragma: no cover - Linux has it
+            log.warning(
+                "%r: this platform cannot tell the uid of a peer (no SO_PEERCRED); only the "
+                "socket file's mode (%o) limits who may connect",
+                self,
+                stat.S_IMODE(os.stat(path).st_mode),
+            )
 
     @property
     def closed(self) -> bool:
@@ -703,41 +873,146 @@ class UnixSocketListener:
         return self._closed
 
     async def accept(self) -> UnixSocketTransport:
-        """The next connection, waiting for one. Cancelled: no connection was taken.
+        """The next connection from an allowed peer, waiting for one.
+
+        Peers whose uid is not allowed are closed, logged and counted in ``refused`` on the
+        way. Cancelled: no connection was taken (one being set up is kept for the next call).
 
         Raises:
             TransportClosed: the listener is closed.
+            OSError: the kernel refused to hand over a connection (e.g. too many open files).
         """
-        while not self._accepted:
+        while True:
             if self._closed:
                 raise TransportClosed(f"UnixSocketListener({self.path!r})", "listener closed")
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            if self._ready:
+                self.accepted += 1
+                return self._ready.popleft()
+            conn = self._take()
+            if conn is None:
+                await self._wait_for_a_connection()
+                continue
+            self._count += 1
+            end = UnixSocketTransport(
+                name=f"{self.path}#{self._count}",
+                max_frame_size=self.max_frame_size,
+                capacity=self.capacity,
+                max_buffered_bytes=self.max_buffered_bytes,
+            )
+            setup = self._loop.create_task(
+                self._loop.connect_accepted_socket(lambda end=end: _Link(end), conn)
+            )
             try:
-                await waiter
-            finally:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-        return self._accepted.popleft()
+                await asyncio.shield(setup)
+            except asyncio.CancelledError:
+                setup.add_done_callback(functools.partial(self._keep, end))
+                raise
+            except OSError:
+                conn.close()
+                raise
+            if self._closed:
+                end.close()
+                continue
+            self.accepted += 1
+            return end
+
+    def _take(self) -> socket.socket | None:
+        """A connection from an allowed peer, if the kernel has one ready; never waits."""
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return None
+            refusal = self._refusal(conn)
+            if refusal is None:
+                conn.setblocking(False)
+                return conn
+            conn.close()
+            self.refused += 1
+            log.warning("%r refused a connection: %s", self, refusal)
+
+    def _refusal(self, conn: socket.socket) -> str | None:
+        """Why the peer of ``conn`` may not connect, or None when it may."""
+        if _SO_PEERCRED is None:  # pragma: no cover - Linux has it
+            return None
+        try:
+            raw = conn.getsockopt(socket.SOL_SOCKET, _SO_PEERCRED, _PEERCRED.size)
+        except OSError as exc:
+            return f"the peer's credentials cannot be read ({exc.strerror})"
+        pid, uid, _gid = _PEERCRED.unpack(raw)
+        if uid in self.allowed_uids:
+            return None
+        return (
+            f"the peer (pid {pid}) runs as uid {uid}, which is not in allowed_uids "
+            f"{sorted(self.allowed_uids)}; pass allowed_uids=... to listen() to admit it"
+        )
+
+    async def _wait_for_a_connection(self) -> None:
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._watch()
+        try:
+            await waiter
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+            if self._waiters and not self._closed:
+                self._watch()  # pass a wake-up on: another accept() may find a connection too
+            else:
+                self._unwatch()
+
+    def _watch(self) -> None:
+        if not self._watching:
+            self._watching = True
+            self._loop.add_reader(self._sock.fileno(), self._on_readable)
+
+    def _unwatch(self) -> None:
+        if self._watching:
+            self._watching = False
+            self._loop.remove_reader(self._sock.fileno())
+
+    def _on_readable(self) -> None:
+        """A connection waits in the kernel: wake one accept() to take it."""
+        self._unwatch()
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _keep(self, end: UnixSocketTransport, setup: asyncio.Task[object]) -> None:
+        """Done callback of a set-up whose accept() was cancelled: keep its connection."""
+        if setup.cancelled() or setup.exception() is not None:
+            return
+        if self._closed:
+            end.close()
+        else:
+            self._ready.append(end)
+            _wake_all(self._waiters)
 
     def close(self) -> None:
-        """Stop listening, close connections not yet accepted, unlink the socket. Idempotent."""
+        """Stop listening, close connections not yet accepted, unlink the socket. Idempotent.
+
+        Connections still waiting in the kernel are reset by the kernel.
+        """
         if self._closed:
             return
         self._closed = True
-        if self.server is not None:
-            self.server.close()
-        while self._accepted:
-            self._accepted.popleft().close()
+        self._unwatch()
+        self._sock.close()
+        while self._ready:
+            self._ready.popleft().close()
         with contextlib.suppress(OSError):
             if identity(self.path) == self._identity:
                 os.unlink(self.path)
         _wake_all(self._waiters)
 
     async def wait_closed(self) -> None:
-        """Wait until the listening socket is closed (call ``close()`` first)."""
-        if self.server is not None:
-            await self.server.wait_closed()
+        """Wait until the listening socket is closed (call ``close()`` first).
+
+        ``close()`` closes it at once: this returns without waiting.
+        """
 
     async def __aenter__(self) -> UnixSocketListener:
         return self
@@ -748,26 +1023,22 @@ class UnixSocketListener:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "listening"
-        return f"<UnixSocketListener {self.path!r} {state} pending={len(self._accepted)}>"
+        return (
+            f"<UnixSocketListener {self.path!r} {state} accepted={self.accepted} "
+            f"refused={self.refused}>"
+        )
 
 
 class _Link(asyncio.Protocol):
     """Forwards the event loop's protocol callbacks to a :class:`UnixSocketTransport`."""
 
-    def __init__(
-        self,
-        end: UnixSocketTransport,
-        on_made: Callable[[UnixSocketTransport], None] | None = None,
-    ) -> None:
+    def __init__(self, end: UnixSocketTransport) -> None:
         self.end = end
-        self.on_made = on_made
         self.data_received = end._on_data  # type: ignore[method-assign]  # one hop less
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but implement it.
         self.end._on_made(cast("asyncio.Transport", transport))
-        if self.on_made is not None:
-            self.on_made(self.end)
 
     def eof_received(self) -> bool:
         self.end._on_eof()
@@ -799,8 +1070,27 @@ def _not_serialized(msg: object) -> TypeError:
     return TypeError(f"a transport carries ActorMessage, got {type(msg).__name__}")
 
 
-def _check_limits(max_frame_size: int, capacity: int) -> None:
+def _check_limits(max_frame_size: int, capacity: int, max_buffered_bytes: int) -> None:
     if not 1 <= max_frame_size <= _MAX_FRAME_LIMIT:
         raise ValueError(f"max_frame_size must be in [1, 2**32 - 1], got {max_frame_size}")
     if capacity < 1:
         raise ValueError(f"capacity must be >= 1, got {capacity}")
+    if max_buffered_bytes < 1:
+        raise ValueError(f"max_buffered_bytes must be >= 1, got {max_buffered_bytes}")
+
+
+def _check_uids(allowed_uids: Iterable[int] | None) -> frozenset[int]:
+    """``allowed_uids`` as a set, checked; ``None`` is this process's effective uid."""
+    if allowed_uids is None:
+        return frozenset((os.geteuid(),))
+    if isinstance(allowed_uids, (str, bytes)) or not isinstance(allowed_uids, Iterable):
+        raise TypeError(
+            f"allowed_uids must be an iterable of uids (ints), got {type(allowed_uids).__name__}"
+        )
+    uids = frozenset(allowed_uids)
+    for uid in uids:
+        if isinstance(uid, bool) or not isinstance(uid, int):
+            raise TypeError(f"allowed_uids must hold ints, got {uid!r}")
+        if uid < 0:
+            raise ValueError(f"a uid is >= 0, got {uid} in allowed_uids")
+    return uids
