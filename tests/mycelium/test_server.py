@@ -163,7 +163,9 @@ async def test_a_client_that_never_reads_its_answers_cannot_grow_the_server(
         total = server_end.recv_buffer_bytes + server_end.send_buffer_bytes + server.buffered_bytes
         assert total <= 8 * 1024 * 1024
         # ... and so is the work: no task per answer, a bounded number of asks in flight.
-        assert len(asyncio.all_tasks()) <= tasks_before + 3  # the client, a writer, a watcher
+        # The client, the server's writer and watcher, and the dispatcher's standby handler
+        # task (plus one retiring): thousands of answers, a handful of tasks.
+        assert len(asyncio.all_tasks()) <= tasks_before + 5
         assert server.pauses >= 1
         assert server.delivered + server.rejected < written // len(frame(make(1)))
 
