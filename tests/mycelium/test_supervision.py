@@ -430,3 +430,16 @@ async def test_an_escalated_failure_restarts_a_restartable_parent(system: ActorS
     assert second_child is not None
     assert second_child != first_child
     assert not first_child.is_alive
+
+
+async def test_a_resumed_actor_keeps_draining_through_a_failure_during_its_stop(
+    system: ActorSystem,
+) -> None:
+    journal = Journal()
+    ref = await system.spawn(factory(journal), supervision=Supervision.resume())
+    for msg in ["a", "boom", "b"]:
+        ref.tell(msg)
+    await system.stop(ref)  # graceful: what was queued is handled, the failure skipped
+    assert journal.events == ["start 1", "1:a", "1:b", "stop 1"]
+    assert [d.message for d in system.dead_letters.recent] == ["boom"]
+    assert (await system.watch(ref)).reason is None

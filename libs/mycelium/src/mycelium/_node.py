@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from ._message_type import message_check_for
 from ._signals import NO_MESSAGE, Control, Signal
 from .actor import Actor
-from .local_ref import RUNNING
+from .local_ref import RUNNING, STOPPING
 from .supervision import RestartHistory, Supervision
 from .timers import Timers
 from .watch import notify
@@ -187,7 +187,15 @@ class Node:
             cell.dispatcher.dead_letters.record(cell.label, msg, failure_reason(exc, forced=forced))
         over_limit = self.over_limit is exc
         self.over_limit = None
-        if forced or self.final or not isinstance(exc, Exception) or cell.state != RUNNING:
+        kind = self.supervision.kind
+        # A stop in progress is final: no restart; but a resumed actor goes on draining.
+        draining = cell.state == STOPPING and kind == "resume" and self.link is None
+        if (
+            forced
+            or self.final
+            or not isinstance(exc, Exception)
+            or (cell.state != RUNNING and not draining)
+        ):
             self.escalate = self.escalate or over_limit
             self._stopped_by(exc)
             return False
@@ -196,7 +204,6 @@ class Node:
                 return True
             self._stopped_by(exc)
             return False
-        kind = self.supervision.kind
         if kind == "resume":
             log.error(
                 "actor %s failed handling a message; resumed with its next message",

@@ -302,7 +302,7 @@ class Supervisor(Actor[NoMessages]):
         if self._history.failure(me.dispatcher.loop.time()) is None:
             await self._give_up(exc or RuntimeError(f"child {cell.label} exited"))
         group = self._group(cell)
-        log.warning(
+        log.info(
             "supervisor %s restarts %s (%s)",
             me.label,
             ", ".join(child.label for child in group),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO, final
 
 from mycelium_types.messages import MarketMessage
+from services_v2.actors.faults import FaultPlan, run_faulty_actor_pipeline
 from services_v2.pipeline import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
@@ -35,7 +36,7 @@ from .event_file import (
 )
 from .progress import ProgressBar
 from .runners import MODES, ModeUnavailable, resolve_runner
-from .summary import build_summary, format_text, summary_json
+from .summary import FaultSummary, build_summary, format_text, summary_json
 
 __all__ = ["main"]
 
@@ -97,6 +98,7 @@ class _Options(argparse.Namespace):
     quiet: bool
     mode: str
     dump: str | None
+    faults: float | None
 
 
 def _positive_int(text: str) -> int:
@@ -106,6 +108,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction such as 0.001, got {text!r}"
+        ) from None
+    if not 0 <= value <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 
@@ -140,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
         choices=MODES,
         default=MODES[0],
         help="actors: both services in one ActorSystem (default); relay: two processes",
+    )
+    parser.add_argument(
+        "--faults",
+        type=_rate,
+        metavar="RATE",
+        help=(
+            "make the handlers raise on this fraction of messages (chosen from the seed): the "
+            "signal generator is restarted by its supervisor, the market-data actor resumed; "
+            "the summary checks the other signals against the oracle (--mode actors)"
+        ),
     )
     parser.add_argument(
         "--dump",
@@ -225,6 +249,8 @@ def _unwritable(path: Path) -> str | None:
 
 def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     dump_layout = _check_dump(options.dump) if options.dump is not None else None
+    if options.faults is not None and options.mode != "actors":
+        raise _UsageError(f"--faults runs with --mode actors, not --mode {options.mode}")
     if options.input is None:
         _check_memory(options.events if options.events is not None else DEFAULT_EVENTS)
     resolved = resolve_runner(options.mode)
@@ -257,10 +283,25 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
         stage.progress(done)
         bar(done)
 
-    result = resolved.run(events, PipelineConfig(), progress=progress)
+    faults: FaultSummary | None = None
+    if options.faults is None:
+        result = resolved.run(events, PipelineConfig(), progress=progress)
+    else:
+        result, report = run_faulty_actor_pipeline(
+            events, PipelineConfig(), FaultPlan(options.faults, options.seed), progress=progress
+        )
+        faults = FaultSummary(
+            rate=report.rate,
+            injected=report.injected,
+            injected_market=report.injected_market,
+            injected_signals=report.injected_signals,
+            restarts=report.restarts,
+            dead_letters=report.dead_letters,
+            matches_oracle=report.matches_oracle,
+        )
     bar.close()
     stage.done = stage.total
-    summary = build_summary(result, source=source)
+    summary = build_summary(result, source=source, faults=faults)
     if options.json:
         print(summary_json(summary))
     else:
