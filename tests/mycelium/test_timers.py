@@ -270,3 +270,18 @@ async def test_timers_refuse_bad_arguments_and_a_stopping_actor(system: ActorSys
         actor.timers.send_after("1", 1)  # type: ignore[arg-type]
     assert len(actor.timers) == 0
     await system.stop(actor.ref)
+
+
+async def test_next_deadline_is_on_the_grid_of_the_first(system: ActorSystem) -> None:
+    clock = Clock()
+    ref = await system.spawn(clock)
+    await ref.ask(("every", 60.0, "slow tick", "t"))
+    await ref.ask(("after", 30.0, "once", "o"))
+    first = clock.timers.next_deadline("t")
+    once = clock.timers.next_deadline("o")
+    assert first is not None
+    assert once is not None
+    assert first - once == pytest.approx(30.0, abs=0.01)
+    assert clock.timers.next_deadline("nothing") is None
+    clock.timers.cancel_all()
+    assert clock.timers.next_deadline("t") is None

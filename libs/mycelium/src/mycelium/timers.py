@@ -117,6 +117,12 @@ class Timers:
         for timer in timers.values():
             timer.cancel()
 
+    def next_deadline(self, key: Hashable) -> float | None:
+        """When the timer under ``key`` is next due, on the loop's clock (``loop.time()``);
+        ``None`` if no timer has that key (or a one-shot has fired)."""
+        timer = self._timers.get(key)
+        return None if timer is None or timer.handle is None else timer.deadline
+
     def __contains__(self, key: object) -> bool:
         return key in self._timers
 
