@@ -6,8 +6,9 @@ name would, installed alone, pull a stranger's code. So the distributions are na
 ``mycelium_bench``), and this test proves it end to end with the tools a user has:
 
 1. ``pip wheel`` (the machine's pip) builds every member from its directory into a wheelhouse
-   (the third-party dependencies, msgspec and uvloop, come from the package index or pip's
-   cache), and leaves nothing behind in the source tree (no ``build/``, no ``*.egg-info``);
+   (the third-party dependencies, msgspec, typing-extensions and uvloop, come from the package
+   index or pip's cache), and leaves nothing behind in the source tree (no ``build/``, no
+   ``*.egg-info``);
 2. for each member, a fresh ``python -m venv`` gets ``pip install --no-index --find-links
    WHEELHOUSE <member>``: with no index, a dependency on a name that is not one of our wheels
    cannot be satisfied, so nothing under our names can come from elsewhere;
@@ -64,7 +65,7 @@ MEMBERS = [
         "libs/mycelium",
         _RUNTIME,
         "mycelium",
-        frozenset({_RUNTIME, "msgspec"}),
+        frozenset({_RUNTIME, "msgspec", "typing-extensions"}),
         "import asyncio, mycelium\n"
         "class Echo(mycelium.Actor[int]):\n"
         "    async def handle(self, msg: int) -> int:\n"
@@ -79,7 +80,7 @@ MEMBERS = [
         "services_v2",
         _SERVICES,
         "services_v2",
-        frozenset({_SERVICES, _RUNTIME, _TYPES, "msgspec", "uvloop"}),
+        frozenset({_SERVICES, _RUNTIME, _TYPES, "msgspec", "typing-extensions", "uvloop"}),
         "import services_v2.bundle.cli\n",
         ("mycelium-bundle", "--events", "300", "--quiet"),
     ),
@@ -87,7 +88,7 @@ MEMBERS = [
         "tools/bench",
         _BENCH,
         "mycelium_bench",
-        frozenset({_BENCH, _SERVICES, _RUNTIME, _TYPES, "msgspec", "uvloop"}),
+        frozenset({_BENCH, _SERVICES, _RUNTIME, _TYPES, "msgspec", "typing-extensions", "uvloop"}),
         "import mycelium_bench.cli\n",
         ("mycelium-bench", "--help"),
     ),
@@ -187,7 +188,8 @@ def _pip(base: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """Every member built once by ``pip wheel`` from its directory, with msgspec and uvloop."""
+    """Every member built once by ``pip wheel`` from its directory, with its third-party
+    dependencies (msgspec, typing-extensions, uvloop)."""
     base = tmp_path_factory.mktemp("packaging")
     pip = _pip(base)
     house = base / "wheels"
@@ -197,7 +199,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     left = sorted(str(path.relative_to(ROOT)) for path in _tree_files() - before)
     assert left == [], f"the build left files in the source tree: {left}"
     built = {_normalized(wheel.name.split("-", 1)[0]) for wheel in house.glob("*.whl")}
-    assert built == OURS | {"msgspec", "uvloop"}
+    assert built == OURS | {"msgspec", "typing-extensions", "uvloop"}
     return Wheelhouse(pip, house)
 
 

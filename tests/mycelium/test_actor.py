@@ -306,14 +306,15 @@ async def test_a_crash_stops_only_that_actor_and_dead_letters_the_rest(
     assert crasher.log == ["ok", "stop"]
     assert not ref.is_alive
     assert system.lookup("crasher") is None
-    # The failing message is a dead letter too, with the exception as its reason.
-    why = "handler raised Boom: fast" if boom == "boom" else "handler raised Boom: slow"
     assert system.dead_letters.count == 4
-    assert system.dead_letters.recent == (
-        DeadLetter(label, boom, why),
-        *(DeadLetter(label, msg, "actor crashed") for msg in ["a", "b", "c"]),
-    )
+    [failed, *rest] = system.dead_letters.recent
+    assert (failed.actor, failed.message) == (label, boom)
+    assert failed.reason == f"handler raised Boom: {'slow' if boom == 'slow-boom' else 'fast'}"
+    assert isinstance(failed.error, Boom)
+    assert rest == [DeadLetter(label, msg, "actor crashed") for msg in ["a", "b", "c"]]
+    assert ref.mailbox is not None
     assert ref.mailbox.handled == 1
+    assert ref.mailbox.handled + system.dead_letters.count == 5  # every message accepted
 
     [record] = _crash_records(caplog)
     assert label in record.getMessage()
@@ -341,7 +342,7 @@ async def test_sends_to_a_crashed_actor_raise_actor_stopped(system: ActorSystem)
         await ref.send("late")
     with pytest.raises(ActorStopped, match=pattern):
         await ref.ask("late")
-    assert [letter.message for letter in system.dead_letters.recent] == ["boom"]
+    assert [letter.message for letter in system.dead_letters.recent] == ["boom"]  # not the rest
 
 
 async def test_asks_waiting_in_the_mailbox_fail_with_actor_stopped(system: ActorSystem) -> None:
@@ -360,8 +361,12 @@ async def test_asks_waiting_in_the_mailbox_fail_with_actor_stopped(system: Actor
         f"actor 'Crasher#{int(ref.id)}' has stopped (actor crashed); str was not delivered. "
         "Stopping is final: spawn a new actor."
     ] * 3
-    letters = [letter.message for letter in system.dead_letters.recent]
-    assert letters == ["gated-boom", "q0", "q1", "q2"]
+    assert [letter.message for letter in system.dead_letters.recent] == [
+        "gated-boom",
+        "q0",
+        "q1",
+        "q2",
+    ]
 
 
 @pytest.mark.parametrize("boom", ["boom", "slow-boom"])

@@ -79,22 +79,22 @@ def test_an_empty_queue_ends_the_batch(run_batch: RunBatch) -> None:
 
 
 def test_a_handoff_ends_the_batch_after_that_message(run_batch: RunBatch) -> None:
-    (done, code, _, _, _), seen, left = _run(run_batch, [1, "handoff", 3], 10)
-    assert (done, code) == (2, _core.HANDOFF)
+    (done, code, _, _, msg), seen, left = _run(run_batch, [1, "handoff", 3], 10)
+    assert (done, code, msg) == (2, _core.HANDOFF, None)
     assert (seen, left) == ([1, "handoff"], [3])
 
 
 def test_a_question_is_taken_and_returned(run_batch: RunBatch) -> None:
     question = Question()
-    (done, code, a, _, _), seen, left = _run(run_batch, [1, question, 3], 10)
-    assert (done, code, a) == (1, _core.ASK, question)
+    (done, code, a, _, msg), seen, left = _run(run_batch, [1, question, 3], 10)
+    assert (done, code, a, msg) == (1, _core.ASK, question, None)
     assert (seen, left) == ([1], [3])
 
 
 def test_a_suspended_handler_is_returned_resumable(run_batch: RunBatch) -> None:
     (done, code, steps, yielded, msg), seen, left = _run(run_batch, [1, "suspend", 3], 10)
     assert (done, code, yielded) == (1, _core.PARKED, None)  # asyncio.sleep(0) yields None
-    assert msg == "suspend"  # the message being handled, for a failure to name it
+    assert msg == "suspend"  # the message being handled, for the dispatcher's accounting
     assert (seen, left) == ([1, "suspend"], [3])
     with pytest.raises(StopIteration) as finished:
         steps.send(None)
@@ -214,27 +214,29 @@ def test_no_reference_is_leaked_or_lost(run_batch: RunBatch) -> None:
     assert (sys.getrefcount(msg), sys.getrefcount(answer), sys.getrefcount(task)) == before
 
 
-def test_the_message_of_a_failed_or_suspended_handler_is_returned_once(
-    run_batch: RunBatch,
-) -> None:
-    failing, suspending = object(), object()
-    before = (sys.getrefcount(failing), sys.getrefcount(suspending))
+@pytest.mark.parametrize("kind", ["suspend", "boom", "not awaitable"])
+def test_the_message_handed_back_is_neither_leaked_nor_lost(run_batch: RunBatch, kind: str) -> None:
+    msg = object()
+    before = sys.getrefcount(msg)
 
-    async def handle(seen: object) -> None:
-        if seen is failing:
-            raise Boom("no")
+    async def suspends(seen: object) -> None:
         await asyncio.sleep(0)
 
+    async def raises(seen: object) -> None:
+        raise Boom
+
+    def not_awaitable(seen: object) -> Any:
+        return seen
+
+    handle: Any = {"suspend": suspends, "boom": raises, "not awaitable": not_awaitable}[kind]
     for _ in range(3):
-        raised = run_batch(deque([failing]), handle, 10, deque(), Question, None, math.inf)
-        assert raised[1] == _core.RAISED
-        assert raised[4] is failing
-        parked = run_batch(deque([suspending]), handle, 10, deque(), Question, None, math.inf)
-        assert parked[1] == _core.PARKED
-        assert parked[4] is suspending
-        parked[2].close()
-        del raised, parked
-    assert (sys.getrefcount(failing), sys.getrefcount(suspending)) == before
+        outcome = run_batch(deque([msg]), handle, 10, deque(), Question, None, math.inf)
+        assert outcome[1] == (_core.PARKED if kind == "suspend" else _core.RAISED)
+        assert outcome[4] is msg
+        if kind == "suspend":
+            outcome[2].close()
+        del outcome
+    assert sys.getrefcount(msg) == before
 
 
 Completed = Callable[[asyncio.AbstractEventLoop], Any]

@@ -23,6 +23,15 @@ def test_record_counts_and_keeps_the_letter() -> None:
     assert (letter.actor, letter.message, letter.reason) == ("echo#1", "hello", "actor crashed")
 
 
+def test_a_letter_can_carry_the_error_that_made_it() -> None:
+    dead = DeadLetters()
+    error = ValueError("boom")
+    dead.record("echo#1", "hello", "handler raised ValueError: boom", error)
+    [letter] = dead.recent
+    assert letter.error is error
+    assert DeadLetter("echo#1", "hello", "actor crashed").error is None
+
+
 def test_recent_keeps_the_last_history_letters_oldest_first() -> None:
     dead = DeadLetters(history=3)
     for i in range(5):

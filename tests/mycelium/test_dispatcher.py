@@ -286,7 +286,7 @@ async def test_a_parked_handler_cancelled_before_its_task_ran_stops_the_actor_cl
     await actor.stopped.wait()
     assert not ref.is_alive
     assert ref.task is None
-    # the 1 whose handler was cancelled, and the 2 that was still queued
+    # The 1 its handler was cancelled in, and the 2 that was still queued.
     assert [letter.message for letter in system.dead_letters.recent] == [1, 2]
     assert ref.dispatcher.idle  # nothing counted as parked any more
 

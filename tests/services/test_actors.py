@@ -30,7 +30,8 @@ def _two_pool_events(swaps: int) -> list[MarketMessage]:
     ]
     for i in range(swaps):
         amount_in = (1 + i % 5) * 10**8
-        events.append(PoolSwapEvent(POOL_A, amount_in, 0, 10 + i))
+        # WETH in for 1,000 USDC per WETH out: less than the pool would pay, so fillable.
+        events.append(PoolSwapEvent(POOL_A, amount_in, amount_in, 10 + i))
         events.append(QuoteUpdate("WETH/USDC", 2000.0 + i, 1.0, 2001.0 + i, 1.0, 10 + i))
     return events
 

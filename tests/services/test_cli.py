@@ -155,6 +155,35 @@ def test_a_bad_input_file_as_a_subprocess_has_no_traceback(tmp_path: Path) -> No
     assert done.stderr.startswith(f"mycelium-bundle: error: {path}: record 3: JSON is malformed")
 
 
+def test_plans_go_to_the_plans_file_one_json_object_per_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "plans.jsonl"
+    summary = _json_run(capsys, "--events", "3000", "--seed", "5", "--plans", str(path))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) == summary["execution_plans"] > 0
+    for line in lines:
+        assert line["profit_units"] == line["amount_out"] - line["amount_in"] > 0
+        assert re.fullmatch(r"0x[0-9a-f]{40}", line["buy_pool"])
+        assert re.fullmatch(r"0x[0-9a-f]{40}", line["sell_pool"])
+    superseded = {line["supersedes"] for line in lines if "supersedes" in line}
+    assert summary["realised_profit_usd"] == sum(
+        (line["profit_usd"] for n, line in enumerate(lines) if n not in superseded), 0.0
+    )
+
+
+def test_an_unwritable_plans_file_fails_before_the_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "no-such-directory" / "plans.jsonl"
+    assert main(["--events", "2000", "--plans", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"mycelium-bundle: error: {path}: cannot write the plans file: No such file or directory\n"
+    )
+
+
 @pytest.mark.parametrize("args", [["--events", "0"], ["--events", "ten"], ["--mode", "swarm"]])
 def test_bad_arguments_are_usage_errors(
     capsys: pytest.CaptureFixture[str], args: list[str]

@@ -12,7 +12,15 @@ from mycelium_types.messages import (
 )
 from services_v2.domain.market_state import MarketState, SwapStatus
 from services_v2.pipeline import run_reference
-from services_v2.sim import DEFAULT_EVENTS, DEFAULT_PAIRS, MarketSimulator, SimConfig, simulate
+from services_v2.sim import (
+    DEFAULT_EVENTS,
+    DEFAULT_PAIRS,
+    MarketSimulator,
+    PairSpec,
+    PoolSpec,
+    SimConfig,
+    simulate,
+)
 
 POOLS = sum(len(pair.pools) for pair in DEFAULT_PAIRS)
 
@@ -96,10 +104,45 @@ def test_the_default_stream_holds_validated_arbitrage() -> None:
     validation = result.validation
     assert validation.arbitrage_accepted > 100
     assert len(result.plans) == validation.arbitrage_accepted
-    # Every rejection reason that a live market can trigger does occur.
-    for reason in ("stale", "below_min_profit", "duplicate", "weak_momentum"):
+    # Every rejection reason that a live market can trigger does occur (opportunities below
+    # the minimum profit are not signalled: the market side counts them).
+    for reason in ("stale", "weak_momentum"):
         assert validation.rejected[reason] > 0, reason
+    assert result.market.arbitrage_below_min_profit > 0
+    assert validation.superseded > 0
     assert validation.momentum_accepted > 0
+
+
+def test_a_flipped_pool_is_announced_and_traded_in_the_other_token_order() -> None:
+    pair = PairSpec(
+        "AAA",
+        "BBB",
+        0,
+        0,
+        price=2.0,
+        token1_usd=10.0,
+        volatility_bps=20.0,
+        weight=1.0,
+        pools=(PoolSpec(30, 200_000.0), PoolSpec(30, 200_000.0, flipped=True)),
+    )
+    config = SimConfig(pairs=(pair,), min_swap_units=1, noise_median_fraction=0.003)
+    events = simulate(3_000, seed=2, config=config)
+    straight, flipped = events[:2]
+    assert isinstance(straight, PoolSnapshot)
+    assert isinstance(flipped, PoolSnapshot)
+    assert (straight.token0, straight.token1) == ("AAA", "BBB")
+    assert (flipped.token0, flipped.token1) == ("BBB", "AAA")
+    assert flipped.reserve0 > flipped.reserve1  # 2 BBB per AAA
+    assert flipped.token1_usd == 20.0  # one AAA
+    state = MarketState()
+    state.apply_snapshot(straight)
+    state.apply_snapshot(flipped)
+    # Every swap, in each pool's own token order, is one the pool would fill (even with
+    # one-unit swaps allowed: a swap always buys at least one unit).
+    swaps = [event for event in events if isinstance(event, PoolSwapEvent)]
+    results = [state.apply_swap(swap) for swap in swaps if swap.pool in state.pools]
+    assert set(results) == {SwapStatus.APPLIED}
+    assert sum(swap.pool == flipped.pool for swap in swaps) > 300
 
 
 def test_events_continue_the_same_market() -> None:
@@ -120,6 +163,7 @@ def test_events_continue_the_same_market() -> None:
         ({"events_per_block": 0.5}, r"^events_per_block must be >= 1, got 0.5$"),
         ({"quote_share": 0.7, "book_share": 0.4}, r"quote_share \+ book_share <= 1$"),
         ({"late_blocks": (3, 1)}, r"^late_blocks must satisfy 0 <= min <= max, got \(3, 1\)$"),
+        ({"min_swap_units": 0}, r"^min_swap_units must be >= 1, got 0$"),
     ],
 )
 def test_config_rejects_nonsense(kwargs: dict[str, object], message: str) -> None:

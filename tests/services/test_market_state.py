@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,7 +78,13 @@ def test_a_swap_on_an_unknown_pool_is_counted_not_applied() -> None:
     state.apply_snapshot(_snapshot())
     assert state.apply_swap(PoolSwapEvent(POOL_B, 1, 1, 5)) is SwapStatus.UNKNOWN_POOL
     assert state.apply_swap(PoolSwapEvent(POOL_B, 1, 1, 6)) is SwapStatus.UNKNOWN_POOL
-    assert state.swaps_rejected == {"unknown_pool": 2, "reserve_exhausted": 0}
+    assert state.swaps_rejected == {
+        "unknown_pool": 2,
+        "before_snapshot": 0,
+        "reserve_exhausted": 0,
+        "invariant_broken": 0,
+        "unfillable": 0,
+    }
     assert state.swaps_applied == 0
     assert POOL_B not in state.pools
 
@@ -89,10 +96,94 @@ def test_a_swap_that_would_empty_a_reserve_is_counted_and_changes_nothing() -> N
     assert state.apply_swap(PoolSwapEvent(POOL_A, -1_000, -5, 6)) is SwapStatus.RESERVE_EXHAUSTED
     pool = state.pools[POOL_A]
     assert (pool.reserve0, pool.reserve1, pool.timestamp_ns) == (1_000, 2_000, 1)
-    assert state.swaps_rejected == {"unknown_pool": 0, "reserve_exhausted": 2}
-    # One unit left on each side is still a valid pool.
-    assert state.apply_swap(PoolSwapEvent(POOL_A, -999, 1_999, 7)) is SwapStatus.APPLIED
-    assert (pool.reserve0, pool.reserve1) == (1, 1)
+    assert state.swaps_rejected["reserve_exhausted"] == 2
+    assert sum(state.swaps_rejected.values()) == 2
+    # One unit left is still a valid pool: a huge token0 input buys all but one USDC unit.
+    out = get_amount_out(10**9, 1_000, 2_000, 30)
+    assert out == 1_999
+    assert state.apply_swap(PoolSwapEvent(POOL_A, 10**9, out, 7)) is SwapStatus.APPLIED
+    assert (pool.reserve0, pool.reserve1) == (1_000 + 10**9, 1)
+
+
+# A pool of 1,000,000 token0 and 2,000,000 token1 with a 30 bps fee, announced at time 10.
+# Honest outputs: 100,000 token0 in pays out 181,322 token1 (181,818 with no fee); 200,000
+# token1 in pays out 90,661 token0 (90,909 with no fee).
+REFUSED = [
+    pytest.param(PoolSwapEvent(POOL_A, 100_000, 181_322, 9), "before_snapshot", id="older"),
+    pytest.param(PoolSwapEvent(POOL_A, 1, 1_999_000, 11), "invariant_broken", id="1-in-all-out"),
+    pytest.param(PoolSwapEvent(POOL_A, -10, 10, 11), "invariant_broken", id="both-out"),
+    pytest.param(PoolSwapEvent(POOL_A, 0, 5, 11), "invariant_broken", id="out-for-nothing"),
+    pytest.param(PoolSwapEvent(POOL_A, 100, 0, 11), "unfillable", id="donation"),
+    pytest.param(PoolSwapEvent(POOL_A, 100, -100, 11), "unfillable", id="both-in"),
+    pytest.param(PoolSwapEvent(POOL_A, 100_000, 181_500, 11), "unfillable", id="fee-unpaid-0"),
+    pytest.param(PoolSwapEvent(POOL_A, -90_800, -200_000, 11), "unfillable", id="fee-unpaid-1"),
+]
+
+
+@pytest.mark.parametrize(("swap", "reason"), REFUSED)
+def test_a_swap_the_pool_could_not_have_made_is_refused_under_its_reason(
+    swap: PoolSwapEvent, reason: str
+) -> None:
+    state = MarketState()
+    pool = state.apply_snapshot(_snapshot(reserve0=10**6, reserve1=2 * 10**6, timestamp_ns=10))
+    assert state.apply_swap(swap).value == reason
+    assert (pool.reserve0, pool.reserve1, pool.timestamp_ns) == (10**6, 2 * 10**6, 10)
+    assert state.swaps_rejected[reason] == 1
+    assert sum(state.swaps_rejected.values()) == 1
+    assert state.swaps_applied == 0
+
+
+@pytest.mark.parametrize(
+    "swap",
+    [
+        PoolSwapEvent(POOL_A, 100_000, 181_322, 10),  # the snapshot's own time is not older
+        PoolSwapEvent(POOL_A, -90_661, -200_000, 11),
+        PoolSwapEvent(POOL_A, 100_000, 1, 11),  # paying far less than the pool would is fine
+    ],
+)
+def test_the_honest_swaps_next_to_the_refused_ones_apply(swap: PoolSwapEvent) -> None:
+    state = MarketState()
+    state.apply_snapshot(_snapshot(reserve0=10**6, reserve1=2 * 10**6, timestamp_ns=10))
+    assert state.apply_swap(swap) is SwapStatus.APPLIED
+
+
+def test_the_first_usd_announcement_of_a_token_stands_and_conflicts_are_counted() -> None:
+    state = MarketState()
+    state.apply_snapshot(_snapshot(POOL_A))
+    conflicting = PoolSnapshot(POOL_B, "WETH", "USDC", 30, 1_000, 2_000, 2 * USDC, 1)
+    state.apply_snapshot(conflicting)
+    state.apply_snapshot(_snapshot(POOL_C))  # the same rate again is no conflict
+    assert state.usd == {"USDC": USDC}
+    assert state.usd_conflicts == 1
+    assert state.pools[POOL_B].token1_usd == 2 * USDC  # the pool itself is announced
+
+
+def test_quotes_and_books_revalue_the_base_token_from_the_quote_token() -> None:
+    state = MarketState()
+    # WETH/USDC at 3 USDC units per gwei (3,000 USDC per WETH); LINK/WETH announces WETH.
+    state.apply_snapshot(_snapshot(POOL_A, 10**12, 3 * 10**12))
+    state.apply_snapshot(PoolSnapshot(POOL_B, "LINK", "WETH", 30, 10**15, 5 * 10**12, 3e-6, 1))
+    assert state.usd == {"USDC": USDC, "WETH": 3e-6}  # before any quote: as announced
+    state.apply_quote(QuoteUpdate("WETH/USDC", 2_801.0, 1.0, 2_803.0, 1.0, 2))
+    assert state.usd["WETH"] == USDC * 2_802.0 * 1e-3  # whole WETH -> gwei: 10^-3
+    book = OrderBookSnapshot(
+        "LINK/WETH", (PriceLevel(0.0049, 1.0),), (PriceLevel(0.0051, 1.0),), timestamp_ns=3
+    )
+    state.apply_book(book)
+    assert state.usd["LINK"] == state.usd["WETH"] * 0.005
+    # No pool of the pair, or no rate for the quote token: nothing to revalue.
+    state.apply_quote(QuoteUpdate("WBTC/USDC", 60_000.0, 1.0, 60_001.0, 1.0, 4))
+    state.apply_quote(QuoteUpdate("nonsense", 1.0, 1.0, 2.0, 1.0, 5))
+    assert set(state.usd) == {"USDC", "WETH", "LINK"}
+
+
+def test_a_pool_listing_the_tokens_the_other_way_joins_its_siblings_flipped() -> None:
+    state = MarketState()
+    a = state.apply_snapshot(_snapshot(POOL_A))
+    b = state.apply_snapshot(_snapshot(POOL_B, pair=("USDC", "WETH")))
+    assert a.siblings is b.siblings
+    assert (a.flipped, b.flipped) == (False, True)
+    assert list(state.pairs) == [("WETH", "USDC")]
 
 
 def test_a_new_snapshot_resets_a_known_pool() -> None:
@@ -142,7 +233,7 @@ def test_swaps_priced_by_get_amount_out_keep_reserves_positive_and_k_growing(
 ) -> None:
     state = MarketState()
     pool = state.apply_snapshot(_snapshot(reserve0=10**12, reserve1=3 * 10**12))
-    for number, (buy_token0, amount) in enumerate(trades):
+    for number, (buy_token0, amount) in enumerate(trades, start=1):
         before = pool.reserve0 * pool.reserve1
         if buy_token0:
             out = get_amount_out(amount, pool.reserve1, pool.reserve0, pool.fee_bps)
@@ -150,8 +241,10 @@ def test_swaps_priced_by_get_amount_out_keep_reserves_positive_and_k_growing(
         else:
             out = get_amount_out(amount, pool.reserve0, pool.reserve1, pool.fee_bps)
             swap = PoolSwapEvent(POOL_A, amount, out, number)
-        assert state.apply_swap(swap) is SwapStatus.APPLIED
+        # Too small an input buys nothing: a swap for nothing is not one the pool would fill.
+        expected = SwapStatus.APPLIED if out > 0 else SwapStatus.UNFILLABLE
+        assert state.apply_swap(swap) is expected
         assert pool.reserve0 > 0
         assert pool.reserve1 > 0
         assert pool.reserve0 * pool.reserve1 >= before
-    assert state.swaps_applied == len(trades)
+    assert state.swaps_applied + state.swaps_rejected["unfillable"] == len(trades)

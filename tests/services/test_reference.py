@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mycelium_types.messages import (
     ArbitrageSignal,
     MarketMessage,
@@ -9,6 +11,7 @@ from mycelium_types.messages import (
     PoolSnapshot,
     PoolSwapEvent,
 )
+from services_v2.domain.pool import get_amount_out
 from services_v2.domain.processor import MarketDataProcessor
 from services_v2.domain.validator import SignalValidator, ValidatorConfig
 from services_v2.pipeline import PipelineConfig, run_reference
@@ -49,7 +52,11 @@ def test_counters_signals_and_plans_agree() -> None:
     detected = len(result.signals)
     accepted = validation.arbitrage_accepted + validation.momentum_accepted
     assert detected == accepted + sum(validation.rejected.values())
-    assert validation.expected_profit_usd == sum(p.expected_profit_usd for p in result.plans)
+    superseded = {p.supersedes for p in result.plans if p.supersedes is not None}
+    assert len(superseded) == validation.superseded > 0
+    assert validation.expected_profit_usd == sum(
+        (p.expected_profit_usd for n, p in enumerate(result.plans) if n not in superseded), 0.0
+    )
 
 
 def test_one_latency_sample_per_swap_that_revealed_arbitrage() -> None:
@@ -73,12 +80,15 @@ def test_progress_climbs_to_the_event_count() -> None:
     assert len(seen) <= 200
 
 
-def test_the_config_reaches_the_validator() -> None:
+def test_the_config_reaches_the_validator_and_the_detector() -> None:
     events = simulate(5_000, seed=16)
     strict = PipelineConfig(validator=ValidatorConfig(min_profit_usd=1e12))
     result = run_reference(events, strict)
     assert result.plans == []
-    assert result.validation.rejected["below_min_profit"] > 0
+    # The detector signals only what the validator would keep (see MarketDataProcessor).
+    assert not any(isinstance(signal, ArbitrageSignal) for signal in result.signals)
+    assert result.market.arbitrage_below_min_profit > 0
+    assert result.validation.rejected["below_min_profit"] == 0
 
 
 def test_an_empty_stream_is_an_empty_result() -> None:
@@ -96,3 +106,35 @@ def test_a_two_pool_market_gives_one_plan_per_revealing_swap() -> None:
     result = run_reference(events)
     assert [plan.buy_pool for plan in result.plans] == [POOL_A, POOL_A]
     assert [plan.timestamp_ns for plan in result.plans] == [2_000_000_000, 4_000_000_000]
+
+
+# Two WETH/USDC pools at one price; each swap below would, if applied, open a gap of ~10 %.
+RESERVES = (10**12, 2 * 10**12)
+BIG_IN = 50 * 10**9  # 50 WETH into pool A
+HONEST_OUT = get_amount_out(BIG_IN, *RESERVES, 30)
+REFUSED_SWAPS = [
+    pytest.param(
+        PoolSwapEvent(bytes([9] * 20), BIG_IN, HONEST_OUT, 5), "unknown_pool", id="unknown"
+    ),
+    pytest.param(PoolSwapEvent(POOL_A, BIG_IN, HONEST_OUT, 0), "before_snapshot", id="older"),
+    pytest.param(PoolSwapEvent(POOL_A, BIG_IN, 2 * 10**12, 5), "reserve_exhausted", id="emptied"),
+    pytest.param(PoolSwapEvent(POOL_A, 1, HONEST_OUT, 5), "invariant_broken", id="1-unit-in"),
+    pytest.param(PoolSwapEvent(POOL_A, BIG_IN, 0, 5), "unfillable", id="donation"),
+    pytest.param(PoolSwapEvent(POOL_A, BIG_IN, HONEST_OUT + 10**8, 5), "unfillable", id="no-fee"),
+]
+
+
+@pytest.mark.parametrize(("swap", "reason"), REFUSED_SWAPS)
+def test_no_plan_comes_from_a_refused_swap(swap: PoolSwapEvent, reason: str) -> None:
+    snapshots: list[MarketMessage] = [
+        PoolSnapshot(POOL_A, "WETH", "USDC", 30, *RESERVES, 1e-6, 1),
+        PoolSnapshot(POOL_B, "WETH", "USDC", 30, *RESERVES, 1e-6, 1),
+    ]
+    result = run_reference([*snapshots, swap])
+    assert (result.signals, result.plans) == ([], [])
+    assert result.market.swaps_rejected[reason] == 1
+    assert sum(result.market.swaps_rejected.values()) == 1
+    assert result.market.swaps_applied == 0
+    # The honest swap in its place does reveal a plan: the refusal is what stopped it.
+    honest = PoolSwapEvent(POOL_A, BIG_IN, HONEST_OUT, 5)
+    assert len(run_reference([*snapshots, honest]).plans) == 1

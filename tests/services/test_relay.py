@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from services_v2.actors.pipeline import run_actor_pipeline
+from services_v2.bundle.plans_file import encode_plans
 from services_v2.pipeline.errors import PipelineFailed
 from services_v2.pipeline.reference import run_reference
-from services_v2.relay.pipeline import run_relay_pipeline
+from services_v2.relay.pipeline import delivery_losses, run_relay_pipeline
 from services_v2.sim.market_sim import simulate
 
 TIMINGS = {"throughput_events_per_s", "hot_path_latency_ns", "elapsed_s", "mode", "delivery"}
@@ -77,6 +78,59 @@ def test_bundle_prints_the_same_summary_in_both_modes() -> None:
     assert relay["delivery"]["undelivered_in_transport"] == 0  # type: ignore[index]
 
 
+def test_the_plans_file_is_byte_for_byte_the_same_in_every_mode(tmp_path: Path) -> None:
+    def plans(mode: str) -> bytes:
+        path = tmp_path / f"plans-{mode}.jsonl"
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "services_v2.bundle", "--events", "6000", "--seed", "5"),
+                *("--mode", mode, "--plans", str(path), "--quiet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return path.read_bytes()
+
+    actors, relay = plans("actors"), plans("relay")
+    assert actors == relay
+    assert actors == encode_plans(run_reference(simulate(6_000, seed=5)).plans)
+    lines = [json.loads(line) for line in actors.splitlines()]
+    assert len(lines) > 100
+    assert any("supersedes" in line for line in lines)
+    assert list(lines[0])[:9] == [
+        "event",
+        "buy_pool",
+        "sell_pool",
+        "token_in",
+        "amount_in",
+        "amount_mid",
+        "amount_out",
+        "profit_units",
+        "profit_usd",
+    ]
+
+
+def test_frames_sent_but_never_delivered_count_as_lost() -> None:
+    # Seen on short runs: every frame sent, none delivered, and no other count moved.
+    delivery = {
+        "frames_sent": 223,
+        "delivered": 0,
+        "undelivered_in_transport": 0,
+        "refused_by_signal_side": 0,
+        "rejections_seen_by_sender": 0,
+        "not_accepted_by_signal_actor": 0,
+        "dead_letters_signal_side": 0,
+    }
+    assert delivery_losses(delivery) == {"not_received_by_signal_side": 223}
+    assert delivery_losses(delivery | {"delivered": 223}) == {}
+    assert delivery_losses(delivery | {"delivered": 223, "dead_letters_signal_side": 1}) == {
+        "dead_letters_signal_side": 1
+    }
+
+
 def test_a_killed_signal_process_fails_the_run_clearly_and_leaves_no_zombie() -> None:
     events = simulate(60_000, seed=0)
     killed: list[int] = []
@@ -107,7 +161,7 @@ def test_an_unpriceable_opportunity_is_counted_the_same_way_in_every_mode(
     events = [
         PoolSnapshot(bytes([1] * 20), "AAA", "BBB", 30, 10**12, 2 * 10**12, 1e308, 1),
         PoolSnapshot(bytes([2] * 20), "AAA", "BBB", 30, 10**12, 3 * 10**12, 1e308, 2),
-        PoolSwapEvent(bytes([1] * 20), 10**9, 0, 3),
+        PoolSwapEvent(bytes([1] * 20), 10**9, 10**9, 3),
     ]
     reference = run_reference(events)
     assert reference.market.arbitrage_unpriced == 1

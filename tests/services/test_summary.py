@@ -49,7 +49,11 @@ def test_the_summary_totals_the_result() -> None:
     assert summary.signals_detected == summary.signals_validated + sum(
         summary.signals_rejected.values()
     )
-    assert summary.expected_profit_usd == sum(plan.expected_profit_usd for plan in result.plans)
+    superseded = {plan.supersedes for plan in result.plans if plan.supersedes is not None}
+    assert summary.plans_superseded == len(superseded) > 0
+    live = [plan for n, plan in enumerate(result.plans) if n not in superseded]
+    assert summary.realised_profit_usd == sum((plan.expected_profit_usd for plan in live), 0.0)
+    assert summary.expected_profit_usd == summary.realised_profit_usd
     assert summary.hot_path_samples == len(result.latencies_ns)
     assert summary.throughput_events_per_s == 6_000 / result.elapsed_s
     assert summary.mode == "sequential"
@@ -60,7 +64,11 @@ def test_the_json_starts_with_the_contract_keys_and_is_one_line() -> None:
     text = summary_json(summary)
     assert "\n" not in text
     decoded = json.loads(text)
-    assert list(decoded)[: len(CONTRACT_KEYS)] == CONTRACT_KEYS
+    assert list(decoded)[: len(CONTRACT_KEYS) + 2] == [
+        *CONTRACT_KEYS,
+        "realised_profit_usd",
+        "plans_superseded",
+    ]
     assert set(decoded["hot_path_latency_ns"]) == {"p50", "p99", "max"}
     assert set(decoded["signals_rejected"]) == {
         "malformed",
@@ -77,6 +85,8 @@ def test_the_text_shows_the_figures() -> None:
     text = format_text(summary)
     assert text.startswith("mycelium-bundle: 3,000 events from simulator (seed 23)")
     assert f"${summary.expected_profit_usd:,.2f} expected" in text
+    assert f"${summary.realised_profit_usd:,.2f} realised (the " in text
+    assert "plans not superseded, executed in order" in text
     assert "p50 " in text
     assert "p99 " in text
     brief = format_text(summary, brief=True)

@@ -29,8 +29,9 @@ def _arb(
     *,
     pools: tuple[bytes, ...] = (POOL_A, POOL_B),
     amount_in: int = 10**9,
+    event: int = 0,
 ) -> ArbitrageSignal:
-    return ArbitrageSignal(opportunity_id, profit_usd, pools, timestamp_ns, amount_in)
+    return ArbitrageSignal(opportunity_id, profit_usd, pools, timestamp_ns, amount_in, event=event)
 
 
 def _momentum(
@@ -92,6 +93,37 @@ def test_an_opportunity_already_taken_is_a_duplicate() -> None:
     assert isinstance(validator.validate_arbitrage(_arb(8)), ExecutionPlan)
     assert validator.rejected["duplicate"] == 1
     assert validator.expected_profit_usd == 100.0
+
+
+def test_a_fresher_opportunity_from_a_later_event_supersedes_the_plan() -> None:
+    validator = SignalValidator(CONFIG)
+    first = validator.validate_arbitrage(_arb(7, profit_usd=50.0, event=10))
+    assert isinstance(first, ExecutionPlan)
+    assert first.supersedes is None
+    fresher = validator.validate_arbitrage(_arb(7, profit_usd=30.0, event=12))
+    assert isinstance(fresher, ExecutionPlan)
+    assert (fresher.supersedes, fresher.event) == (0, 12)
+    # The same event again, or an older one, is a repeat, not news.
+    assert validator.validate_arbitrage(_arb(7, event=12)) is RejectReason.DUPLICATE
+    assert validator.validate_arbitrage(_arb(7, event=11)) is RejectReason.DUPLICATE
+    latest = validator.validate_arbitrage(_arb(7, profit_usd=20.0, event=20))
+    assert isinstance(latest, ExecutionPlan)
+    assert latest.supersedes == 1  # the chain goes through the latest plan
+    counters = validator.counters()
+    assert (counters.arbitrage_accepted, counters.superseded) == (3, 2)
+    assert counters.rejected["duplicate"] == 2
+    assert counters.expected_profit_usd == 20.0
+
+
+def test_a_rejected_signal_supersedes_nothing() -> None:
+    validator = SignalValidator(CONFIG)
+    assert isinstance(validator.validate_arbitrage(_arb(7, event=1)), ExecutionPlan)
+    assert validator.validate_arbitrage(_arb(7, profit_usd=1.0, event=2)) is (
+        RejectReason.BELOW_MIN_PROFIT
+    )
+    validator.advance_clock(200 * SECOND)
+    assert validator.validate_arbitrage(_arb(7, event=3)) is RejectReason.STALE
+    assert (validator.superseded, validator.expected_profit_usd) == (0, 50.0)
 
 
 def test_a_rejected_opportunity_is_not_taken() -> None:
@@ -178,6 +210,38 @@ signals = st.lists(
     ),
     max_size=80,
 )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5),
+            st.floats(min_value=0.0, max_value=100.0),
+            st.integers(min_value=0, max_value=8),
+        ),
+        max_size=60,
+    )
+)
+def test_supersession_keeps_one_live_plan_per_opportunity(
+    draws: list[tuple[int, float, int]],
+) -> None:
+    validator = SignalValidator(CONFIG)
+    plans: list[ExecutionPlan] = []
+    for event, (opportunity, profit, step) in enumerate(draws):
+        signal = _arb(opportunity, profit, 100 * SECOND + step, event=event)
+        if isinstance(decision := validator.validate_arbitrage(signal), ExecutionPlan):
+            plans.append(decision)
+    superseded = [plan.supersedes for plan in plans if plan.supersedes is not None]
+    assert len(superseded) == len(set(superseded)) == validator.superseded
+    for number, plan in enumerate(plans):
+        if plan.supersedes is not None:
+            older = plans[plan.supersedes]
+            assert plan.supersedes < number
+            assert older.opportunity_id == plan.opportunity_id
+            assert older.event < plan.event
+    live = [plan for n, plan in enumerate(plans) if n not in set(superseded)]
+    assert len({plan.opportunity_id for plan in live}) == len(live)
+    assert validator.expected_profit_usd == sum((plan.expected_profit_usd for plan in live), 0.0)
 
 
 @given(signals)

@@ -92,6 +92,10 @@ ARBITRAGES = st.builds(
     pools=st.lists(ADDRESSES, max_size=4).map(tuple),
     timestamp_ns=UINT64S,
     amount_in=NON_NEGATIVE_INT64S,
+    amount_mid=NON_NEGATIVE_INT64S,
+    amount_out=NON_NEGATIVE_INT64S,
+    token_in=st.text(max_size=64),
+    event=UINT64S,
 )
 MOMENTUMS = st.builds(
     MomentumSignal,
@@ -150,7 +154,15 @@ EXAMPLES: dict[type[msgspec.Struct], msgspec.Struct] = {
         timestamp_ns=3,
     ),
     ArbitrageSignal: ArbitrageSignal(
-        opportunity_id=7, profit_usd=12.5, pools=(POOL_A, POOL_B), timestamp_ns=4, amount_in=10**9
+        opportunity_id=7,
+        profit_usd=12.5,
+        pools=(POOL_A, POOL_B),
+        timestamp_ns=4,
+        amount_in=10**9,
+        amount_mid=333_000,
+        amount_out=10**9 + 12_500_000,
+        token_in="USDC",
+        event=41,
     ),
     MomentumSignal: MomentumSignal(
         signal_id=8,

@@ -26,6 +26,7 @@ UINT64_FIELDS = [
     (OrderBookSnapshot, "timestamp_ns"),
     (ArbitrageSignal, "opportunity_id"),
     (ArbitrageSignal, "timestamp_ns"),
+    (ArbitrageSignal, "event"),
     (MomentumSignal, "signal_id"),
     (MomentumSignal, "horizon_ns"),
     (MomentumSignal, "timestamp_ns"),

@@ -68,7 +68,9 @@ __all__ = [
     "run_batch",
 ]
 
-# run_batch's outcome codes (the same numbers in _speedups.c).
+# run_batch's outcome codes (the same numbers in _speedups.c). An outcome is
+# (done, code, a, b, msg): ``msg`` is the message whose handler suspended or raised (PARKED,
+# RAISED), so that the dispatcher can account for it; None for the other codes.
 DONE: Final = 0
 """``done`` messages handled; the batch is over (or the queue ran out)."""
 HANDOFF: Final = 1
@@ -87,8 +89,6 @@ OVERTIME: Final = 6
 """``done`` messages handled; the clock had reached the deadline when the last one returned."""
 
 BatchOutcome = tuple[int, int, Any, Any, Any]
-"""``(done, code, a, b, msg)``: ``msg`` is the message whose handler suspended (``PARKED``) or
-raised (``RAISED``), else ``None``."""
 
 
 @final
@@ -259,8 +259,7 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     returned once ``clock()`` had reached ``deadline`` (``OVERTIME``, read after every handler),
     a message whose handler made another actor ready, seen as ``ready`` growing
     (``HANDOFF``), or an empty queue. Returns ``(done, code, a, b, msg)``: see the codes;
-    ``msg`` is the message being handled when the batch stopped at ``PARKED`` or ``RAISED`` (so
-    a failure can name it), else ``None``.
+    ``msg`` is the message of a handler that suspended or raised, else None.
     """
     before = len(ready)
     watched = task is not None

@@ -35,7 +35,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, final
 
 from ._message_type import message_check_for
-from ._signals import NO_MESSAGE, Control, Signal
+from ._signals import Control
 from .actor import Actor
 from .local_ref import RUNNING, STOPPING
 from .supervision import RestartHistory, Supervision
@@ -47,22 +47,11 @@ if TYPE_CHECKING:
     from .supervisor import Hold, SupervisorLink
     from .watch import Notice
 
-__all__ = ["HOLLOW", "Node", "child_name", "failure_reason", "instance_from"]
+__all__ = ["HOLLOW", "Node", "child_name", "instance_from"]
 
 log = logging.getLogger("mycelium")
 
 Factory = Callable[[], Actor[Any]]
-
-
-def failure_reason(exc: BaseException, *, forced: bool = False) -> str:
-    """How dead letters name a failure: ``handler raised ValueError: bad price``."""
-    if forced:
-        return "handler cancelled: the actor was stopped at its deadline"
-    if isinstance(exc, asyncio.CancelledError):
-        return "handler cancelled"
-    text = str(exc)
-    name = type(exc).__qualname__
-    return f"handler raised {name}: {text}" if text else f"handler raised {name}"
 
 
 def instance_from(factory: Factory) -> Actor[Any]:
@@ -175,16 +164,11 @@ class Node:
 
     # ------------------------------------------------------------------------- failures
 
-    def failed(
-        self, cell: LocalActorRef[Any], exc: BaseException, msg: object, *, forced: bool
-    ) -> bool:
-        """A handler of ``cell`` raised ``exc`` handling ``msg``: dead-letter ``msg``, then
-        decide. True if the supervision took over (resumed or restarting); False if the
-        actor must stop for good (the caller then crashes it as before)."""
-        if isinstance(msg, Signal):
-            msg = msg.message
-        if msg is not NO_MESSAGE:
-            cell.dispatcher.dead_letters.record(cell.label, msg, failure_reason(exc, forced=forced))
+    def failed(self, cell: LocalActorRef[Any], exc: BaseException, *, forced: bool) -> bool:
+        """A handler of ``cell`` raised ``exc`` (its message is a dead letter already): decide.
+        True if the supervision took over (resumed or restarting); False if the actor must
+        stop for good (the caller then crashes it as before). ``forced``: not a failure the
+        supervision may decide on (a cancellation from outside)."""
         over_limit = self.over_limit is exc
         self.over_limit = None
         kind = self.supervision.kind

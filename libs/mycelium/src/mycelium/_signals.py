@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 if TYPE_CHECKING:
     from .local_ref import LocalActorRef
 
-__all__ = ["NO_MESSAGE", "Control", "Signal", "uncounted"]
+__all__ = ["NO_MESSAGE", "Control", "Signal", "letter_of", "uncounted"]
 
 
 @final
@@ -49,6 +49,12 @@ class Signal:
 
     def drop(self, cell: LocalActorRef[Any], /) -> None:
         """The mailbox was abandoned with this signal still in it (the actor is stopping)."""
+
+
+def letter_of(msg: object) -> object:
+    """What the dead letters record for the item whose handler failed: the message itself,
+    a signal's user-visible message, or ``NO_MESSAGE`` for a control turn."""
+    return msg.message if isinstance(msg, Signal) else msg
 
 
 async def uncounted(cell: LocalActorRef[Any], awaitable: Awaitable[Any]) -> Any:

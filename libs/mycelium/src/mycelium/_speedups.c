@@ -644,14 +644,14 @@ speedups_clock(PyObject *module, PyObject *unused)
 /* ------------------------------------------------------------------------------------------
  * run_batch: the dispatcher's inner loop (see py_run_batch in _core.py, the reference).
  *
- * run_batch(queue, handle, batch, ready, ask_type, task, deadline)
- *     -> (done, code, a, b, msg)
+ * run_batch(queue, handle, batch, ready, ask_type, task, deadline) -> (done, code, a, b, msg)
  * Handles up to `batch` messages of `queue`: calls handle(msg) and drives the coroutine with
  * PyIter_Send (no task, no StopIteration, no __await__ wrapper for native coroutines). Stops
  * early at a question, a handler that suspends or raises, a handler that kept or changed
  * `task` (its reference count moved; None: not watched), once clock() has reached `deadline`
  * (read after every handler that finished), or after a handler that made another actor ready
- * (`ready` grew). The codes are those of _core.py.
+ * (`ready` grew). The codes are those of _core.py; `msg` is the message whose handler
+ * suspended or raised (PARKED, RAISED), else None.
  */
 enum {
     BATCH_DONE = 0,
@@ -663,8 +663,7 @@ enum {
     BATCH_OVERTIME = 6,
 };
 
-/* (done, code, a, b, msg), stealing a, b and msg (NULL means None). `msg` is the message
- * whose handler suspended or raised, for a failure to name it. */
+/* (done, code, a, b, msg), stealing a, b and msg (NULL means None). */
 static PyObject *
 batch_outcome(Py_ssize_t done, int code, PyObject *a, PyObject *b, PyObject *msg)
 {
@@ -760,6 +759,7 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if ((PyObject *)Py_TYPE(msg) == ask_type) {
             return batch_outcome(done, BATCH_ASK, msg, NULL, NULL);
         }
+        /* msg is held until its handler has finished or is handed back (PARKED, RAISED). */
         PyObject *awaitable = PyObject_CallOneArg(handle, msg);
         if (awaitable == NULL) {
             return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);

@@ -147,6 +147,7 @@ class ActorRef(ABC, Generic[M, R]):
             MessageTypeError: ``msg`` is not of the actor's message type.
             ActorStopped: the actor is stopped, or stopped before answering.
             WrongThread: called from a thread other than the event loop's.
+            WouldDeadlock: the actor's own code asked it (a local ref raises it at the call).
             Exception: whatever ``handle`` raised for this message (the actor then stops).
         """
 

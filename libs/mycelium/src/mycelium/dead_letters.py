@@ -1,9 +1,12 @@
 """``DeadLetters``: the system's record of messages accepted but never handled.
 
-A message becomes a dead letter when its actor stops before handling it: a handler crash leaves
-the rest of the mailbox undelivered, and a forced shutdown (an actor stuck past the deadline)
-abandons what is queued. Each one is counted; the last few are kept for inspection. Nothing that
-a send accepted disappears without being handled or counted here.
+A message becomes a dead letter when its handler fails or its actor stops before handling it:
+the message whose handler raised (its reason names the exception, ``error`` holds it), the rest
+of that actor's mailbox, and, at a forced stop (an actor still busy at its deadline), the
+message in progress and everything queued. Each one is counted once; the last few are kept for
+inspection. Invariant, per actor: ``mailbox.handled`` plus its dead letters is exactly the
+number of messages accepted (nothing that a call accepted disappears uncounted, nothing is
+counted twice); once an actor has stopped, no more of its dead letters appear.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ class DeadLetter(NamedTuple):
     message: object
     """The message itself."""
     reason: str
-    """Why it was not handled, e.g. ``"actor crashed"``."""
+    """Why it was not handled, e.g. ``"handler raised ValueError: boom"`` or ``"actor crashed"``."""
+    error: BaseException | None = None
+    """The exception its handler raised (or the cancellation), when that is why; else None."""
 
 
 @final
@@ -46,10 +51,12 @@ class DeadLetters:
         """The most recent dead letters, oldest first."""
         return tuple(self._recent)
 
-    def record(self, actor: str, message: object, reason: str) -> None:
+    def record(
+        self, actor: str, message: object, reason: str, error: BaseException | None = None
+    ) -> None:
         """Count one dead letter and remember it."""
         self.count += 1
-        self._recent.append(DeadLetter(actor, message, reason))
+        self._recent.append(DeadLetter(actor, message, reason, error))
 
     def __len__(self) -> int:
         return self.count

@@ -22,6 +22,18 @@ handler's first line. A handler that suspends continues in that very task (the s
 it, and a new standby is made); handlers that finish without suspending share the standby,
 unless one keeps or changes it, which retires it after that handler.
 
+Failures: the message whose handler raised (before or after suspending) is recorded in the dead
+letters, with a reason naming the exception, and its actor crashes (``LocalActorRef.crash``). A
+suspended handler given up on at a stop's deadline (``abandon``) is unparked first: what it
+held is counted then, and whatever its task does afterwards is not counted again.
+
+On whose behalf: a handler that suspends gets a serial of its own, set as ``ON_BEHALF`` in its
+task's context (``on_start`` gets one too, see ``ActorSystem.spawn``), so a task it starts (as
+``asyncio.wait_for`` does) can still tell that it runs for that handler while the handler is
+in progress (``acting_for``). This costs nothing on a run: only parking sets it. Tasks started
+before the handler's first suspension do not carry it; the calls that could wait for their own
+actor (``ask``, ``send``, ``stop``, ``shutdown``) check at the call instead, in the handler.
+
 Threads: everything here runs on the loop's thread.
 """
 
@@ -32,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
@@ -53,14 +66,14 @@ from ._core import (
 )
 from ._deadlines import AskDeadlines
 from ._handler_task import HandlerTask
-from ._signals import NO_MESSAGE, Signal
+from ._signals import Signal
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
 if TYPE_CHECKING:
     from .system import ActorSystem
 
-__all__ = ["DEFAULT_THROUGHPUT", "Dispatcher"]
+__all__ = ["DEFAULT_THROUGHPUT", "ON_BEHALF", "Dispatcher", "next_start_serial"]
 
 log = logging.getLogger("mycelium")
 
@@ -70,6 +83,42 @@ DEFAULT_THROUGHPUT: Final = 128
 DEFAULT_TURN_BUDGET_S: Final = 0.00025
 """How long one turn may run handlers before the dispatcher yields to I/O and timers, s (the
 handler running when it runs out finishes first)."""
+
+ON_BEHALF: Final[contextvars.ContextVar[int]] = contextvars.ContextVar(
+    "mycelium_on_behalf", default=0
+)
+"""Whose code is running: the serial of the suspended handler (> 0) or of the ``on_start``
+(< 0) it was started from; 0 elsewhere. Contexts are copied into new tasks, so a task that
+such code creates (``asyncio.wait_for`` does) carries the serial."""
+
+_set_on_behalf: Final = ON_BEHALF.set
+
+_start_serials: Final = itertools.count(-1, -1)
+
+
+def next_start_serial() -> int:
+    """A fresh serial for one ``on_start`` (negative: never a suspended handler's)."""
+    return next(_start_serials)
+
+
+@final
+class _Parked:
+    """A handler that suspended: its message, its asker's reply, its serial, its task.
+
+    Invariant: it is in its dispatcher's ``_parked`` while the dispatcher still owes its
+    message an outcome (handled or dead letter); ``abandoned`` once a forced stop took it out.
+    ``serial`` is the ON_BEHALF serial of its task's context.
+    """
+
+    __slots__ = ("abandoned", "msg", "reply", "serial", "started", "task")
+
+    def __init__(self, msg: object, reply: asyncio.Future[Any] | None, serial: int) -> None:
+        self.msg = msg
+        self.reply = reply
+        self.serial = serial
+        self.started = False  # its task's coroutine has begun (else cancelling it skipped it)
+        self.abandoned = False
+        self.task: asyncio.Task[None] | None = None
 
 
 @final
@@ -88,6 +137,7 @@ class Dispatcher(DispatcherCore):
         "_forget",
         "_idle_waiters",
         "_parked",
+        "_serial",
         "_standby",
         "ask_deadlines",
         "completed",
@@ -127,8 +177,10 @@ class Dispatcher(DispatcherCore):
         # The empty context the next actor run uses; replaced as soon as a handler sets a
         # variable in it or a suspended handler takes it along, so no actor sees another's.
         self._context = contextvars.Context()
-        # Invariant: the number of handlers suspended in a task (their actors are parked).
-        self._parked = 0
+        # Invariant: the handlers suspended in a task (their actors are parked), by actor id.
+        self._parked: dict[int, _Parked] = {}
+        # The serial of the last handler that parked: each one sets ON_BEHALF to its own.
+        self._serial = 0
         # The task the next handler that suspends continues in: the current task while a
         # turn runs (see _handler_task.py). None until the first turn.
         self._standby: HandlerTask | None = None
@@ -314,7 +366,7 @@ class Dispatcher(DispatcherCore):
             if not reply.done():
                 reply.set_exception(exc)
             raise
-        self._park(cell, steps, yielded, reply, context, msg=msg)
+        self._park(cell, steps, yielded, reply, context, msg=ask.msg, entered=True)
         return False
 
     def _retire_standby(self, standby: HandlerTask) -> None:
@@ -325,10 +377,10 @@ class Dispatcher(DispatcherCore):
         self._standby = None
 
     def _fail(self, cell: LocalActorRef[Any], exc: BaseException, msg: object) -> None:
-        """The handler of ``msg`` raised: its actor's supervision decides (by default the
-        actor stops); KeyboardInterrupt and the like then propagate."""
+        """A handler raised ``exc`` handling ``msg``: ``msg`` becomes a dead letter and the
+        actor crashes; KeyboardInterrupt and the like then propagate."""
         self.running = None
-        cell.crash(exc, msg=msg)
+        cell.crash(exc, msg)
         if not isinstance(exc, Exception | asyncio.CancelledError):
             raise exc
 
@@ -356,79 +408,132 @@ class Dispatcher(DispatcherCore):
         reply: asyncio.Future[Any] | None,
         context: contextvars.Context,
         *,
-        msg: object = NO_MESSAGE,
+        msg: object,
+        entered: bool = False,
     ) -> None:
-        """A handler suspended: finish it in the standby task (the current task it saw), in
-        the context it started in (which is then the task's alone); the cell handles nothing
-        until then. The next run makes a new standby (just before it is needed: one adopted
-        within the turn it was made in never waits idle). ``msg`` is the message it handles
-        (dead-lettered if it fails)."""
-        self._parked += 1
+        """A handler suspended handling ``msg``: finish it in the standby task (the current
+        task it saw), in the context it started in (which is then the task's alone, marked as
+        on behalf of this handler); the cell handles nothing until then. The next run makes a
+        new standby (just before it is needed: one adopted within the turn it was made in never
+        waits idle). ``entered``: the code runs in that context already."""
+        serial = self._serial = self._serial + 1
+        parked = _Parked(msg, reply, serial)
+        self._parked[cell._id] = parked
         if context is self._context:
             self._context = contextvars.Context()
+        if entered:
+            _set_on_behalf(serial)
+        else:
+            context.run(_set_on_behalf, serial)
         task: HandlerTask = self._standby  # type: ignore[assignment]  # set while a turn runs
         task.adopt(
-            self._resume(cell, steps, yielded, reply, msg),
+            self._resume(cell, steps, yielded, parked),
             context,
-            partial(self._resumed, cell, steps, reply, msg),
+            partial(self._resumed, cell, steps, parked),
         )
+        parked.task = task
         cell.task = task
         _leave_task(self.loop, task)
         self._standby = None
+
+    def _unpark(self, cell: LocalActorRef[Any], parked: _Parked) -> bool:
+        """Take ``parked`` off the books; False if a forced stop already did (it is abandoned)."""
+        if self._parked.get(cell._id) is not parked:
+            return False
+        del self._parked[cell._id]
+        cell.task = None
+        return True
+
+    def give_up(self, cell: LocalActorRef[Any]) -> _Parked | None:
+        """A forced stop: take ``cell``'s suspended handler, if any, off the books (abandoned)
+        and cancel it.
+
+        Its message and reply are the caller's to account for; whatever its task does from now
+        on (a handler that catches the cancellation and goes on) is not counted, and the task's
+        end starts the actor's ``on_stop`` (see ``_resumed``). A task that has not begun yet is
+        not cancelled (that would skip the handler's ``except CancelledError``): it throws the
+        cancellation into the handler as it begins.
+        """
+        parked = self._parked.pop(cell._id, None)
+        if parked is None:
+            return None
+        parked.abandoned = True
+        cell.task = None
+        task = parked.task
+        if task is not None and parked.started:
+            task.cancel()
+        if self._idle_waiters:
+            self._wake_if_idle()
+        return parked
 
     def _resumed(
         self,
         cell: LocalActorRef[Any],
         steps: Generator[Any, Any, Any],
-        reply: asyncio.Future[Any] | None,
-        msg: object,
+        parked: _Parked,
         task: asyncio.Task[None],
     ) -> None:
         """A parked handler's task ended. Normally ``_resume`` has settled everything; a task
-        cancelled before its first step never ran it: settle it here as a cancelled handler."""
-        if cell.task is not task:
-            return
-        cell.task = None
-        self._parked -= 1
-        steps.close()
-        exc = asyncio.CancelledError()
-        if reply is not None and not reply.done():
-            reply.set_exception(exc)
-        cell.crash(exc, forced=cell.state == STOPPING, msg=msg)
-        if self._idle_waiters:
-            self._wake_if_idle()
+        cancelled before its first step never ran it: settle it here as a cancelled handler.
+        An abandoned handler's end lets its actor's stop complete (``on_stop`` runs)."""
+        if self._unpark(cell, parked):  # cancelled from outside before _resume could run
+            steps.close()
+            exc = asyncio.CancelledError()
+            reply = parked.reply
+            if reply is not None and not reply.done():
+                reply.set_exception(exc)
+            cell.crash(exc, parked.msg, from_outside=True)
+            if self._idle_waiters:
+                self._wake_if_idle()
+        elif parked.abandoned:
+            if not parked.started:
+                steps.close()
+            cell.handler_ended()
 
     async def _resume(
         self,
         cell: LocalActorRef[Any],
         steps: Generator[Any, Any, Any],
         yielded: Any,
-        reply: asyncio.Future[Any] | None,
-        msg: object,
+        parked: _Parked,
     ) -> None:
+        parked.started = True
         try:
-            result = await _Continue(steps, yielded)
+            result = await _Continue(
+                steps, yielded, asyncio.CancelledError() if parked.abandoned else None
+            )
         except BaseException as exc:  # any kind stops the actor; see the re-raise below
-            cell.task = None
-            self._parked -= 1
-            if reply is not None and not reply.done():
-                reply.set_exception(exc)
-            forced = isinstance(exc, asyncio.CancelledError) and cell.state == STOPPING
-            cell.crash(exc, forced=forced, msg=msg)
-            if self._idle_waiters:
-                self._wake_if_idle()
+            if self._unpark(cell, parked):  # else abandoned: its message is counted already
+                reply = parked.reply
+                if reply is not None and not reply.done():
+                    reply.set_exception(exc)
+                cell.crash(exc, parked.msg, from_outside=_cancelled_from_outside(exc))
+                if self._idle_waiters:
+                    self._wake_if_idle()
             if not isinstance(exc, Exception | asyncio.CancelledError):
                 raise  # KeyboardInterrupt, SystemExit...: after stopping the actor
             return
-        else:
-            cell.task = None
-            self._parked -= 1
-            cell.handled += 1
-            if reply is not None and not reply.done():
-                reply.set_result(result)
-            self._settle(cell)
+        if not self._unpark(cell, parked):
+            return  # abandoned at a deadline: not handled, its message is a dead letter
+        cell.handled += 1
+        reply = parked.reply
+        if reply is not None and not reply.done():
+            reply.set_result(result)
+        self._settle(cell)
         if self._idle_waiters:
             self._wake_if_idle()
+
+    def acting_for(self, cell: LocalActorRef[Any]) -> bool:
+        """True if the code running now was started on behalf of ``cell``'s handler in progress
+        (suspended) or of its ``on_start``: it runs in that context or in a task created from it,
+        which the handler may be waiting for. Only for the slow paths (a contextvar read)."""
+        serial = ON_BEHALF.get()
+        if serial > 0:
+            parked = self._parked.get(cell._id)
+            return parked is not None and parked.serial == serial
+        if serial < 0:
+            return self.system._starting.get(cell._id) == serial
+        return False
 
     # ----------------------------------------------------------------------------- quiet
 
@@ -494,24 +599,44 @@ async def _detached(step: _Continue) -> None:
     await step
 
 
+def _cancelled_from_outside(exc: BaseException) -> bool:
+    """True if ``exc`` is the cancellation of the running task itself (``task.cancel()``: the
+    event loop ending, or code that cancelled every task), not one the handler merely met."""
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 @final
 class _Continue:
     """Awaitable that resumes a coroutine which already yielded ``first`` outside any task.
 
     Awaited inside a task, it hands ``first`` (the future the coroutine waits on) to the task,
     then relays every value and exception between the task and the coroutine until it returns.
+    With ``throw``, it first throws that into the coroutine instead (a cancellation that came
+    before the task began).
     """
 
-    __slots__ = ("_first", "_steps")
+    __slots__ = ("_first", "_steps", "_throw")
 
-    def __init__(self, steps: Generator[Any, Any, Any], first: Any) -> None:
+    def __init__(
+        self, steps: Generator[Any, Any, Any], first: Any, throw: BaseException | None = None
+    ) -> None:
         self._steps = steps
         self._first = first
+        self._throw = throw
 
     def __await__(self) -> Generator[Any, Any, Any]:
         steps = self._steps
         yielded = self._first
         self._first = None
+        if self._throw is not None:
+            exc, self._throw = self._throw, None
+            try:
+                yielded = steps.throw(exc)
+            except StopIteration as stop:
+                return stop.value
         while True:
             try:
                 sent = yield yielded

@@ -15,7 +15,14 @@ dispatcher moves waiting messages into the mailbox, oldest first, and resolves t
 
 Lifecycle: RUNNING -> STOPPING (graceful: the mailbox is closed and drains) -> FINISHING
 (``on_stop`` runs) -> STOPPED. A handler crash or a forced stop goes from RUNNING or STOPPING
-straight to FINISHING, abandoning the queue to the dead letters. ``on_stop`` runs exactly once.
+straight to FINISHING, abandoning the queue to the dead letters. ``on_stop`` runs exactly once,
+never while a handler of the actor is still running (after a forced stop, once the cancelled
+handler has ended).
+
+Accounting: every message a call accepted is handled (counted in ``handled``) or recorded once in
+the system's dead letters: the message whose handler raised, with a reason naming the
+exception; the queue left by a crash; at a forced stop, the message in progress and the queue,
+at once (the cancelled handler's task, whatever it does next, handles nothing more).
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ import sys
 from _thread import get_ident
 from collections import deque
 from collections.abc import Coroutine
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Final, final
 
 from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
-from ._signals import NO_MESSAGE, Signal
+from ._signals import NO_MESSAGE, Signal, letter_of
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock, WrongThread
@@ -49,7 +57,15 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .system import ActorSystem
 
-__all__ = ["FINISHING", "RUNNING", "STOPPED", "STOPPING", "Ask", "LocalActorRef"]
+__all__ = [
+    "FINISHING",
+    "RUNNING",
+    "STOPPED",
+    "STOPPING",
+    "Ask",
+    "LocalActorRef",
+    "failure_reason",
+]
 
 M = TypeVar("M", contravariant=True)
 R = TypeVar("R", covariant=True, default=Any)
@@ -180,7 +196,16 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
     def __bool__(self) -> bool:
         return True
 
-    async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
+    def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> CoroutineType[Any, Any, R]:
+        # A self-ask is refused at the call, in the caller's own code: a coroutine handed to
+        # another task (asyncio.wait_for does that) could no longer tell whose code made it.
+        # On another thread no handler of this actor can be running; _ask checks the thread
+        # once it runs (the loop may by then be running there).
+        if self._limit >= 0 and get_ident() == self.dispatcher.thread_id and self.handling_now():
+            raise WouldDeadlock(self.label, msg, "asked itself")
+        return self._ask(msg, timeout)
+
+    async def _ask(self, msg: M, timeout: float | None) -> R:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
@@ -190,8 +215,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
             raise ActorStopped(self.label, msg)
-        if self.handling_now():
-            raise WouldDeadlock(self.label, msg, "asked itself")
         loop = self.dispatcher.loop
         reply: asyncio.Future[Any] = loop.create_future()
         entering = self._put_or_wait(Ask(msg, reply), msg)
@@ -364,11 +387,26 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         return True
 
     def handling_now(self) -> bool:
-        """True if the code running now is this actor's own handler."""
+        """True if the code running now is this actor's own, which cannot wait for the actor
+        itself: its handler or its ``on_start``, or, while that is in progress, a task started
+        by ``on_start`` or by the handler once it has suspended (``asyncio.wait_for`` starts
+        one). A task started before the handler's first suspension is not recognised: the
+        calls that wait for an actor check this when called, in the handler."""
         if self.dispatcher.running is self:
             return True
         task = self.task
-        return task is not None and task is asyncio.current_task()
+        if task is None:
+            if not self.scheduled:
+                return False  # idle: no handler and no on_start of it is in progress
+        elif task is asyncio.current_task():
+            return True
+        return self.dispatcher.acting_for(self)
+
+    @property
+    def waiting(self) -> int:
+        """Messages whose senders wait for room (withdrawn ones excluded)."""
+        waiters = self.waiters
+        return 0 if not waiters else sum(1 for _, entering in waiters if not entering.done())
 
     def admit_waiters(self) -> None:
         """Move waiting messages into the mailbox while it has room, oldest first, and resolve
@@ -404,43 +442,94 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             self.scheduled = True
             self.finish_stop()
 
-    def crash(self, exc: BaseException, *, forced: bool = False, msg: object = NO_MESSAGE) -> None:
-        """Stop at once after a failure: log it, dead-letter the mailbox, run ``on_stop``.
+    def crash(self, exc: BaseException, msg: object, *, from_outside: bool = False) -> None:
+        """Stop at once after the handler of ``msg`` failed with ``exc``: record ``msg`` as a
+        dead letter (with ``exc``), log the failure, dead-letter the mailbox, run ``on_stop``.
 
-        ``msg`` is the message whose handler failed: it is dead-lettered with the reason. The
-        actor's supervision may take over instead (resume it, or restart it): see ``_node.py``.
+        ``from_outside``: ``exc`` is the cancellation of the suspended handler's task by someone
+        else (typically the event loop ending while the system was not shut down): said in one
+        warning line, not as a crash.
+
+        The actor's supervision may take over after the dead letter is recorded (resume it, or
+        restart it): see ``_node.py``.
         """
-        if self.ensure_node().failed(self, exc, msg, forced=forced):
+        dead: DeadLetters = self.dispatcher.dead_letters
+        label = self.label
+        letter = letter_of(msg)
+        if letter is NO_MESSAGE:  # a control turn of the runtime's own: nothing was sent
+            pass
+        elif from_outside:
+            dead.record(label, letter, "handler cancelled from outside while suspended", exc)
+        else:
+            dead.record(label, letter, failure_reason(exc), exc)
+        rest = "its handler was cancelled from outside" if from_outside else "actor crashed"
+        if self.ensure_node().failed(self, exc, forced=from_outside):
             return
         if self.state >= FINISHING:
             return
-        if forced:
-            log.warning("actor %s did not stop in time and was cancelled", self.label)
+        if from_outside:
+            system = self.dispatcher.system
+            if system._shut_down:  # pyright: ignore[reportPrivateUsage]
+                log.warning(
+                    "actor %s: its handler was cancelled while suspended, from outside the "
+                    "system, during its shutdown; the actor is stopped",
+                    label,
+                )
+            else:
+                log.warning(
+                    "actor %s: its handler was cancelled while suspended (the event loop ended, "
+                    "or its task was cancelled) and system %r was not shut down; the actor is "
+                    "stopped. Call `await system.shutdown()` (or use `async with`) before the "
+                    "loop ends.",
+                    label,
+                    system.name,
+                )
         else:
             log.error(
                 "actor %s crashed handling a message; it is stopped",
-                self.label,
+                label,
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
         self.close()
-        reason = "actor cancelled at shutdown" if forced else "actor crashed"
-        self._abandon_queue(reason)
-        self._refuse_waiters(reason)
+        self._abandon_queue(rest)
+        self._refuse_waiters(rest)
         self.scheduled = True
         self.finish_stop()
 
     def abandon(self) -> None:
-        """Forced stop: cancel a suspended handler, or dead-letter the queue and stop now."""
-        task = self.task
-        if task is not None and not task.done():
-            task.cancel()  # its completion calls crash(..., forced=True)
-            return
-        if self.state < FINISHING:
-            self.close()
-            self._abandon_queue("actor stopped at shutdown deadline")
-            self._refuse_waiters("the actor was stopped")
-            self.scheduled = True
+        """Forced stop (a deadline passed): everything the actor holds becomes a dead letter now.
+
+        The message of a suspended handler is counted and its asker gets ``ActorStopped``; the
+        handler is cancelled (``Dispatcher.give_up``) and, whatever it does next, handles nothing
+        more: ``on_stop`` runs once it has ended. The queue is dead-lettered, waiting senders are
+        refused.
+        """
+        if self.state >= FINISHING:
+            return  # on_stop is running (or done): there is nothing left to count
+        log.warning("actor %s did not stop in time and was cancelled", self.label)
+        self.close()
+        self.scheduled = True
+        parked = self.dispatcher.give_up(self)
+        if parked is not None:
+            label = self.label
+            reason = "handler cancelled: the actor did not stop in time"
+            letter = letter_of(parked.msg)
+            if letter is not NO_MESSAGE:
+                self.dispatcher.dead_letters.record(label, letter, reason)
+            reply = parked.reply
+            if reply is not None and not reply.done():
+                reply.set_exception(ActorStopped(label, parked.msg, reason=reason))
+        self._abandon_queue("the actor did not stop in time")
+        self._refuse_waiters("the actor did not stop in time")
+        if parked is None:
             self.finish_stop()
+            return
+        self.state = FINISHING  # on_stop runs when the handler has ended: handler_ended()
+
+    def handler_ended(self) -> None:
+        """The task of a handler given up on by ``abandon`` has ended: run ``on_stop`` now."""
+        if self.state == FINISHING:
+            self.dispatcher.run_detached(self._on_stop(), self.label)
 
     def finish_stop(self) -> None:
         """Enter FINISHING: run ``on_stop`` once, then STOPPED: unregister, wake the waiters."""
@@ -485,6 +574,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         return fut
 
     def _abandon_queue(self, reason: str) -> None:
+        """Record every queued message as a dead letter; its asker gets ``ActorStopped``."""
         queue = self._queue
         dead: DeadLetters = self.dispatcher.dead_letters
         label = self.label
@@ -568,6 +658,22 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             if not entering.done():
                 msg = item.msg if type(item) is Ask else item
                 entering.set_exception(ActorStopped(label, msg, reason=reason))
+
+
+_REASON_LIMIT: Final = 200
+"""Characters of an exception's message kept in a dead letter's reason (``error`` has it all)."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A dead letter's reason for a handler that raised ``exc``: its type and message."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not break the accounting
+        text = "<unprintable message>"
+    if len(text) > _REASON_LIMIT:
+        text = text[: _REASON_LIMIT - 3] + "..."
+    name = type(exc).__name__
+    return f"handler raised {name}: {text}" if text else f"handler raised {name}"
 
 
 def _expire(

@@ -74,6 +74,11 @@ class MailboxState(MailboxCore):
         """True once ``close()`` has been called."""
         return self._limit < 0
 
+    @property
+    def waiting(self) -> int:
+        """Messages whose senders wait for room (not accepted yet): none for a plain mailbox."""
+        return 0
+
     def close(self) -> None:
         """Refuse every later put; the messages held stay until taken."""
         self._limit = -1
@@ -152,8 +157,9 @@ class MailboxView:
     """A read-only, live view of an actor's mailbox, for metrics: ``ActorRef.mailbox``.
 
     ``capacity``, ``len()``, ``dropped`` (refused by ``try_send`` because full), ``handled``
-    (finished by the actor) and ``closed`` read the mailbox as it is now; nothing here can
-    change it. A view is always true, even when the mailbox is empty (test ``len()``).
+    (finished by the actor), ``waiting`` (senders waiting for room) and ``closed`` read the
+    mailbox as it is now; nothing here can change it. A view is always true, even when the
+    mailbox is empty (test ``len()``).
 
     A remote ref's view knows nothing of the mailbox at the other end: ``capacity`` is
     ``None``, ``len()``, ``dropped`` and ``handled`` are 0 and ``closed`` is False (a remote
@@ -197,6 +203,13 @@ class MailboxView:
         """True once the mailbox refuses messages (its actor is stopping or stopped)."""
         box = self._box
         return False if box is None else box.closed
+
+    @property
+    def waiting(self) -> int:
+        """Messages whose senders wait for room: not accepted yet, they enter the mailbox in
+        call order as room frees (0 for a remote actor: not known here)."""
+        box = self._box
+        return 0 if box is None else box.waiting
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""

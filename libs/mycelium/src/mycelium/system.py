@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, final, overload
 
@@ -26,7 +27,7 @@ from ._node import child_name, instance_from
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
-from .dispatcher import DEFAULT_THROUGHPUT, Dispatcher
+from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import check_capacity
@@ -44,6 +45,9 @@ R = TypeVar("R")
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 DEFAULT_TRIM_INTERVAL = 5.0
+FORCED_STOP_GRACE = 0.25
+"""Seconds that handlers cancelled at a stop's deadline get to end (and ``on_stop`` to run)
+before the stop returns without them; what they held is counted at the deadline already."""
 
 
 @final
@@ -54,9 +58,12 @@ class ActorSystem:
     Stopping: ``stop`` is graceful: the mailbox is closed (later sends raise ``ActorStopped``),
     the messages already in it are handled, then ``on_stop`` runs. ``shutdown`` stops every
     actor, newest first (so an actor can still send to the older actors it was given while it
-    drains), within a deadline after which stuck actors are cancelled and what they still
-    held is counted in ``dead_letters``.
-    Crashes: a handler that raises stops only its own actor (see ``Actor.handle``).
+    drains), within one deadline after which the actors still busy are force-stopped together
+    and what they still held is counted in ``dead_letters``.
+    Crashes: a handler that raises stops only its own actor (see ``Actor.handle``); the message
+    it was handling is a dead letter whose reason names the exception.
+    Accounting: for each actor, ``ref.mailbox.handled`` plus its dead letters is exactly the
+    number of messages accepted for it, once it has stopped.
     Threads: loop-affine; use the system and its refs from the loop it was started on.
     """
 
@@ -102,8 +109,9 @@ class ActorSystem:
         self._names: dict[str, LocalActorRef[Any]] = {}
         self._shut_down = False
         # Invariant: the ids of actors whose on_start is running (never abandoned meanwhile:
-        # their stop, if one is asked for, runs once on_start has returned).
-        self._starting: set[int] = set()
+        # their stop, if one is asked for, runs once on_start has returned), each with the
+        # serial that on_start's code runs under (see dispatcher.ON_BEHALF).
+        self._starting: dict[int, int] = {}
 
     # --------------------------------------------------------------------- context manager
 
@@ -157,7 +165,7 @@ class ActorSystem:
                 name, an actor already spawned, or ``Supervision.restart(...)`` with an
                 instance instead of a factory.
             NameTaken: another live actor has this name.
-            SystemStopped: the system is shut down.
+            SystemStopped: the system is shut down, or its shutdown has begun.
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
@@ -258,11 +266,17 @@ class ActorSystem:
         self._cells[cell._id] = cell
         if name is not None:
             self._names[name] = cell
-        self._starting.add(cell._id)
+        # on_start's code (and any task it starts) runs on behalf of the actor: it may not
+        # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
+        serial = self._starting[cell._id] = next_start_serial()
+        behalf = ON_BEHALF.set(serial)
         try:
-            await actor.on_start()
+            try:
+                await actor.on_start()
+            finally:
+                ON_BEHALF.reset(behalf)
         except BaseException as exc:
-            self._starting.discard(cell._id)
+            self._starting.pop(cell._id, None)
             # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
             # dead letters, its asks and waiting senders fail, and stop() callers are released.
             # on_stop does not run.
@@ -281,7 +295,7 @@ class ActorSystem:
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
-        self._starting.discard(cell._id)
+        self._starting.pop(cell._id, None)
         cell.scheduled = False
         if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)
@@ -397,99 +411,156 @@ class ActorSystem:
 
     # ---------------------------------------------------------------------------- stopping
 
-    async def stop(self, ref: ActorRef[Any], *, timeout: float | None = None) -> None:
-        """Stop one actor gracefully and wait until ``on_stop`` has returned.
+    def stop(
+        self, ref: ActorRef[Any], *, timeout: float | None = None
+    ) -> Coroutine[Any, Any, None]:
+        """Stop one actor gracefully; awaiting this waits until ``on_stop`` has returned.
 
         The mailbox closes at once (later sends raise ``ActorStopped``); the messages already
-        in it are handled first. With a ``timeout``, an actor still busy after it is cancelled
-        and the rest of its mailbox counted as dead letters. Stopping a stopped actor is a no-op.
-        Called by the actor itself (from its own handler), it returns at once: the stop
-        completes after that handler returns (waiting for it there would wait forever).
+        in it are handled first. With a ``timeout`` (seconds, ``0`` included), an actor still
+        busy at that deadline is force-stopped: the message in progress and the rest of its
+        mailbox are counted as dead letters at once, its handler is cancelled (and handles
+        nothing more, even if it goes on), and ``on_stop`` runs once that handler has ended;
+        this waits up to ``FORCED_STOP_GRACE`` more for that. ``None`` or ``math.inf``: no
+        deadline. Stopping a stopped actor is a no-op.
+        Called from the actor's own code (its handler or ``on_start``, or a task one of them
+        started after suspending), it does not wait: the stop completes after that handler
+        returns (waiting for it there would wait forever). Which code is calling, and the
+        arguments, are checked at the call; the stop itself begins when awaited. A caller
+        cancelled while it waits leaves the actor stopping: it goes on draining, and is not
+        forced at the deadline.
 
-        Raises:
-            TypeError: ``ref`` is not a local ref of this system.
+        Raises (at the call):
+            TypeError: ``ref`` is not a local ref of this system, or ``timeout`` is not a
+                number of seconds or None.
+            ValueError: ``timeout`` is negative or NaN.
         """
+        seconds = _seconds(timeout, none_allowed=True)
         cell = self._cell_of(ref)
-        if cell is None:
-            return
-        calling = self._is_calling(cell)
+        return self._stop(cell, seconds, itself=cell.handling_now())
+
+    async def _stop(self, cell: LocalActorRef[Any], seconds: float | None, itself: bool) -> None:
         node = cell.node
-        if calling and node is not None and node.link is not None and node.link.exit(cell):
+        if itself and node is not None and node.link is not None and node.link.exit(cell):
             return  # a permanent child of a Supervisor that stops itself is restarted
         cell.begin_stop()
-        if not calling:
-            await self._await_stopped([cell], timeout)
+        if not itself:
+            await self._stop_in_order([cell], self._deadline(seconds), set())
 
-    async def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> None:
+    def shutdown(self, *, timeout: float = DEFAULT_SHUTDOWN_TIMEOUT) -> Coroutine[Any, Any, None]:
         """Stop every actor gracefully, then refuse further spawns. Idempotent.
 
-        First the system is let go quiet, for up to ``timeout`` seconds: every actor keeps
-        running and accepting messages until none has mail and no handler is in progress, so
-        work that actors pass to one another (an older actor forwarding to one it spawned)
-        is finished, not cut off. Then each actor, newest first, is stopped: it drains what
-        arrived meanwhile and ``on_stop`` runs; one still busy after its own ``timeout`` is
-        cancelled and what it held becomes dead letters, and the next actor still gets a full
-        graceful stop. A cycle of actors telling each other forever, or an actor stuck in a
-        handler, only delays this by the timeouts. Called from an actor's handler, it does
-        not wait for the system to go quiet (that handler is part of it), nor for that actor.
+        Spawns are refused (``SystemStopped``) once it begins. Everything happens within one
+        deadline, ``timeout`` seconds after it begins, whatever the number of actors. First the
+        system is let go quiet: every actor keeps running and accepting messages until none
+        has mail and no handler is in progress, so work that actors pass to one another (an
+        older actor forwarding to one it spawned) is finished, not cut off. Then each actor,
+        newest first, is stopped: it drains what arrived meanwhile and ``on_stop`` runs (an
+        idle actor stops at once, without waiting for the loop). At the deadline, every actor
+        still busy (a cycle of actors telling each other forever, a handler stuck) is
+        force-stopped, all together, as ``stop`` with a timeout does, and this returns at most
+        ``FORCED_STOP_GRACE`` later. Called from an actor's own code (as ``stop`` tells it
+        apart, at the call), it does not wait for the system to go quiet (that code is part of
+        it), nor for that actor.
         The work runs in a task of its own, shared by every caller: a caller cancelled
-        meanwhile does not leave the shutdown half done.
+        meanwhile does not leave the shutdown half done. A later call finishes what an
+        earlier one left (an actor that called it stops after its handler returns); a call
+        refused for a bad ``timeout`` starts nothing.
+
+        Raises (at the call):
+            TypeError: ``timeout`` is not a number of seconds.
+            ValueError: ``timeout`` is negative or NaN.
         """
+        seconds = _seconds(timeout, none_allowed=False)
+        return self._shutdown(seconds, self._calling_cells())
+
+    async def _shutdown(self, seconds: float | None, calling: set[LocalActorRef[Any]]) -> None:
+        self._shut_down = True
         if self._dispatcher is None:
-            self._shut_down = True
             return
         task = self._shutting_down
+        if task is not None and task.done():
+            if not self._cells:
+                return
+            task = None  # an earlier shutdown left actors (its caller's, or it failed)
         if task is None:
             # The work runs in a task of its own: a caller that is cancelled meanwhile (say a
             # handler whose wait_for is cancelled when its actor is stopped) cannot leave the
-            # shutdown half done. Which handler is calling is known only here, in its context.
-            calling = self._calling_cell()
+            # shutdown half done. Which actor is calling was known at the call, in its code.
             task = self._shutting_down = self._dispatcher.loop.create_task(
-                self._shut_everything(timeout, calling)
+                self._shut_everything(self._deadline(seconds), calling)
             )
         await asyncio.shield(task)
 
-    async def _shut_everything(self, timeout: float, calling: LocalActorRef[Any] | None) -> None:
-        if calling is None:
-            await self._dispatcher.quiesce(timeout)  # type: ignore[union-attr]  # bound
-        self._shut_down = True
+    async def _shut_everything(
+        self, deadline: float | None, calling: set[LocalActorRef[Any]]
+    ) -> None:
+        dispatcher = self._dispatcher
+        assert dispatcher is not None
+        if not calling:
+            await dispatcher.quiesce(self._left(deadline))
         if self._trim_handle is not None:
             self._trim_handle.cancel()
             self._trim_handle = None
-        for cell in reversed(list(self._cells.values())):
+        await self._stop_in_order(reversed(list(self._cells.values())), deadline, calling)
+
+    def _deadline(self, seconds: float | None) -> float | None:
+        if seconds is None:
+            return None
+        assert self._dispatcher is not None
+        return self._dispatcher.loop.time() + seconds
+
+    def _left(self, deadline: float | None) -> float | None:
+        if deadline is None:
+            return None
+        assert self._dispatcher is not None
+        return max(0.0, deadline - self._dispatcher.loop.time())
+
+    def _calling_cells(self) -> set[LocalActorRef[Any]]:
+        """The actors whose own code is running now (a handler, an on_start, a task of one)."""
+        return {cell for cell in self._cells.values() if cell.handling_now()}
+
+    async def _stop_in_order(
+        self,
+        cells: Iterable[LocalActorRef[Any]],
+        deadline: float | None,
+        calling: set[LocalActorRef[Any]],
+    ) -> None:
+        """Stop ``cells`` gracefully one after the other, then force the rest at ``deadline``.
+
+        Each one is waited for before the next is stopped (so it can still send to them while
+        it drains), except those that stop at once (idle, with an ``on_stop`` that does not
+        suspend): a thousand idle actors cost no loop turn. The ``calling`` ones are stopped
+        but not waited for: they stop when their handler returns.
+        """
+        order = list(cells)
+        for cell in order:
             if cell.state == STOPPED:
                 continue
             cell.begin_stop()
-            if cell is not calling:
-                await self._await_stopped([cell], timeout)
+            if cell.state == STOPPED or cell in calling:
+                continue
+            left = self._left(deadline)
+            if left == 0.0:
+                break
+            stopped = cell.stopped()
+            done, _ = await asyncio.wait((stopped,), timeout=left)
+            if not done:
+                stopped.cancel()
+                break
+        else:
+            return
+        await self._force(order, calling)
 
-    def _calling_cell(self) -> LocalActorRef[Any] | None:
-        """The actor whose handler is the code running now, if any."""
-        if self._dispatcher is not None and self._dispatcher.running is not None:
-            return self._dispatcher.running
-        task = asyncio.current_task()
-        if task is None:
-            return None
-        for cell in self._cells.values():
-            if cell.task is task:
-                return cell
-        return None
-
-    def _is_calling(self, cell: LocalActorRef[Any]) -> bool:
-        """True if the code running now is ``cell``'s own handler."""
-        return cell.handling_now()
-
-    async def _await_stopped(
-        self, cells: list[LocalActorRef[Any]], timeout: float | None, *, force: bool = True
+    async def _force(
+        self, cells: list[LocalActorRef[Any]], calling: set[LocalActorRef[Any]]
     ) -> None:
-        waiting = [cell.stopped() for cell in cells]
-        if not waiting:
-            return
-        _, pending = await asyncio.wait(waiting, timeout=timeout)
-        if not pending or not force:
-            return
+        """The deadline has passed: force-stop, all at once, every one of ``cells`` still busy."""
         stuck: list[LocalActorRef[Any]] = []
         for cell in cells:
+            if cell.state == STOPPED or cell in calling:
+                continue
+            cell.begin_stop()  # one the graceful pass did not reach: if idle, it stops now
             if cell.state == STOPPED:
                 continue
             if cell._id in self._starting:
@@ -498,22 +569,25 @@ class ActorSystem:
                 )
             else:
                 stuck.append(cell)
-        if not stuck:
-            return
         for cell in stuck:
             cell.abandon()
-        # Cancellation runs the handlers' cleanup and on_stop; give them a bounded moment.
-        _, late = await asyncio.wait(
-            [cell.stopped() for cell in stuck], timeout=max(timeout or 0.0, 1.0)
-        )
+        waiting = [cell.stopped() for cell in stuck if cell.state != STOPPED]
+        if not waiting:
+            return
+        # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.
+        _, late = await asyncio.wait(waiting, timeout=FORCED_STOP_GRACE)
         for fut in late:
             fut.cancel()
         for cell in stuck:
             if cell.state != STOPPED:
-                log.error("actor %s did not finish stopping; abandoned", cell.label)
+                log.error(
+                    "actor %s did not finish stopping (its handler or on_stop goes on despite "
+                    "the cancellation); it is let go, and everything it held was counted",
+                    cell.label,
+                )
                 self._forget(cell)
 
-    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any] | None:
+    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any]:
         if not isinstance(ref, LocalActorRef):
             raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
         if ref.dispatcher is not self._dispatcher:
@@ -529,3 +603,17 @@ class ActorSystem:
         alive = sum(1 for cell in self._cells.values() if cell.state == RUNNING)
         state = "shut down" if self._shut_down else "running"
         return f"<ActorSystem {self.name!r} {state} actors={alive}>"
+
+
+def _seconds(timeout: object, *, none_allowed: bool) -> float | None:
+    """``timeout`` as seconds (None: no deadline, as is ``math.inf``); refuses anything else."""
+    if timeout is None and none_allowed:
+        return None
+    allowed = " or None" if none_allowed else ""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(
+            f"timeout must be a number of seconds{allowed}, got {type(timeout).__name__}"
+        )
+    if not timeout >= 0:  # NaN fails this too
+        raise ValueError(f"timeout must be >= 0{allowed}, got {timeout}")
+    return None if timeout == math.inf else float(timeout)

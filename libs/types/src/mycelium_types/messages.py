@@ -194,15 +194,27 @@ class OrderBookSnapshot(msgspec.Struct, frozen=True, tag="book", gc=False):
 
 
 class ArbitrageSignal(msgspec.Struct, frozen=True, tag="arbitrage", gc=False):
-    """An arbitrage opportunity between two pools of the same token pair.
+    """An arbitrage opportunity between two pools of the same token pair: a sized, two-leg trade.
+
+    The trade pays ``amount_in`` of ``token_in`` into ``pools[0]``, receives ``amount_mid`` of
+    the pair's other token, pays that into ``pools[1]`` and receives ``amount_out`` of
+    ``token_in``; ``amount_out - amount_in`` is the profit in ``token_in`` units. The amounts
+    hold exactly (Uniswap v2 integer maths) on the pool states right after the market message
+    numbered ``event``, once the signals revealed before this one by the same message have been
+    executed in order.
 
     Attributes:
-        opportunity_id: stable id of the opportunity (the same inputs give the same id).
-        profit_usd: expected profit of the optimal trade after fees, USD; finite.
-        pools: the pools involved, in trade order: buy token0 on ``pools[0]`` (paying
-            token1), sell it on ``pools[1]``.
+        opportunity_id: stable id of the opportunity: the two pools (in either order) and the
+            block (``timestamp_ns``); a later signal with the same id replaces an earlier one.
+        profit_usd: ``(amount_out - amount_in)`` valued in USD; finite.
+        pools: the pools involved, in trade order: ``token_in`` goes into ``pools[0]``, the
+            other token comes out and is sold into ``pools[1]``.
         timestamp_ns: timestamp of the swap that revealed the opportunity, ns since the epoch.
-        amount_in: the optimal token1 input into ``pools[0]``, smallest units (0 if unknown).
+        amount_in: ``token_in`` paid into ``pools[0]``, smallest units (0 if unknown).
+        amount_mid: the other token, out of ``pools[0]`` and into ``pools[1]`` (0 if unknown).
+        amount_out: ``token_in`` out of ``pools[1]``, smallest units (0 if unknown).
+        token_in: the symbol of the token paid in and received back ("" if unknown).
+        event: 0-based index, in the market-data stream, of the message that revealed it.
     """
 
     opportunity_id: UInt64
@@ -210,6 +222,10 @@ class ArbitrageSignal(msgspec.Struct, frozen=True, tag="arbitrage", gc=False):
     pools: tuple[Address, ...]
     timestamp_ns: UInt64
     amount_in: Annotated[int, Meta(ge=0, le=_I64_MAX)] = 0
+    amount_mid: Annotated[int, Meta(ge=0, le=_I64_MAX)] = 0
+    amount_out: Annotated[int, Meta(ge=0, le=_I64_MAX)] = 0
+    token_in: Annotated[str, Meta(max_length=64)] = ""
+    event: UInt64 = 0
 
     def __post_init__(self) -> None:
         """Check the UInt64 upper bounds that ``Meta`` cannot express."""
@@ -217,6 +233,8 @@ class ArbitrageSignal(msgspec.Struct, frozen=True, tag="arbitrage", gc=False):
             raise _u64_overflow("opportunity_id", self.opportunity_id)
         if self.timestamp_ns > _U64_MAX:
             raise _u64_overflow("timestamp_ns", self.timestamp_ns)
+        if self.event > _U64_MAX:
+            raise _u64_overflow("event", self.event)
 
 
 class MomentumSignal(msgspec.Struct, frozen=True, tag="momentum", gc=False):

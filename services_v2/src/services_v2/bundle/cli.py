@@ -34,6 +34,7 @@ from .event_file import (
     iter_events,
     write_events,
 )
+from .plans_file import PlansFileError, check_writable, write_plans
 from .progress import ProgressBar
 from .runners import MODES, ModeUnavailable, resolve_runner
 from .summary import FaultSummary, build_summary, format_text, summary_json
@@ -99,6 +100,7 @@ class _Options(argparse.Namespace):
     mode: str
     dump: str | None
     faults: float | None
+    plans: str | None
 
 
 def _positive_int(text: str) -> int:
@@ -172,6 +174,11 @@ def _parser() -> argparse.ArgumentParser:
             "write the events to FILE (format by extension: .jsonl or .msgpack) and exit; "
             "with --json, print what was written as one JSON object"
         ),
+    )
+    parser.add_argument(
+        "--plans",
+        metavar="FILE",
+        help="write every accepted execution plan to FILE, one JSON object per line",
     )
     return parser
 
@@ -251,6 +258,8 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     dump_layout = _check_dump(options.dump) if options.dump is not None else None
     if options.faults is not None and options.mode != "actors":
         raise _UsageError(f"--faults runs with --mode actors, not --mode {options.mode}")
+    if options.plans is not None:
+        check_writable(options.plans)  # before any work, like --dump
     if options.input is None:
         _check_memory(options.events if options.events is not None else DEFAULT_EVENTS)
     resolved = resolve_runner(options.mode)
@@ -301,6 +310,8 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
         )
     bar.close()
     stage.done = stage.total
+    if options.plans is not None:
+        write_plans(options.plans, result.plans)
     summary = build_summary(result, source=source, faults=faults)
     if options.json:
         print(summary_json(summary))
@@ -316,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = _Stage()
     try:
         return _run(options, stderr, stage)
-    except (EventFileError, ModeUnavailable, _UsageError) as exc:
+    except (EventFileError, PlansFileError, ModeUnavailable, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=stderr)
         return _EXIT_USER_ERROR
     except PipelineFailed as exc:

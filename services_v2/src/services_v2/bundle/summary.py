@@ -13,6 +13,7 @@ from typing import final
 
 import msgspec
 
+from services_v2.domain.validator import ExecutionPlan
 from services_v2.pipeline.result import PipelineResult
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "build_summary",
     "format_text",
     "latency_summary",
+    "realised_profit_usd",
     "summary_json",
 ]
 
@@ -60,9 +62,13 @@ class Summary(msgspec.Struct, frozen=True):
     The first nine fields are the bundle's contract (issue 5): ``events``,
     ``signals_detected``, ``signals_validated``, ``signals_rejected`` (count per reason),
     ``expected_profit_usd``, ``throughput_events_per_s``, ``hot_path_latency_ns``,
-    ``elapsed_s`` and ``mode``. The rest break the totals down.
+    ``elapsed_s`` and ``mode``. Then ``realised_profit_usd`` (issue 14): the sum of
+    ``profit_usd`` over the execution plans that were not superseded, in plan order, which is
+    what those plans realise when executed as the plans file says; and ``plans_superseded``.
+    The rest break the totals down.
 
-    Invariant: ``signals_detected == signals_validated + sum(signals_rejected.values())``.
+    Invariants: ``signals_detected == signals_validated + sum(signals_rejected.values())``;
+    ``realised_profit_usd == expected_profit_usd`` (the validator counts what the plans say).
     """
 
     events: int
@@ -74,16 +80,20 @@ class Summary(msgspec.Struct, frozen=True):
     hot_path_latency_ns: LatencySummary
     elapsed_s: float
     mode: str
+    realised_profit_usd: float
+    plans_superseded: int
     arbitrage_signals_detected: int
     arbitrage_signals_validated: int
     momentum_signals_detected: int
     momentum_signals_validated: int
     execution_plans: int
+    opportunities_below_min_profit: int
     swaps_applied: int
     swaps_rejected: dict[str, int]
     quotes: int
     books: int
     pools: int
+    usd_conflicts: int
     hot_path_samples: int
     source: str
     delivery: dict[str, int] = {}
@@ -100,6 +110,14 @@ def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
         p50=ordered[math.ceil(0.50 * count) - 1],
         p99=ordered[math.ceil(0.99 * count) - 1],
         max=ordered[-1],
+    )
+
+
+def realised_profit_usd(plans: Sequence[ExecutionPlan]) -> float:
+    """The sum, in order, of the profits of the ``plans`` that no later plan supersedes."""
+    superseded = {plan.supersedes for plan in plans if plan.supersedes is not None}
+    return sum(
+        (plan.expected_profit_usd for n, plan in enumerate(plans) if n not in superseded), 0.0
     )
 
 
@@ -123,16 +141,20 @@ def build_summary(
         hot_path_latency_ns=latency_summary(result.latencies_ns),
         elapsed_s=elapsed,
         mode=result.mode,
+        realised_profit_usd=realised_profit_usd(result.plans),
+        plans_superseded=validation.superseded,
         arbitrage_signals_detected=validation.arbitrage_received,
         arbitrage_signals_validated=validation.arbitrage_accepted,
         momentum_signals_detected=validation.momentum_received,
         momentum_signals_validated=validation.momentum_accepted,
         execution_plans=len(result.plans),
+        opportunities_below_min_profit=market.arbitrage_below_min_profit,
         swaps_applied=market.swaps_applied,
         swaps_rejected=dict(market.swaps_rejected),
         quotes=market.quotes,
         books=market.books,
         pools=market.pools,
+        usd_conflicts=market.usd_conflicts,
         hot_path_samples=len(result.latencies_ns),
         source=source,
         delivery=dict(result.delivery),
@@ -166,6 +188,7 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
             f"{summary.events:,} events · {summary.signals_validated:,}/"
             f"{summary.signals_detected:,} signals validated · "
             f"${summary.expected_profit_usd:,.2f} expected · "
+            f"${summary.realised_profit_usd:,.2f} realised · "
             f"{summary.throughput_events_per_s:,.0f} events/s · "
             f"p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · {summary.mode}"
         )
@@ -179,16 +202,23 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
     lines = [
         f"mycelium-bundle: {summary.events:,} events from {summary.source}, mode {summary.mode}",
         f"  market    {summary.pools} pools · {summary.swaps_applied:,} swaps applied "
-        f"(rejected: {swaps_rejected}) · {summary.quotes:,} quotes · {summary.books:,} books",
+        f"(rejected: {swaps_rejected}) · {summary.quotes:,} quotes · {summary.books:,} books"
+        f" · {summary.usd_conflicts:,} conflicting USD announcements ignored",
         f"  detected  {summary.signals_detected:,} signals "
         f"({summary.arbitrage_signals_detected:,} arbitrage, "
-        f"{summary.momentum_signals_detected:,} momentum)",
+        f"{summary.momentum_signals_detected:,} momentum; "
+        f"{summary.opportunities_below_min_profit:,} opportunities below the minimum profit "
+        "not signalled)",
         f"  validated {summary.signals_validated:,} "
         f"({summary.arbitrage_signals_validated:,} arbitrage → "
         f"{summary.execution_plans:,} execution plans, "
+        f"{summary.plans_superseded:,} of them superseded; "
         f"{summary.momentum_signals_validated:,} momentum)",
         f"  rejected  {rejected}",
-        f"  profit    ${summary.expected_profit_usd:,.2f} expected",
+        f"  profit    ${summary.expected_profit_usd:,.2f} expected · "
+        f"${summary.realised_profit_usd:,.2f} realised "
+        f"(the {summary.execution_plans - summary.plans_superseded:,} plans not superseded, "
+        "executed in order on the reserves they were computed from)",
         f"  speed     {summary.elapsed_s:.3f} s · {summary.throughput_events_per_s:,.0f} events/s",
         f"  hot path  p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · "
         f"max {_duration(latency.max)}  "

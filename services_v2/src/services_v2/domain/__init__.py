@@ -5,6 +5,7 @@ signals, plans and counters, in any deployment (a loop, actors, or two processes
 """
 
 from .arbitrage import ArbitrageDetector as ArbitrageDetector
+from .arbitrage import best_trade as best_trade
 from .arbitrage import continuous_max_profit as continuous_max_profit
 from .arbitrage import opportunity_id as opportunity_id
 from .arbitrage import optimal_amount_in as optimal_amount_in
@@ -40,6 +41,7 @@ __all__ = [
     "SwapStatus",
     "ValidationCounters",
     "ValidatorConfig",
+    "best_trade",
     "continuous_max_profit",
     "get_amount_out",
     "momentum_signal_id",

@@ -50,19 +50,23 @@ class PoolState:
 
     Invariants: ``reserve0 > 0`` and ``reserve1 > 0``; ``price == reserve1 / reserve0``;
     ``fee_keep == BPS - fee_bps`` and ``gamma == fee_keep / BPS``; ``siblings`` is the list of
-    every pool of the same ``(token0, token1)`` pair, this one included, in announcement order
-    (shared between those pools).
+    every pool of the same two tokens, in either order, this one included, in announcement
+    order (shared between those pools); ``flipped`` is true when this pool lists the two tokens
+    in the other order than the first pool of its siblings (the pair's *canonical* order);
+    ``snapshot_ns`` is the timestamp of the last snapshot that announced or reset the pool.
     """
 
     __slots__ = (
         "address",
         "fee_bps",
         "fee_keep",
+        "flipped",
         "gamma",
         "price",
         "reserve0",
         "reserve1",
         "siblings",
+        "snapshot_ns",
         "timestamp_ns",
         "token0",
         "token1",
@@ -97,8 +101,11 @@ class PoolState:
         self.price = reserve1 / reserve0
         self.token1_usd = token1_usd
         self.timestamp_ns = timestamp_ns
+        self.snapshot_ns = timestamp_ns
         # Invariant: shared list of the pair's pools, this one included; set by MarketState.
         self.siblings: list[PoolState] = [self]
+        # Invariant: (token0, token1) is the reverse of the canonical order; set by MarketState.
+        self.flipped = False
 
     def set_reserves(self, reserve0: int, reserve1: int) -> None:
         """Replace both reserves (both must be > 0) and refresh :attr:`price`."""
@@ -120,6 +127,7 @@ class PoolState:
         self.gamma = self.fee_keep / BPS
         self.token1_usd = token1_usd
         self.timestamp_ns = timestamp_ns
+        self.snapshot_ns = timestamp_ns
 
     def __repr__(self) -> str:
         return (

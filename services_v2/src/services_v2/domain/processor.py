@@ -3,6 +3,9 @@
 :class:`MarketDataProcessor` is what a ``MarketDataActor`` wraps: for each
 :data:`~mycelium_types.messages.MarketMessage` it updates :class:`MarketState` and returns the
 signals the update revealed, in a deterministic order, for the signal-generator service.
+
+Messages are numbered from 0 in the order processed (a message refused for its type gets no
+number); an arbitrage signal's ``event`` is the number of the swap that revealed it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mycelium_types.messages import (
 from .arbitrage import ArbitrageDetector
 from .market_state import MarketState, SwapStatus
 from .momentum import MomentumConfig, MomentumDetector
+from .validator import DEFAULT_MIN_PROFIT_USD
 
 __all__ = ["MarketCounters", "MarketDataProcessor"]
 
@@ -37,7 +41,7 @@ class MarketCounters:
 
     Invariants: ``events == snapshots + swaps_applied + sum(swaps_rejected.values()) + quotes +
     books``; ``arbitrage_gaps == arbitrage_signals + arbitrage_rounding_losses +
-    arbitrage_unpriced``.
+    arbitrage_below_min_profit + arbitrage_unpriced``.
     """
 
     events: int
@@ -51,9 +55,11 @@ class MarketCounters:
     arbitrage_comparisons: int = 0
     arbitrage_gaps: int = 0
     arbitrage_rounding_losses: int = 0
+    arbitrage_below_min_profit: int = 0
     arbitrage_unpriced: int = 0
     arbitrage_signals: int = 0
     momentum_signals: int = 0
+    usd_conflicts: int = 0
 
 
 @final
@@ -63,8 +69,10 @@ class MarketDataProcessor:
     For each message, :meth:`process` returns (possibly empty, never None):
 
     - :class:`PoolSwapEvent` applied and moving a price: the :class:`ArbitrageSignal` objects
-      of :meth:`ArbitrageDetector.detect`, in pool-announcement order. A rejected swap (see
-      :class:`SwapStatus`) returns nothing and is counted by the market state.
+      of :meth:`ArbitrageDetector.detect`, in execution order, each worth at least
+      ``min_profit_usd`` (the validator's minimum, so that the validator keeps all of one
+      swap's trades or, stale, none: they are sized to be executed together). A rejected swap
+      (see :class:`SwapStatus`) returns nothing and is counted by the market state.
     - :class:`QuoteUpdate`, or :class:`OrderBookSnapshot` with both sides: at most one
       :class:`MomentumSignal`.
     - :class:`PoolSnapshot`: nothing (it announces or resets a pool).
@@ -75,10 +83,16 @@ class MarketDataProcessor:
 
     __slots__ = ("arbitrage", "events", "momentum", "state")
 
-    def __init__(self, momentum: MomentumConfig | None = None) -> None:
+    def __init__(
+        self,
+        momentum: MomentumConfig | None = None,
+        *,
+        min_profit_usd: float = DEFAULT_MIN_PROFIT_USD,
+    ) -> None:
         self.state = MarketState()
-        self.arbitrage = ArbitrageDetector()
+        self.arbitrage = ArbitrageDetector(self.state.usd, min_profit_usd=min_profit_usd)
         self.momentum = MomentumDetector(momentum)
+        # Invariant: messages processed so far; the next one is number `events`.
         self.events = 0
 
     def process(self, message: MarketMessage) -> Sequence[SignalMessage]:
@@ -94,7 +108,9 @@ class MarketDataProcessor:
                 return _EMPTY
             if message.amount0_in == 0 and message.amount1_out == 0:
                 return _EMPTY
-            return self.arbitrage.detect(state.pools[message.pool], message.timestamp_ns)
+            return self.arbitrage.detect(
+                state.pools[message.pool], message.timestamp_ns, self.events - 1
+            )
         if type(message) is QuoteUpdate:
             mid = self.state.apply_quote(message)
             signal = self.momentum.update(message.instrument, mid, message.timestamp_ns)
@@ -130,9 +146,11 @@ class MarketDataProcessor:
             arbitrage_comparisons=arbitrage.comparisons,
             arbitrage_gaps=arbitrage.gaps,
             arbitrage_rounding_losses=arbitrage.rounding_losses,
+            arbitrage_below_min_profit=arbitrage.below_min_profit,
             arbitrage_unpriced=arbitrage.unpriced,
             arbitrage_signals=arbitrage.signals,
             momentum_signals=self.momentum.signals,
+            usd_conflicts=state.usd_conflicts,
         )
 
     def __repr__(self) -> str:

@@ -5,6 +5,12 @@ receives is either accepted (an arbitrage signal becomes an :class:`ExecutionPla
 momentum signal is counted) or rejected and counted under one :class:`RejectReason`. Nothing
 is dropped without a count: ``received == accepted + sum(rejected)`` for each kind.
 
+Supersession. A plan is meant for the block it was found in (its ``timestamp_ns``). A later
+opportunity between the same two pools in the same block (the same ``opportunity_id``, from a
+later market event) is fresher: it is accepted and *supersedes* the earlier plan, which is
+counted in ``superseded`` and no longer counts in ``expected_profit_usd``; the new plan names
+it in ``supersedes`` (its 0-based number among the accepted plans).
+
 Clock. Staleness is judged against the validator's own clock: the newest ``timestamp_ns`` of
 any signal it has received (both kinds), or a later time given to :meth:`advance_clock`. It
 needs no wall clock and no side channel, so every deployment that delivers the same signals in
@@ -25,6 +31,7 @@ import msgspec
 from mycelium_types.messages import ArbitrageSignal, MomentumSignal, SignalMessage
 
 __all__ = [
+    "DEFAULT_MIN_PROFIT_USD",
     "ExecutionPlan",
     "RejectReason",
     "SignalValidator",
@@ -45,7 +52,8 @@ class RejectReason(enum.Enum):
     BELOW_MIN_PROFIT = "below_min_profit"
     """Expected profit below ``min_profit_usd``."""
     DUPLICATE = "duplicate"
-    """The same opportunity (or momentum signal) id was already accepted."""
+    """The same momentum signal id was already accepted, or the same opportunity id was
+    accepted from the same or a later market event (a repeat, not a fresher opportunity)."""
     WEAK_MOMENTUM = "weak_momentum"
     """A momentum signal with ``|strength|`` below ``min_momentum_strength``."""
 
@@ -56,6 +64,9 @@ _BELOW_MIN_PROFIT = RejectReason.BELOW_MIN_PROFIT
 _DUPLICATE = RejectReason.DUPLICATE
 _WEAK_MOMENTUM = RejectReason.WEAK_MOMENTUM
 
+DEFAULT_MIN_PROFIT_USD = 5.0
+"""The default smallest expected profit worth a trade, USD."""
+
 
 @final
 @dataclass(frozen=True, slots=True)
@@ -63,13 +74,15 @@ class ValidatorConfig:
     """What the validator accepts.
 
     Attributes:
-        min_profit_usd: the smallest expected profit worth a trade, USD; finite, >= 0.
+        min_profit_usd: the smallest expected profit worth a trade, USD; finite, >= 0. A
+            pipeline's market side signals only trades worth it (``PipelineConfig``), so
+            that the validator keeps all of one swap's trades or none.
         max_age_ns: how far behind the clock a signal may be and still be acted on, ns; >= 0.
         min_momentum_strength: the smallest ``|strength|`` of an accepted momentum signal,
             in [0, 1].
     """
 
-    min_profit_usd: float = 5.0
+    min_profit_usd: float = DEFAULT_MIN_PROFIT_USD
     max_age_ns: int = 4_000_000_000
     min_momentum_strength: float = 0.5
 
@@ -85,16 +98,25 @@ class ValidatorConfig:
 
 
 class ExecutionPlan(msgspec.Struct, frozen=True, gc=False):
-    """A prepared two-leg arbitrage: pay token1 into ``buy_pool``, sell the token0 received
-    into ``sell_pool``.
+    """A prepared two-leg arbitrage: pay ``amount_in`` of ``token_in`` into ``buy_pool``, sell
+    the ``amount_mid`` of the other token received into ``sell_pool`` for ``amount_out``.
+
+    The amounts hold exactly on the pool states right after market event ``event``, once the
+    earlier plans of the same event have been executed in order.
 
     Attributes:
         opportunity_id: the accepted signal's id.
-        buy_pool: where token1 goes in and token0 comes out (20-byte address).
-        sell_pool: where that token0 goes in and token1 comes out (20-byte address).
-        amount_in: token1 paid into ``buy_pool``, smallest units; > 0.
+        buy_pool: where ``token_in`` goes in and the other token comes out (20-byte address).
+        sell_pool: where that token goes in and ``token_in`` comes out (20-byte address).
+        amount_in: ``token_in`` paid into ``buy_pool``, smallest units; > 0.
         expected_profit_usd: the signal's expected profit, USD.
         timestamp_ns: the signal's timestamp, ns since the Unix epoch.
+        event: the 0-based index of the market event that revealed it.
+        token_in: the symbol of the token paid in and received back.
+        amount_mid: the other token, out of ``buy_pool`` and into ``sell_pool``.
+        amount_out: ``token_in`` out of ``sell_pool``.
+        supersedes: the number (0-based, among accepted plans) of the plan this one replaces,
+            or ``None``.
     """
 
     opportunity_id: int
@@ -103,6 +125,16 @@ class ExecutionPlan(msgspec.Struct, frozen=True, gc=False):
     amount_in: int
     expected_profit_usd: float
     timestamp_ns: int
+    event: int = 0
+    token_in: str = ""
+    amount_mid: int = 0
+    amount_out: int = 0
+    supersedes: int | None = None
+
+    @property
+    def profit_units(self) -> int:
+        """``amount_out - amount_in``: the profit in ``token_in`` units."""
+        return self.amount_out - self.amount_in
 
 
 @final
@@ -110,8 +142,10 @@ class ExecutionPlan(msgspec.Struct, frozen=True, gc=False):
 class ValidationCounters:
     """A snapshot of a validator's counters; every field is a pure function of its inputs.
 
-    Invariant: ``arbitrage_received + momentum_received == arbitrage_accepted +
-    momentum_accepted + sum(rejected.values())``.
+    Invariants: ``arbitrage_received + momentum_received == arbitrage_accepted +
+    momentum_accepted + sum(rejected.values())``; ``superseded <= arbitrage_accepted``;
+    ``expected_profit_usd`` is the sum, in acceptance order, of the profits of the accepted
+    plans that were not superseded.
     """
 
     arbitrage_received: int
@@ -120,6 +154,7 @@ class ValidationCounters:
     momentum_accepted: int
     rejected: dict[str, int] = field(default_factory=dict[str, int])
     expected_profit_usd: float = 0.0
+    superseded: int = 0
 
 
 @final
@@ -149,12 +184,40 @@ class _RecentIds:
 
 
 @final
+class _LivePlans:
+    """Accepted plans by opportunity id, kept while a repeat could still be fresh: ``(number,
+    event)`` of the latest accepted plan of each id accepted within the last ``max_age_ns``
+    (older ones are forgotten, safe for the reason :class:`_RecentIds` gives)."""
+
+    __slots__ = ("_order", "_plans")
+
+    def __init__(self) -> None:
+        self._plans: dict[int, tuple[int, int]] = {}
+        self._order: deque[tuple[int, int]] = deque()
+
+    def get(self, item: int) -> tuple[int, int] | None:
+        return self._plans.get(item)
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def put(self, item: int, plan: tuple[int, int], timestamp_ns: int, horizon_ns: int) -> None:
+        plans = self._plans
+        plans[item] = plan
+        order = self._order
+        order.append((timestamp_ns, item))
+        while order[0][0] < horizon_ns:
+            plans.pop(order.popleft()[1], None)
+
+
+@final
 class SignalValidator:
     """Validates signals in arrival order and turns accepted arbitrage into execution plans.
 
     Rules, checked in this order (the first that fails names the rejection):
 
-    - arbitrage: malformed → stale → below_min_profit → duplicate (id already accepted);
+    - arbitrage: malformed → stale → below_min_profit → duplicate (id already accepted from
+      this or a later event; from an earlier event, the new plan supersedes the old one);
     - momentum: malformed → stale → weak_momentum → duplicate.
 
     A signal is stale when ``clock_ns - timestamp_ns > max_age_ns``; the clock first moves up
@@ -164,17 +227,18 @@ class SignalValidator:
     """
 
     __slots__ = (
+        "_live",
         "_min_profit",
-        "_taken_arbitrage",
+        "_profits",
         "_taken_momentum",
         "arbitrage_accepted",
         "arbitrage_received",
         "clock_ns",
         "config",
-        "expected_profit_usd",
         "momentum_accepted",
         "momentum_received",
         "rejected",
+        "superseded",
     )
 
     def __init__(self, config: ValidatorConfig | None = None) -> None:
@@ -188,10 +252,16 @@ class SignalValidator:
         self.momentum_accepted = 0
         # Invariant: one key per RejectReason, in declaration order.
         self.rejected: dict[str, int] = {reason.value: 0 for reason in RejectReason}
-        # Invariant: the sum of the accepted plans' expected_profit_usd, in acceptance order.
-        self.expected_profit_usd = 0.0
-        self._taken_arbitrage = _RecentIds()
+        # Invariant: _profits[n] is the profit of accepted plan n, or 0.0 once superseded.
+        self._profits: list[float] = []
+        self.superseded = 0
+        self._live = _LivePlans()
         self._taken_momentum = _RecentIds()
+
+    @property
+    def expected_profit_usd(self) -> float:
+        """The profits of the accepted plans not superseded, summed in acceptance order."""
+        return sum(self._profits, 0.0)
 
     def advance_clock(self, now_ns: int) -> None:
         """Move the clock up to ``now_ns`` (ns since the epoch); an earlier time is ignored."""
@@ -236,19 +306,32 @@ class SignalValidator:
         if profit < self._min_profit:
             return self._reject(_BELOW_MIN_PROFIT)
         opportunity_id = signal.opportunity_id
-        taken = self._taken_arbitrage
-        if opportunity_id in taken:
-            return self._reject(_DUPLICATE)
-        taken.add(opportunity_id, timestamp_ns, clock_ns - max_age)
-        self.arbitrage_accepted += 1
-        self.expected_profit_usd += profit
+        event = signal.event
+        live = self._live
+        earlier = live.get(opportunity_id)
+        supersedes = None
+        if earlier is not None:
+            supersedes, earlier_event = earlier
+            if event <= earlier_event:
+                return self._reject(_DUPLICATE)
+            self._profits[supersedes] = 0.0
+            self.superseded += 1
+        number = self.arbitrage_accepted
+        live.put(opportunity_id, (number, event), timestamp_ns, clock_ns - max_age)
+        self.arbitrage_accepted = number + 1
+        self._profits.append(profit)
         return ExecutionPlan(
-            opportunity_id=opportunity_id,
-            buy_pool=pools[0],
-            sell_pool=pools[1],
-            amount_in=signal.amount_in,
-            expected_profit_usd=profit,
-            timestamp_ns=timestamp_ns,
+            opportunity_id,
+            pools[0],
+            pools[1],
+            signal.amount_in,
+            profit,
+            timestamp_ns,
+            event,
+            signal.token_in,
+            signal.amount_mid,
+            signal.amount_out,
+            supersedes,
         )
 
     def validate_momentum(self, signal: MomentumSignal) -> MomentumSignal | RejectReason:
@@ -284,6 +367,7 @@ class SignalValidator:
             momentum_accepted=self.momentum_accepted,
             rejected=dict(self.rejected),
             expected_profit_usd=self.expected_profit_usd,
+            superseded=self.superseded,
         )
 
     def __repr__(self) -> str:
@@ -291,5 +375,5 @@ class SignalValidator:
             f"SignalValidator(clock_ns={self.clock_ns}, "
             f"arbitrage={self.arbitrage_accepted}/{self.arbitrage_received}, "
             f"momentum={self.momentum_accepted}/{self.momentum_received}, "
-            f"rejected={self.rejected})"
+            f"superseded={self.superseded}, rejected={self.rejected})"
         )

@@ -26,8 +26,9 @@ class PipelineConfig:
     validator: ValidatorConfig = field(default_factory=ValidatorConfig)
 
     def new_processor(self) -> MarketDataProcessor:
-        """A fresh market-data processor (empty market state)."""
-        return MarketDataProcessor(self.momentum)
+        """A fresh market-data processor (empty market state) that signals only trades worth
+        the validator's ``min_profit_usd``."""
+        return MarketDataProcessor(self.momentum, min_profit_usd=self.validator.min_profit_usd)
 
     def new_validator(self) -> SignalValidator:
         """A fresh signal validator (clock at 0, nothing taken)."""

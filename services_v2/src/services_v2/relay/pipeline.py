@@ -30,7 +30,7 @@ from services_v2.pipeline.result import PipelineResult, ProgressCallback
 
 from .wire import SignalSideOutcome, decode_outcome
 
-__all__ = ["run_relay_pipeline", "run_relay_pipeline_async"]
+__all__ = ["delivery_losses", "run_relay_pipeline", "run_relay_pipeline_async"]
 
 CONNECT_TIMEOUT_S = 30.0
 """How long the child process may take to start and connect."""
@@ -135,7 +135,7 @@ async def _run_with_child(
         raise PipelineFailed(f"relay: the signal-generator's report is unreadable: {exc}") from exc
     elapsed = perf_counter() - started
     delivery = _delivery(transport, signal_ref, outcome)
-    lost = {key: n for key, n in delivery.items() if n and key not in _COUNTS_NOT_LOSSES}
+    lost = delivery_losses(delivery)
     if lost:
         raise PipelineFailed(
             "relay: not every signal reached the signal generator ("
@@ -164,6 +164,17 @@ async def _run_with_child(
 
 
 _COUNTS_NOT_LOSSES = frozenset({"frames_sent", "delivered"})
+
+
+def delivery_losses(delivery: dict[str, int]) -> dict[str, int]:
+    """The counts of :func:`_delivery` that mean a signal did not reach the signal generator:
+    every non-zero count but the first two, and ``not_received_by_signal_side`` when fewer
+    frames were delivered than sent (a frame can vanish without any other count moving)."""
+    lost = {key: n for key, n in delivery.items() if n and key not in _COUNTS_NOT_LOSSES}
+    missing = delivery["frames_sent"] - delivery["delivered"]
+    if missing:
+        lost["not_received_by_signal_side"] = missing
+    return lost
 
 
 def _delivery(

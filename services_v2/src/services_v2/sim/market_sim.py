@@ -15,8 +15,9 @@ The model, per pair of tokens:
 The stream starts with one :class:`PoolSnapshot` per pool, then mixes swaps, quotes and books.
 Swaps carry their block's timestamp (several per block, as on chain); a small share is
 delivered late (stamped a few blocks back), and a few name pools that were never announced,
-as a real capture would. Every swap is computed with Uniswap v2's exact ``getAmountOut``, so
-reserves stay positive and the product of reserves never decreases.
+as a real capture would. Every swap is computed with Uniswap v2's exact ``getAmountOut`` and
+buys at least one unit, so reserves stay positive, the product of reserves never decreases and
+every swap on an announced pool is one the pool would fill.
 
 Determinism: everything comes from one ``random.Random(seed)``; no global state, no clock.
 The same ``(seed, config, count)`` always gives the same events.
@@ -65,10 +66,15 @@ DEFAULT_EVENTS = 200_000
 @final
 @dataclass(frozen=True, slots=True)
 class PoolSpec:
-    """One pool of a pair: its fee tier (bps, in [0, 10_000)) and its depth (USD, > 0)."""
+    """One pool of a pair: its fee tier (bps, in [0, 10_000)) and its depth (USD, > 0).
+
+    ``flipped`` pools list the pair's tokens the other way round (``token1/token0``) in their
+    snapshots and swaps, as some venues do; the market is the same.
+    """
 
     fee_bps: int
     liquidity_usd: float
+    flipped: bool = False
 
 
 @final
@@ -158,6 +164,8 @@ class SimConfig:
         late_blocks: (min, max) blocks a late swap's timestamp lags its block.
         unknown_pool_share: share of swaps on pools no snapshot announced.
         quote_noise_bps: standard deviation of a quote's mid around the fair price, bps.
+        min_swap_units: the smallest swap input, smallest units (>= 1; small pools want
+            small swaps).
     """
 
     pairs: tuple[PairSpec, ...] = DEFAULT_PAIRS
@@ -173,6 +181,7 @@ class SimConfig:
     late_blocks: tuple[int, int] = (1, 5)
     unknown_pool_share: float = 0.001
     quote_noise_bps: float = 1.0
+    min_swap_units: int = 1_000
 
     def __post_init__(self) -> None:
         if not self.pairs:
@@ -190,6 +199,8 @@ class SimConfig:
         low, high = self.late_blocks
         if not 0 <= low <= high:
             raise ValueError(f"late_blocks must satisfy 0 <= min <= max, got {(low, high)}")
+        if self.min_swap_units < 1:
+            raise ValueError(f"min_swap_units must be >= 1, got {self.min_swap_units}")
 
 
 def pool_address(token0: str, token1: str, fee_bps: int, index: int) -> bytes:
@@ -200,15 +211,19 @@ def pool_address(token0: str, token1: str, fee_bps: int, index: int) -> bytes:
 
 @final
 class _Pool:
-    __slots__ = ("address", "fee_bps", "gamma", "reserve0", "reserve1")
+    __slots__ = ("address", "fee_bps", "flipped", "gamma", "reserve0", "reserve1")
 
-    def __init__(self, address: bytes, fee_bps: int, reserve0: int, reserve1: int) -> None:
+    def __init__(
+        self, address: bytes, fee_bps: int, reserve0: int, reserve1: int, *, flipped: bool
+    ) -> None:
         self.address = address
         self.fee_bps = fee_bps
         self.gamma = (BPS - fee_bps) / BPS
-        # Invariant: both reserves > 0; they change only by get_amount_out-consistent swaps.
+        # Invariant: both reserves > 0, in the pair's order (token0, token1) even when the pool
+        # is announced flipped; they change only by get_amount_out-consistent swaps.
         self.reserve0 = reserve0
         self.reserve1 = reserve1
+        self.flipped = flipped
 
 
 @final
@@ -254,7 +269,9 @@ class MarketSimulator:
                 start_price = fair * math.exp(self._rng.gauss(0.0, 10.0 / BPS))
                 reserve0 = int(reserve1 / start_price)
                 address = pool_address(spec.token0, spec.token1, pool_spec.fee_bps, index)
-                pools.append(_Pool(address, pool_spec.fee_bps, reserve0, reserve1))
+                pools.append(
+                    _Pool(address, pool_spec.fee_bps, reserve0, reserve1, flipped=pool_spec.flipped)
+                )
             self._pairs.append(_Pair(spec, pools, fair))
         self._pair_weights = list(accumulate(spec.weight for spec in self._config.pairs))
 
@@ -264,19 +281,26 @@ class MarketSimulator:
         for pair in self._pairs:
             spec = pair.spec
             token1_usd = spec.token1_usd / 10.0**spec.decimals1
-            out.extend(
-                PoolSnapshot(
-                    pool=pool.address,
-                    token0=spec.token0,
-                    token1=spec.token1,
-                    fee_bps=pool.fee_bps,
-                    reserve0=pool.reserve0,
-                    reserve1=pool.reserve1,
-                    token1_usd=token1_usd,
-                    timestamp_ns=self._block_ts,
+            token0_usd = spec.price * spec.token1_usd / 10.0**spec.decimals0
+            for pool in pair.pools:
+                if pool.flipped:
+                    tokens, reserves = (spec.token1, spec.token0), (pool.reserve1, pool.reserve0)
+                    usd = token0_usd
+                else:
+                    tokens, reserves = (spec.token0, spec.token1), (pool.reserve0, pool.reserve1)
+                    usd = token1_usd
+                out.append(
+                    PoolSnapshot(
+                        pool=pool.address,
+                        token0=tokens[0],
+                        token1=tokens[1],
+                        fee_bps=pool.fee_bps,
+                        reserve0=reserves[0],
+                        reserve1=reserves[1],
+                        token1_usd=usd,
+                        timestamp_ns=self._block_ts,
+                    )
                 )
-                for pool in pair.pools
-            )
         return out
 
     def events(self, count: int) -> Iterator[MarketMessage]:
@@ -387,17 +411,23 @@ class MarketSimulator:
             size1 = pool.reserve1 * min(fraction, 0.05)
             buy_token0 = rng.random() < 0.5
             amount = int(size1) if buy_token0 else int(size1 * pool.reserve0 / pool.reserve1)
-        amount = max(amount, 1_000)
+        amount = max(amount, config.min_swap_units)
         reserve0 = pool.reserve0
         reserve1 = pool.reserve1
+        reserve_in, reserve_out = (reserve1, reserve0) if buy_token0 else (reserve0, reserve1)
+        out = get_amount_out(amount, reserve_in, reserve_out, pool.fee_bps)
+        if out == 0:  # a pool pays nothing for too small an input: pay enough for one unit
+            keep = BPS - pool.fee_bps
+            amount = -(-reserve_in * BPS // (keep * (reserve_out - 1)))
+            out = get_amount_out(amount, reserve_in, reserve_out, pool.fee_bps)
         if buy_token0:
-            out0 = get_amount_out(amount, reserve1, reserve0, pool.fee_bps)
-            amount0_in, amount1_out = -out0, -amount
+            amount0_in, amount1_out = -out, -amount
         else:
-            out1 = get_amount_out(amount, reserve0, reserve1, pool.fee_bps)
-            amount0_in, amount1_out = amount, out1
+            amount0_in, amount1_out = amount, out
         pool.reserve0 = reserve0 + amount0_in
         pool.reserve1 = reserve1 - amount1_out
+        if pool.flipped:  # in the pool's own order: token1 in is its token0 in
+            return PoolSwapEvent(pool.address, -amount1_out, -amount0_in, timestamp_ns)
         return PoolSwapEvent(pool.address, amount0_in, amount1_out, timestamp_ns)
 
 
