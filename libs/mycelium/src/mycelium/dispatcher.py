@@ -66,6 +66,7 @@ from ._core import (
 )
 from ._deadlines import AskDeadlines
 from ._handler_task import CURRENT_TASKS, HandlerTask
+from ._signals import Signal
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -342,9 +343,21 @@ class Dispatcher(DispatcherCore):
                     self._wake_if_idle()
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask, context: contextvars.Context) -> bool:
-        """Handle one question; False if its handler suspended (cell parked)."""
+        """Handle one question; False if its handler suspended (cell parked).
+
+        A signal of the runtime's own (``_signals.py``) travels as a question too: it runs the
+        turn it opens, if any, and answers no one.
+        """
         reply = ask.reply
-        steps = cell.actor.handle(ask.msg).__await__()
+        msg = ask.msg
+        if isinstance(msg, Signal):
+            turn = cell.take_signal(msg)
+            if turn is None:
+                cell.handled -= 1  # nothing was handled
+                return True
+            steps = turn.__await__()
+        else:
+            steps = cell.actor.handle(msg).__await__()
         try:
             yielded = steps.send(None)
         except StopIteration as stop:
