@@ -6,9 +6,9 @@ runs the ready actors one after the other. Each run handles up to ``throughput``
 one actor (fairness), then moves on; an actor that still has mail goes to the back of the ready
 queue. Actors made ready *during* a turn (one actor telling another) are run in the same turn,
 so an actor-to-actor hop costs no loop iteration. A turn ends when the ready queue is empty or
-once its handlers have run for ``turn_budget_s`` seconds (the clock is read after every
-handler), so I/O callbacks (a transport's flush, a socket read) and timers wait at most about
-that long plus one handler.
+once its handlers have run for ``turn_budget_s`` seconds (the time is checked after every
+handler, see ``run_batch``), so I/O callbacks (a transport's flush, a socket read) and timers
+wait at most about that long plus one handler; a run cut short resumes first next turn.
 
 Each handler coroutine is driven by hand, by ``run_batch`` (``_core.py``; in C when built). One
 that finishes without suspending (the common case) costs no task and no future; one that
