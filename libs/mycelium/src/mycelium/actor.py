@@ -216,9 +216,11 @@ class Actor(Generic[M, R]):
     async def handle(self, msg: M, /) -> R:
         """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
 
-        An exception stops the actor: it is logged with the actor's id, the message becomes a
-        dead letter whose reason names the exception, ``on_stop`` runs, and the messages still
-        in its mailbox become dead letters. Other actors keep running.
+        An exception is logged with the actor's id and the message becomes a dead letter whose
+        reason names the exception; then the actor's supervision decides (``spawn(...,
+        supervision=...)``, see ``mycelium.supervision``). By default the actor stops:
+        ``on_stop`` runs and the messages still in its mailbox become dead letters. Other
+        actors keep running.
         """
         raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
 

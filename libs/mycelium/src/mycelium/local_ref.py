@@ -419,7 +419,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if not waiters or self._limit < 0:
             return
         queue: deque[Any] = self._queue  # type: ignore[assignment]  # waiters => a deque
-        capacity = self._room()
+        node = self.node  # the runtime's own items queued take no sender's room
+        capacity = self.capacity if node is None else self.capacity + node.signals
         while waiters and len(queue) < capacity:
             item, entering = waiters.popleft()
             if entering.done():  # cancelled: the sender withdrew it
@@ -616,7 +617,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
     def post_signal(self, signal: Signal, *, front: bool = False) -> None:
         """Put one of the runtime's own items in the mailbox (``_signals.py``), at the back or,
         with ``front``, ahead of the queued messages. It takes no sender's room: while it is
-        queued the mailbox holds one item more than its capacity (``_room``)."""
+        queued the mailbox holds one item more than its capacity (see ``admit_waiters``)."""
         node = self.ensure_node()
         queue = self._queue
         if type(queue) is tuple:  # no queue yet (or released): create it, as a message would
@@ -645,12 +646,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             node.signals -= 1
             if self._limit > 0:
                 self._limit -= 1
-
-    def _room(self) -> int:
-        """How many items the mailbox holds when full: its capacity, plus the runtime's own
-        items queued (``post_signal``), which take no sender's room."""
-        node = self.node
-        return self.capacity if node is None else self.capacity + node.signals
 
     def _refuse_waiters(self, reason: str) -> None:
         """Fail every waiting sender with ActorStopped: their messages were never accepted."""

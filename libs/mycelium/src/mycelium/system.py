@@ -60,8 +60,9 @@ class ActorSystem:
     actor, newest first (so an actor can still send to the older actors it was given while it
     drains), within one deadline after which the actors still busy are force-stopped together
     and what they still held is counted in ``dead_letters``.
-    Crashes: a handler that raises stops only its own actor (see ``Actor.handle``); the message
-    it was handling is a dead letter whose reason names the exception.
+    Crashes: a handler that raises stops only its own actor, by default (see ``Actor.handle``;
+    ``Supervision.resume()`` and ``restart(...)`` keep it going); the message it was handling
+    is a dead letter whose reason names the exception.
     Accounting: for each actor, ``ref.mailbox.handled`` plus its dead letters is exactly the
     number of messages accepted for it, once it has stopped.
     Threads: loop-affine; use the system and its refs from the loop it was started on.

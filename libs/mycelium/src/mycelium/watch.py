@@ -33,9 +33,9 @@ __all__ = ["Notice", "Terminated", "notify", "unwatch", "watch"]
 class Terminated(NamedTuple):
     """An actor stopped for good.
 
-    ``reason`` is ``None`` for a graceful stop (``system.stop``, a parent's stop, shutdown, or
-    the actor stopping itself), else the exception that ended it: the handler's, the last one
-    of a restart limit that was exceeded, or the ``CancelledError`` of a stop at its deadline.
+    ``reason`` is ``None`` for a stop (``system.stop``, a parent's stop, shutdown, the actor
+    stopping itself, or a stop forced at its deadline), else the exception that ended it: the
+    handler's, or the last one of a restart limit that was exceeded.
     """
 
     ref: ActorRef[Any]

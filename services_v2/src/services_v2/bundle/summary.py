@@ -259,6 +259,7 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
         lines.append(
             f"  faults    {faults.injected:,} injected at {faults.rate:g} "
             f"({faults.injected_market:,} market, {faults.injected_signals:,} signal) · "
-            f"{faults.restarts:,} restarts · {faults.dead_letters:,} dead-lettered · {verdict}"
+            f"{faults.restarts:,} restart{'' if faults.restarts == 1 else 's'} · "
+            f"{faults.dead_letters:,} dead-lettered · {verdict}"
         )
     return "\n".join(lines)
