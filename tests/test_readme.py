@@ -160,4 +160,3 @@ def test_the_fault_tolerance_example_runs_and_prints_what_it_says() -> None:
         if comment.strip().startswith("print(")
     ]
     assert done.stdout.splitlines() == expected
-    assert "ValueError: bad input" in done.stderr  # the failures are logged, with tracebacks
