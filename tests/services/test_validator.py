@@ -259,3 +259,29 @@ def test_every_signal_is_accepted_or_counted_once_as_rejected(
     assert len({(plan.opportunity_id, plan.timestamp_ns) for plan in plans}) == len(plans)
     assert counters.expected_profit_usd == sum(plan.expected_profit_usd for plan in plans)
     assert validator.clock_ns == max((s.timestamp_ns for s in stream), default=0)
+
+
+def test_the_expected_profit_is_the_same_float_when_old_plans_are_folded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plans that can no longer be superseded are summed into one float as the run goes, so
+    the validator's memory stays flat; the sum is the same, bit for bit."""
+    import services_v2.domain.validator as validator_module
+    from services_v2.bundle.summary import realised_profit_usd
+    from services_v2.pipeline.reference import run_reference
+    from services_v2.sim import simulate
+
+    events = simulate(30_000, seed=4)
+    unfolded = run_reference(events)
+    monkeypatch.setattr(validator_module, "_FOLD_AT", 16)
+    folded = run_reference(events)
+    assert folded.validation.superseded > 0
+    assert folded.validation.expected_profit_usd == unfolded.validation.expected_profit_usd
+    assert folded.validation.expected_profit_usd == realised_profit_usd(folded.plans)
+    validator = SignalValidator()
+    for signal in folded.signals:
+        validator.validate(signal)
+    kept = len(validator._profits)  # pyright: ignore[reportPrivateUsage]
+    live = len(validator._live)  # pyright: ignore[reportPrivateUsage]
+    assert validator.arbitrage_accepted > 1_000
+    assert kept <= max(16, 2 * live + 1)  # not one per plan accepted

@@ -183,6 +183,10 @@ class _RecentIds:
             self._ids.discard(order.popleft()[1])
 
 
+_FOLD_AT = 4096
+"""Profits kept before the validator folds those that can no longer be superseded."""
+
+
 @final
 class _LivePlans:
     """Accepted plans by opportunity id, kept while a repeat could still be fresh: ``(number,
@@ -197,6 +201,10 @@ class _LivePlans:
 
     def get(self, item: int) -> tuple[int, int] | None:
         return self._plans.get(item)
+
+    def oldest_number(self) -> int | None:
+        """The smallest plan number still kept (the oldest plan that can be superseded)."""
+        return min((number for number, _ in self._plans.values()), default=None)
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -227,6 +235,8 @@ class SignalValidator:
     """
 
     __slots__ = (
+        "_first",
+        "_folded",
         "_live",
         "_min_profit",
         "_profits",
@@ -252,8 +262,13 @@ class SignalValidator:
         self.momentum_accepted = 0
         # Invariant: one key per RejectReason, in declaration order.
         self.rejected: dict[str, int] = {reason.value: 0 for reason in RejectReason}
-        # Invariant: _profits[n] is the profit of accepted plan n, or 0.0 once superseded.
+        # Invariant: _profits[n - _first] is the profit of accepted plan n, or 0.0 once
+        # superseded, for every plan from _first on; the plans before _first can no longer be
+        # superseded, and _folded is their profits summed in order (so memory stays flat and
+        # sum(_profits, _folded) is the very sum of all of them, float for float).
         self._profits: list[float] = []
+        self._first = 0
+        self._folded = 0.0
         self.superseded = 0
         self._live = _LivePlans()
         self._taken_momentum = _RecentIds()
@@ -261,7 +276,7 @@ class SignalValidator:
     @property
     def expected_profit_usd(self) -> float:
         """The profits of the accepted plans not superseded, summed in acceptance order."""
-        return sum(self._profits, 0.0)
+        return sum(self._profits, self._folded)
 
     def advance_clock(self, now_ns: int) -> None:
         """Move the clock up to ``now_ns`` (ns since the epoch); an earlier time is ignored."""
@@ -314,12 +329,15 @@ class SignalValidator:
             supersedes, earlier_event = earlier
             if event <= earlier_event:
                 return self._reject(_DUPLICATE)
-            self._profits[supersedes] = 0.0
+            self._profits[supersedes - self._first] = 0.0
             self.superseded += 1
         number = self.arbitrage_accepted
         live.put(opportunity_id, (number, event), timestamp_ns, clock_ns - max_age)
         self.arbitrage_accepted = number + 1
-        self._profits.append(profit)
+        profits = self._profits
+        profits.append(profit)
+        if len(profits) >= _FOLD_AT and len(profits) >= 2 * len(live):
+            self._fold()
         return ExecutionPlan(
             opportunity_id,
             pools[0],
@@ -353,6 +371,15 @@ class SignalValidator:
         taken.add(signal.signal_id, timestamp_ns, self.clock_ns - max_age)
         self.momentum_accepted += 1
         return signal
+
+    def _fold(self) -> None:
+        """Sum the profits of the plans that can no longer be superseded into ``_folded``."""
+        oldest = self._live.oldest_number()
+        cut = (self.arbitrage_accepted if oldest is None else oldest) - self._first
+        if cut > 0:
+            self._folded = sum(self._profits[:cut], self._folded)
+            del self._profits[:cut]
+            self._first += cut
 
     def _reject(self, reason: RejectReason) -> RejectReason:
         self.rejected[reason.value] += 1
