@@ -4,6 +4,7 @@ the oracle."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from mycelium.bundle import resolve
 from services_v2.bundle.cli import main
 from services_v2.bundle.configs import find_config
-from services_v2.bundle.run import check_faults, run_bundle, with_faults
+from services_v2.bundle.plans_file import encode_plans
+from services_v2.bundle.run import check_faults, run_bundle, with_faults, with_plans_file
 from services_v2.domain.faults import FaultPlan
 from services_v2.pipeline import PipelineConfig, run_reference
 from services_v2.pipeline.faults import faulted_reference
@@ -131,3 +133,14 @@ def test_bad_fault_options_give_one_line(
     [line] = [line for line in err.splitlines() if "error" in line]  # argparse adds usage
     assert line.startswith("mycelium-bundle: error: ")
     assert "Traceback" not in err
+
+
+def test_the_plans_file_holds_every_plan_across_the_restarts(tmp_path: Path) -> None:
+    events = simulate(3000, seed=3)
+    plan = FaultPlan(0.02, 3)
+    path = tmp_path / "plans.jsonl"
+    layout = with_plans_file(resolve(find_config("bundles/monolith.toml")), str(path))
+    layout, _ = with_faults(layout, plan)
+    result = run_bundle(layout, events)
+    assert result.restarts > 0
+    assert path.read_bytes() == encode_plans(result.plans)
