@@ -266,3 +266,13 @@ def test_frames_sent_but_never_seen_by_the_receiver_count_as_lost() -> None:
     )
     assert outcome.delivery()["unaccounted"] == 223
     assert outcome.lost == 223
+
+
+async def test_the_overflow_of_the_config_is_the_actor_s_policy(run_dirs: Path) -> None:
+    text = '[actors.sink]\nfactory = "bundle_actors:Sink"\ncapacity = 7\noverflow = "drop_oldest"\n'
+    async with ActorSystem() as system:
+        bundle = await start_bundle(_layout(text), system)
+        async with bundle:
+            mailbox = bundle.ref("sink").mailbox
+            assert (mailbox.capacity, mailbox.overflow) == (7, "drop_oldest")
+            await bundle.stop()

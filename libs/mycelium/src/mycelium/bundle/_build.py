@@ -72,10 +72,11 @@ async def spawn_actor(
     Raises:
         Exception: whatever ``spawn`` raises (``on_start`` failed, name taken...).
     """
-    # TODO(issue 13 with issue 12): pass overflow=... and supervision=... to spawn once the
-    # runtime's spawn takes them (both are being built on other branches). Until then
-    # layout.resolve refuses any value but the defaults ("block", "stop": today's behaviour).
-    return await system.spawn(instance, name=actor.name, capacity=actor.spec.capacity)
+    # TODO(issue 12): pass supervision=... to spawn once the runtime's spawn takes it (it is
+    # being built on another branch). Until then layout.resolve refuses any value but "stop".
+    return await system.spawn(
+        instance, name=actor.name, capacity=actor.spec.capacity, overflow=actor.spec.overflow
+    )
 
 
 def encode_report(instance: Actor[Any]) -> tuple[bytes | None, str | None]:
