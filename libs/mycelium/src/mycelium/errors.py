@@ -9,7 +9,8 @@ Which error means what:
 * :class:`ActorStopped`: the target actor has stopped (or is stopping) and accepts nothing more.
   The message was *not* delivered. Stopping is final: spawn a new actor.
 * :class:`MailboxFull`: the target's mailbox is at capacity and the call does not wait
-  (``try_send``). The message was *not* delivered and the mailbox counts it in ``dropped``.
+  (``try_send``; any call under the ``"fail"`` overflow policy; an ``ask`` under
+  ``"drop_new"``). The message was *not* delivered and the mailbox counts it in ``dropped``.
 * :class:`MessageDropped`: a question was accepted into a mailbox with the ``"drop_oldest"``
   overflow policy, then dropped unhandled to make room for a newer message (it is also a dead
   letter). It will never be answered.
