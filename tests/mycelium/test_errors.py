@@ -10,6 +10,7 @@ from mycelium import (
     FrameTooLarge,
     MailboxEmpty,
     MailboxFull,
+    MessageDropped,
     MessageTypeError,
     MyceliumError,
     NameTaken,
@@ -26,6 +27,7 @@ ERRORS: list[type[MyceliumError]] = [
     FrameTooLarge,
     MailboxEmpty,
     MailboxFull,
+    MessageDropped,
     MessageTypeError,
     NameTaken,
     RemoteError,
@@ -74,6 +76,15 @@ def test_actor_stopped_without_a_message() -> None:
     err = ActorStopped("echo#1")
     assert err.message is None
     assert str(err) == "actor 'echo#1' has stopped. Stopping is final: spawn a new actor."
+
+
+def test_message_dropped_names_the_actor_the_policy_and_the_message() -> None:
+    err = MessageDropped("feed#3", "drop_oldest", "q")
+    assert (err.actor, err.policy, err.message) == ("feed#3", "drop_oldest", "q")
+    assert str(err) == (
+        "mailbox of 'feed#3' was full and its overflow policy 'drop_oldest' dropped str "
+        "unhandled to make room for a newer message; it will not be answered."
+    )
 
 
 def test_mailbox_full_names_actor_capacity_and_message_type() -> None:

@@ -30,6 +30,7 @@ PUBLIC = [
     "MailboxEmpty",
     "MailboxFull",
     "MailboxView",
+    "MessageDropped",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
@@ -69,6 +70,8 @@ PROMISED = [
     "AskTimeout",
     "MessageTypeError",
     "NameTaken",
+    # issue 13, mailbox overflow policies
+    "MessageDropped",
     # issue 12, fault tolerance
     "Supervision",
     "Backoff",
@@ -118,6 +121,7 @@ def test_the_public_errors_are_the_expected_ones() -> None:
         "FrameTooLarge",
         "MailboxEmpty",
         "MailboxFull",
+        "MessageDropped",
         "MessageTypeError",
         "MyceliumError",
         "NameTaken",

@@ -131,11 +131,6 @@ BAD: list[tuple[str, str, str]] = [
         r"^b\.toml: actors\.a\.placement: NATS placement is not available yet",
     ),
     (
-        "overflow_not_available",
-        _actor("bundle_actors:Sink", 'overflow = "drop_oldest"'),
-        r"^b\.toml: actors\.a\.overflow: 'drop_oldest' is not available in this runtime yet",
-    ),
-    (
         "messages_cannot_cross",
         _actor("bundle_actors:UntaggedSink", 'placement = "unix"'),
         r"^b\.toml: actors\.a\.placement: the messages of 'a' cannot cross a process boundary: "

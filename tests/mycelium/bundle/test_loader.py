@@ -320,3 +320,13 @@ async def test_a_restarted_actor_with_a_successor_hands_its_state_on(
     assert (tally.received, tally.total) == (3, 6)  # the queue behind each restart handled
     if placement == "local":
         assert dead == 2
+
+
+async def test_the_overflow_of_the_config_is_the_actor_s_policy(run_dirs: Path) -> None:
+    text = '[actors.sink]\nfactory = "bundle_actors:Sink"\ncapacity = 7\noverflow = "drop_oldest"\n'
+    async with ActorSystem() as system:
+        bundle = await start_bundle(_layout(text), system)
+        async with bundle:
+            mailbox = bundle.ref("sink").mailbox
+            assert (mailbox.capacity, mailbox.overflow) == (7, "drop_oldest")
+            await bundle.stop()

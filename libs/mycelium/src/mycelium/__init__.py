@@ -31,6 +31,7 @@ from .errors import AskTimeout as AskTimeout
 from .errors import FrameTooLarge as FrameTooLarge
 from .errors import MailboxEmpty as MailboxEmpty
 from .errors import MailboxFull as MailboxFull
+from .errors import MessageDropped as MessageDropped
 from .errors import MessageTypeError as MessageTypeError
 from .errors import MyceliumError as MyceliumError
 from .errors import NameTaken as NameTaken
@@ -82,6 +83,7 @@ __all__ = [
     "MailboxEmpty",
     "MailboxFull",
     "MailboxView",
+    "MessageDropped",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",

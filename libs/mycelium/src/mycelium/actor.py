@@ -26,6 +26,7 @@ else:  # TypeVar defaults (PEP 696) at runtime, so that Actor[M] stays valid
 if TYPE_CHECKING:
     from .actor_ref import ActorRef
     from .local_ref import LocalActorRef
+    from .mailbox import Overflow
     from .supervision import Supervision
     from .system import ActorSystem
     from .timers import Timers
@@ -169,6 +170,7 @@ class Actor(Generic[M, R]):
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
+        overflow: Overflow = "block",
         supervision: Supervision | None = None,
     ) -> ActorRef[N, S]:
         """Spawn a child of this actor; same arguments as ``ActorSystem.spawn``.
@@ -180,7 +182,12 @@ class Actor(Generic[M, R]):
         """
         cell = self._spawned()
         return await cell.system.spawn_child(
-            cell, actor_or_factory, name=name, capacity=capacity, supervision=supervision
+            cell,
+            actor_or_factory,
+            name=name,
+            capacity=capacity,
+            overflow=overflow,
+            supervision=supervision,
         )
 
     @_RuntimeName

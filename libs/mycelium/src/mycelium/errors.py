@@ -9,7 +9,11 @@ Which error means what:
 * :class:`ActorStopped`: the target actor has stopped (or is stopping) and accepts nothing more.
   The message was *not* delivered. Stopping is final: spawn a new actor.
 * :class:`MailboxFull`: the target's mailbox is at capacity and the call does not wait
-  (``try_send``). The message was *not* delivered and the mailbox counts it in ``dropped``.
+  (``try_send``; any call under the ``"fail"`` overflow policy; an ``ask`` under
+  ``"drop_new"``). The message was *not* delivered and the mailbox counts it in ``dropped``.
+* :class:`MessageDropped`: a question was accepted into a mailbox with the ``"drop_oldest"``
+  overflow policy, then dropped unhandled to make room for a newer message (it is also a dead
+  letter). It will never be answered.
 * :class:`AskTimeout`: no answer arrived in time. The question may still be handled later; its
   answer is then discarded. Also a :class:`TimeoutError`.
 * :class:`MessageTypeError`: the message is not of the type the actor declared. Raised at the
@@ -42,6 +46,7 @@ __all__ = [
     "FrameTooLarge",
     "MailboxEmpty",
     "MailboxFull",
+    "MessageDropped",
     "MessageTypeError",
     "MyceliumError",
     "NameTaken",
@@ -92,6 +97,24 @@ class MailboxFull(MyceliumError):
             f"mailbox of {actor!r} is full ({capacity} messages); "
             f"{type(message).__name__} was not delivered. Retry later, use `await send` to "
             "wait for room, or spawn with a larger capacity."
+        )
+
+
+class MessageDropped(MyceliumError):
+    """A queued question was dropped unhandled by the mailbox's overflow policy.
+
+    Attributes:
+        actor: the actor's label.
+        policy: the overflow policy that dropped it (``"drop_oldest"``).
+        message: the question that was dropped.
+    """
+
+    def __init__(self, actor: str, policy: str, message: object) -> None:
+        self.actor, self.policy, self.message = actor, policy, message
+        super().__init__(
+            f"mailbox of {actor!r} was full and its overflow policy {policy!r} dropped "
+            f"{type(message).__name__} unhandled to make room for a newer message; it will "
+            "not be answered."
         )
 
 

@@ -13,6 +13,13 @@ empty, so that later sends, of any kind and from anyone, queue up behind. When r
 dispatcher moves waiting messages into the mailbox, oldest first, and resolves their futures
 (``admit_waiters``); a future cancelled before that is skipped, its message never delivered.
 
+Overflow policies (``overflow``, see ``mailbox.Overflow``) apply only when the mailbox is full,
+on the slow path (the fast path appends only while there is room, so "block", the default,
+costs nothing): "fail" refuses at once, "drop_new" dead-letters the arriving message (an ask is
+refused instead: it could never be answered), "drop_oldest" dead-letters the oldest queued
+message (never the runtime's own items) and enqueues the new one. Under these three nobody ever
+waits for room, so ``waiters`` stays empty.
+
 Lifecycle: RUNNING -> STOPPING (graceful: the mailbox is closed and drains) -> FINISHING
 (``on_stop`` runs) -> STOPPED. A handler crash or a forced stop goes from RUNNING or STOPPING
 straight to FINISHING, abandoning the queue to the dead letters. ``on_stop`` runs exactly once,
@@ -43,8 +50,16 @@ from ._message_type import MessageCheck, message_check_for
 from ._signals import NO_MESSAGE, Signal, letter_of
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
-from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock, WrongThread
-from .mailbox import MailboxState, MailboxView
+from .errors import (
+    ActorStopped,
+    AskTimeout,
+    MailboxFull,
+    MessageDropped,
+    MessageTypeError,
+    WouldDeadlock,
+    WrongThread,
+)
+from .mailbox import MailboxState, MailboxView, Overflow
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
@@ -127,8 +142,11 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         name: str | None,
         capacity: int,
         dispatcher: Dispatcher,
+        *,
+        overflow: Overflow = "block",
     ) -> None:
         super().__init__(capacity)
+        self.overflow = overflow
         # Invariant: the running actor until STOPPED, then _RELEASED (refs may outlive actors:
         # a stopped actor's state is not kept alive by the refs others still hold).
         self.actor: Actor[Any] = actor
@@ -307,7 +325,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             WrongThread: called from a thread other than the loop's.
             MessageTypeError: ``msg`` is not of the declared type.
             ActorStopped: the actor is stopping or stopped.
-            MailboxFull: the mailbox is full, or others wait for room (counted in ``dropped``).
+            MailboxFull: the mailbox is full, or others wait for room (counted in ``dropped``),
+                unless the overflow policy drops a message instead.
         """
         self.check_thread(msg)
         if type(msg) not in self.accepts:
@@ -317,6 +336,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         queue = self._queue
         if len(queue) < self._limit:
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
+        elif self._limit > 0 and self.overflow != "block":  # open, full: the policy decides
+            self._overflow(msg, msg)
         else:
             self._put_slow(msg)  # first message: creates the queue; else raises
         if not self.scheduled:
@@ -366,6 +387,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             if not self.scheduled:
                 self._wake()
             return None
+        if self.overflow != "block":  # full: the policy decides, nobody waits
+            self._overflow(item, msg)
+            return None
         if self.handling_now():
             raise WouldDeadlock(self.label, msg, "waited for room in its own full mailbox")
         entering = SendFuture(loop=self.dispatcher.loop)
@@ -375,6 +399,45 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         waiters.append((item, entering))
         self._limit = 0  # close the fast path: later sends queue up behind this one
         return entering
+
+    def _overflow(self, item: object, msg: object) -> None:
+        """The mailbox is open and full, under a policy other than "block": refuse ``item``
+        (raise), drop it (a dead letter) or drop the oldest queued message and enqueue it.
+        ``msg`` is what errors name (the question, for an ``Ask``). Counted in ``dropped``.
+
+        Raises:
+            MailboxFull: policy "fail", or "drop_new" for a question (``item`` is an ``Ask``):
+                nothing was accepted.
+        """
+        policy = self.overflow
+        self.dropped += 1
+        if policy == "fail" or (policy == "drop_new" and type(item) is Ask):
+            raise MailboxFull(self.label, self.capacity, msg)
+        dead: DeadLetters = self.dispatcher.dead_letters
+        if policy == "drop_new":
+            dead.record(self.label, msg, "mailbox full: overflow policy 'drop_new' dropped it")
+            return
+        # drop_oldest: the oldest queued message, passing over the runtime's own items (they
+        # take no room). Full means at least `capacity` (>= 1) messages are queued.
+        queue: deque[Any] = self._queue  # type: ignore[assignment]  # _limit > 0: a deque
+        index = 0
+        for old in queue:
+            if type(old) is not Ask or not isinstance(old.msg, Signal):
+                break
+            index += 1
+        else:  # cannot happen (full means a message is queued); never lose `item` silently
+            self.dropped -= 1
+            raise MailboxFull(self.label, self.capacity, msg)
+        old = queue[index]
+        del queue[index]
+        queue.append(item)
+        reason = "mailbox full: overflow policy 'drop_oldest' dropped it for a newer message"
+        if type(old) is Ask:
+            if not old.reply.done():
+                old.reply.set_exception(MessageDropped(self.label, policy, old.msg))
+            dead.record(self.label, old.msg, reason)
+        else:
+            dead.record(self.label, old, reason)
 
     def release_queue_if_idle(self) -> bool:
         """Let go of an empty queue while the actor is idle; True if it was released.

@@ -17,12 +17,20 @@ Not thread-safe: use it from the event loop that owns it.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Final, Generic, TypeVar, final
+from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, final
 
 from ._core import MailboxCore
 from .errors import ActorStopped, MailboxEmpty, MailboxFull
 
-__all__ = ["MAX_CAPACITY", "Mailbox", "MailboxState", "MailboxView"]
+__all__ = [
+    "MAX_CAPACITY",
+    "OVERFLOW_POLICIES",
+    "Mailbox",
+    "MailboxState",
+    "MailboxView",
+    "Overflow",
+    "check_overflow",
+]
 
 M = TypeVar("M")
 
@@ -31,6 +39,34 @@ MAX_CAPACITY: Final = 2**31 - 1
 path holds it in a ``Py_ssize_t``); larger ones are refused with ``ValueError``."""
 
 _NO_QUEUE: tuple[()] = ()
+
+Overflow: TypeAlias = Literal["block", "drop_new", "drop_oldest", "fail"]
+"""What an actor's full mailbox does with one more message (``spawn(..., overflow=...)``):
+
+* ``"block"`` (the default): ``send`` and ``ask`` wait for room; ``try_send`` raises
+  ``MailboxFull``.
+* ``"drop_new"``: the arriving message is dropped and the call returns normally (``send``,
+  ``try_send``); it is a dead letter. An ``ask`` raises ``MailboxFull`` instead (no answer could
+  ever come), and is not accepted.
+* ``"drop_oldest"``: the oldest queued message is dropped to make room (the runtime's own items,
+  timers and supervision, are never dropped: they take no room), and the arriving one enters.
+  The dropped one is a dead letter; if it was a question its asker gets ``MessageDropped``.
+* ``"fail"``: ``send``, ``ask`` and ``try_send`` raise ``MailboxFull`` at once, never waiting.
+
+Every message dropped or refused because the mailbox was full is counted in ``dropped``.
+"""
+
+OVERFLOW_POLICIES: Final[tuple[Overflow, ...]] = ("block", "drop_new", "drop_oldest", "fail")
+"""The allowed values of ``overflow``, in the order errors list them."""
+
+
+def check_overflow(overflow: object) -> Overflow:
+    """Return ``overflow`` if it is one of ``OVERFLOW_POLICIES``; else raise ``ValueError``."""
+    for policy in OVERFLOW_POLICIES:
+        if overflow == policy and type(overflow) is str:
+            return policy
+    allowed = ", ".join(repr(p) for p in OVERFLOW_POLICIES)
+    raise ValueError(f"overflow must be one of {allowed}, got {overflow!r}")
 
 
 def check_capacity(capacity: int) -> None:
@@ -46,16 +82,19 @@ def check_capacity(capacity: int) -> None:
 class MailboxState(MailboxCore):
     """The queue, capacity, counters and closing that ``Mailbox`` and ``LocalActorRef`` share.
 
-    Counters: ``dropped`` counts messages refused because the mailbox was full; ``handled``
-    counts messages the owning actor has finished handling.
+    Counters: ``dropped`` counts messages refused, or dropped by the overflow policy, because
+    the mailbox was full; ``handled`` counts messages the owning actor has finished handling.
     """
 
     # _queue, _limit (and the ref's send-path fields) live in MailboxCore: see _core.py.
-    __slots__ = ("capacity", "dropped", "handled")
+    __slots__ = ("capacity", "dropped", "handled", "overflow")
 
     def __init__(self, capacity: int = 1000) -> None:
         check_capacity(capacity)
         self.capacity: int = capacity
+        # What a full mailbox does with one more message: see Overflow. Only an actor's
+        # mailbox (LocalActorRef) applies a policy other than "block".
+        self.overflow: Overflow = "block"
         self.dropped: int = 0
         self.handled: int = 0
         # Invariant: _queue is the empty tuple until the first put, then a deque (an actor's
@@ -156,8 +195,9 @@ class Mailbox(MailboxState, Generic[M]):
 class MailboxView:
     """A read-only, live view of an actor's mailbox, for metrics: ``ActorRef.mailbox``.
 
-    ``capacity``, ``len()``, ``dropped`` (refused by ``try_send`` because full), ``handled``
-    (finished by the actor), ``waiting`` (senders waiting for room) and ``closed`` read the
+    ``capacity``, ``overflow`` (its policy), ``len()``, ``dropped`` (refused, or dropped by the
+    overflow policy, because full), ``handled`` (finished by the actor), ``waiting`` (senders
+    waiting for room) and ``closed`` read the
     mailbox as it is now; nothing here can change it. A view is always true, even when the
     mailbox is empty (test ``len()``).
 
@@ -187,8 +227,16 @@ class MailboxView:
         return True
 
     @property
+    def overflow(self) -> Overflow:
+        """What the full mailbox does with one more message (``"block"`` for a remote actor:
+        not known here)."""
+        box = self._box
+        return "block" if box is None else box.overflow
+
+    @property
     def dropped(self) -> int:
-        """Messages refused because the mailbox was full."""
+        """Messages that did not get in because the mailbox was full: refused (``MailboxFull``
+        at the sender) or, under ``"drop_new"``/``"drop_oldest"``, dropped as dead letters."""
         box = self._box
         return 0 if box is None else box.dropped
 

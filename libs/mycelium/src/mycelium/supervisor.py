@@ -52,6 +52,7 @@ from ._node import HOLLOW
 from ._signals import Control
 from .actor import Actor
 from .local_ref import RUNNING
+from .mailbox import Overflow, check_overflow
 from .supervision import DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN, RestartHistory, Supervision
 
 if TYPE_CHECKING:
@@ -72,9 +73,9 @@ _STRATEGIES: Final = ("one_for_one", "one_for_all", "rest_for_one")
 class Child:
     """How a ``Supervisor`` starts one child: its name (``"<supervisor>/<name>"`` in
     ``lookup``), a factory (any zero-argument callable returning a new ``Actor``), its
-    restart type and its mailbox capacity."""
+    restart type, its mailbox capacity and overflow policy (as ``spawn``'s ``overflow``)."""
 
-    __slots__ = ("capacity", "factory", "name", "restart")
+    __slots__ = ("capacity", "factory", "name", "overflow", "restart")
 
     def __init__(
         self,
@@ -83,6 +84,7 @@ class Child:
         *,
         restart: RestartType = "permanent",
         capacity: int = 1000,
+        overflow: Overflow = "block",
     ) -> None:
         if not isinstance(name, str) or not name:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"a child's name must be a non-empty string, got {name!r}")
@@ -106,6 +108,7 @@ class Child:
         self.factory = factory
         self.restart: RestartType = restart
         self.capacity = capacity
+        self.overflow: Overflow = check_overflow(overflow)
 
     def __repr__(self) -> str:
         return f"Child({self.name!r}, {self.factory!r}, restart={self.restart!r})"
@@ -275,7 +278,9 @@ class Supervisor(Actor[NoMessages]):
         (and the children already started are stopped, newest first)."""
         me = self._spawned()
         for spec in self.specs:
-            ref = await self.spawn(spec.factory, name=spec.name, capacity=spec.capacity)
+            ref = await self.spawn(
+                spec.factory, name=spec.name, capacity=spec.capacity, overflow=spec.overflow
+            )
             cell: Any = ref
             node = cell.ensure_node()
             node.factory = spec.factory

@@ -30,7 +30,7 @@ from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
-from .mailbox import check_capacity
+from .mailbox import Overflow, check_capacity, check_overflow
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
 from .watch import Terminated
@@ -149,6 +149,7 @@ class ActorSystem:
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
+        overflow: Overflow = "block",
         supervision: Supervision | None = None,
     ) -> ActorRef[M, R]:
         """Start an actor and return its ref; ``on_start`` has run when this returns.
@@ -157,20 +158,26 @@ class ActorSystem:
         returns a new ``Actor`` (an ``Actor`` subclass itself qualifies). ``supervision``
         says what a failure of its handler does (``Supervision.stop()`` by default; see
         ``mycelium.supervision``); only an actor spawned from a factory can be restarted.
+        ``overflow`` says what its full mailbox does with one more message: ``"block"``
+        (wait for room; ``try_send`` raises ``MailboxFull``), ``"drop_new"``, ``"drop_oldest"``
+        or ``"fail"`` (see ``mailbox.Overflow``).
 
         Raises:
             TypeError: ``actor_or_factory`` is neither an ``Actor`` nor a factory returning
                 one, its ``handle`` is not ``async``, its message type cannot be checked at
                 runtime, ``capacity`` is not an int, or ``supervision`` is not a Supervision.
             ValueError: ``capacity`` < 1 or > ``mailbox.MAX_CAPACITY`` (2**31 - 1), an empty
-                name, an actor already spawned, or ``Supervision.restart(...)`` with an
+                name, an actor already spawned, an ``overflow`` not among
+                ``mailbox.OVERFLOW_POLICIES``, or ``Supervision.restart(...)`` with an
                 instance instead of a factory.
             NameTaken: another live actor has this name.
             SystemStopped: the system is shut down, or its shutdown has begun.
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
-        return await self._spawn(actor_or_factory, name, capacity, supervision, None)
+        return await self._spawn(
+            actor_or_factory, name, capacity, supervision, None, overflow=overflow
+        )
 
     async def spawn_child(
         self,
@@ -179,10 +186,13 @@ class ActorSystem:
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
+        overflow: Overflow = "block",
         supervision: Supervision | None = None,
     ) -> ActorRef[M, R]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
-        return await self._spawn(actor_or_factory, name, capacity, supervision, parent)
+        return await self._spawn(
+            actor_or_factory, name, capacity, supervision, parent, overflow=overflow
+        )
 
     async def _spawn(
         self,
@@ -191,7 +201,10 @@ class ActorSystem:
         capacity: int,
         supervision: Supervision | None,
         parent: LocalActorRef[Any] | None,
+        *,
+        overflow: Overflow,
     ) -> ActorRef[M, R]:
+        overflow = check_overflow(overflow)
         if supervision is not None and not isinstance(supervision, Supervision):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
@@ -222,7 +235,7 @@ class ActorSystem:
             if parent.state >= FINISHING:
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
             name = child_name(parent, name)
-        cell = await self._spawn_actor(actor, name=name, capacity=capacity)
+        cell = await self._spawn_actor(actor, name=name, capacity=capacity, overflow=overflow)
         if (
             factory is None
             and parent is None
@@ -241,7 +254,12 @@ class ActorSystem:
         return cell
 
     async def _spawn_actor(
-        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+        self,
+        actor: Actor[M, R],
+        *,
+        name: str | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        overflow: Overflow = "block",
     ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -261,7 +279,12 @@ class ActorSystem:
             raise NameTaken(name)
 
         cell: LocalActorRef[M, R] = LocalActorRef(
-            actor, ActorId.next_value(), name, capacity, dispatcher
+            actor,
+            ActorId.next_value(),
+            name,
+            capacity,
+            dispatcher,
+            overflow=check_overflow(overflow),
         )
         actor._mycelium_ref = cell
         self._cells[cell._id] = cell

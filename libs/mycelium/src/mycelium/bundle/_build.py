@@ -154,17 +154,24 @@ async def spawn_actor(
     Raises:
         Exception: whatever ``spawn`` raises (``on_start`` failed, name taken...).
     """
-    # TODO(issue 13): pass overflow=... to spawn once the runtime's spawn takes it; until then
-    # layout.resolve refuses any overflow but "block".
     supervision = supervision_of(actor.spec.supervision)
+    overflow = actor.spec.overflow
     if supervision.kind != "restart":
         ref = await system.spawn(
-            instance, name=actor.name, capacity=actor.spec.capacity, supervision=supervision
+            instance,
+            name=actor.name,
+            capacity=actor.spec.capacity,
+            supervision=supervision,
+            overflow=overflow,
         )
         return ref, None
     incarnations = Incarnations(instance, lambda: build_actor(spec, actor, refs))
     ref = await system.spawn(
-        incarnations, name=actor.name, capacity=actor.spec.capacity, supervision=supervision
+        incarnations,
+        name=actor.name,
+        capacity=actor.spec.capacity,
+        supervision=supervision,
+        overflow=overflow,
     )
     return ref, incarnations
 

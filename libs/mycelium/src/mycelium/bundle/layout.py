@@ -211,7 +211,6 @@ def resolve(spec: BundleSpec) -> Layout:
     actors: dict[str, ResolvedActor] = {}
     for name in order:
         actor_spec = spec.actors[name]
-        _check_supported(spec, actor_spec)
         factory, actor_class = _import_factory(spec, actor_spec)
         _check_arguments(spec, actor_spec, factory)
         actors[name] = ResolvedActor(
@@ -234,17 +233,6 @@ def resolve(spec: BundleSpec) -> Layout:
     for name in served:
         _check_crossing(spec, None, actors[name])
     return Layout(spec=spec, actors=actors, wires=wires)
-
-
-def _check_supported(spec: BundleSpec, actor: ActorSpec) -> None:
-    """Refuse what the schema accepts but this runtime cannot do yet (never ignore it)."""
-    # TODO(issue 13): mailbox overflow policies are being built on another branch; once spawn
-    # takes overflow=, _build.spawn_actor passes it on and this check goes.
-    if actor.overflow != "block":
-        raise spec.error(
-            f"actors.{actor.name}.overflow",
-            f'{actor.overflow!r} is not available in this runtime yet (only "block")',
-        )
 
 
 def _start_order(spec: BundleSpec) -> list[str]:
