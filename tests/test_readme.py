@@ -146,3 +146,17 @@ def test_the_schema_section_documents_the_codec_api() -> None:
     assert set(codec) <= set(mycelium_types.__all__)
     missing = [name for name in codec if f"`{name}" not in schema]
     assert missing == []
+
+
+def test_the_fault_tolerance_example_runs_and_prints_what_it_says() -> None:
+    [example] = [block for block in _python_blocks() if "Supervision.restart(" in block]
+    done = subprocess.run(
+        [sys.executable, "-c", example], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    expected = [
+        comment.split("#")[-1].strip().split(":")[0]
+        for comment in example.splitlines()
+        if comment.strip().startswith("print(")
+    ]
+    assert done.stdout.splitlines() == expected

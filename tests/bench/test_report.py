@@ -48,12 +48,13 @@ def test_report_is_valid_json_with_every_figure_key(report: dict[str, Any]) -> N
     assert set(FIGURE_KEYS) <= set(again)
     for key in ("baseline", "ratios", "targets", "machine", "method", "notes", "definitions"):
         assert key in again
-    assert set(again["baseline"]) == {"naive", "floor", "relay", "floor_async"}
+    assert set(again["baseline"]) == {"naive", "floor", "relay", "floor_async", "supervised"}
     for design in ("naive", "floor"):
         assert set(again["baseline"][design]) == set(FIGURE_KEYS)
         assert set(again["ratios"][design]) == set(FIGURE_KEYS)
     assert set(again["baseline"]["relay"]) == {"hot_path_ns"}
     assert set(again["baseline"]["floor_async"]) == {"throughput_msgs_per_s"}
+    assert set(again["baseline"]["supervised"]) == {"send_ns", "throughput_msgs_per_s"}
 
 
 def test_every_measured_figure_is_sane_for_every_design(report: dict[str, Any]) -> None:
@@ -65,6 +66,8 @@ def test_every_measured_figure_is_sane_for_every_design(report: dict[str, Any]) 
     _check_value(
         "throughput_msgs_per_s", report["baseline"]["floor_async"]["throughput_msgs_per_s"]
     )
+    for key in ("send_ns", "throughput_msgs_per_s"):  # supervised, in the same run
+        _check_value(key, report["baseline"]["supervised"][key])
 
 
 def test_ratios_are_ours_over_each_baseline(report: dict[str, Any]) -> None:

@@ -414,3 +414,67 @@ async def test_on_stop_runs_exactly_once_after_a_crash(system: ActorSystem) -> N
     await system.shutdown()
     assert actor.stops == 1
     assert [letter.message for letter in system.dead_letters.recent] == ["first", "second"]
+
+
+# ------------------------------------------------------------------ the runtime's names
+
+
+class KeepsItsOwn(Actor[str]):
+    """Assigns every name the runtime puts on an actor, as a new user would."""
+
+    def __init__(self, system: ActorSystem) -> None:
+        self.system = system
+        self.ref = "my own ref"
+        self.children = ["my", "own"]
+        self.timers = {"my": "timers"}
+        self.watch = "my watch"  # pyright: ignore[reportAttributeAccessIssue]
+        self.unwatch = "my unwatch"  # pyright: ignore[reportAttributeAccessIssue]
+        self.on_terminated = "my hook"  # pyright: ignore[reportAttributeAccessIssue]
+        self.spawn_calls = 0
+
+    async def on_start(self) -> None:
+        await self.spawn(Recorder([]), name="kid")
+
+    async def handle(self, msg: str) -> object:
+        return {
+            "system": self.system,
+            "ref": self.ref,
+            "children": self.children,
+            "timers": self.timers,
+            "watch": self.watch,
+        }[msg]
+
+
+async def test_a_subclass_may_assign_the_runtime_names_and_reads_back_its_own(
+    system: ActorSystem,
+) -> None:
+    actor = KeepsItsOwn(system)
+    ref = await system.spawn(actor, name="own")
+    assert await ref.ask("system") is system
+    assert await ref.ask("ref") == "my own ref"
+    assert await ref.ask("children") == ["my", "own"]
+    assert await ref.ask("timers") == {"my": "timers"}
+    assert await ref.ask("watch") == "my watch"
+    # The runtime's own bookkeeping does not read those names: its child stops before it.
+    kid = system.lookup("own/kid")
+    assert kid is not None
+    await system.stop(ref)
+    assert not kid.is_alive
+
+
+def test_a_slotted_subclass_gets_an_error_naming_the_rule() -> None:
+    class Slotted(Actor[int]):
+        __slots__ = ()
+
+        def __init__(self, system: object) -> None:
+            self.system = system
+
+        async def handle(self, msg: int) -> None:
+            pass
+
+    with pytest.raises(
+        AttributeError,
+        match=r"^test_a_slotted.*Slotted\.system is provided by the runtime .* use another "
+        r"name, e\.g\. self\._system$",
+    ):
+        Slotted(object())

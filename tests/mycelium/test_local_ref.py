@@ -114,7 +114,8 @@ async def test_asyncio_wait_refuses_the_result_like_any_coroutine_in_both_builds
     system: ActorSystem, room: bool
 ) -> None:
     """``asyncio.wait`` forbids coroutines; ``send``'s result is one (so that ``create_task``
-    takes it), in both builds and whether or not it had to wait."""
+    takes it), in both builds and whether or not it had to wait. As for any send, the message
+    took its place at the call, so it is delivered all the same."""
     actor, ref = await _held(system, capacity=1)
     if room:
         actor.gate.set()
@@ -123,6 +124,7 @@ async def test_asyncio_wait_refuses_the_result_like_any_coroutine_in_both_builds
         await asyncio.wait([ref.send("x")])  # pyright: ignore[reportArgumentType]
     actor.gate.set()
     await ref.ask("last")
+    assert actor.log[-2:] == ["x", "last"]
 
 
 async def test_create_task_of_a_send_delivers_once_and_raises_nothing(

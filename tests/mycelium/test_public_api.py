@@ -18,6 +18,8 @@ PUBLIC = [
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
+    "Backoff",
+    "Child",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -36,7 +38,11 @@ PUBLIC = [
     "SPEEDUPS",
     "SocketPathError",
     "SocketPathInUse",
+    "Supervision",
+    "Supervisor",
     "SystemStopped",
+    "Terminated",
+    "Timers",
     "Transport",
     "TransportClosed",
     "UnixSocketListener",
@@ -63,6 +69,12 @@ PROMISED = [
     "AskTimeout",
     "MessageTypeError",
     "NameTaken",
+    # issue 12, fault tolerance
+    "Supervision",
+    "Backoff",
+    "Supervisor",
+    "Child",
+    "Terminated",
 ]
 
 

@@ -119,3 +119,29 @@ class UntaggedSink(Actor[Left | Right]):
 def make_relay(target: ActorRef[int]) -> Relay:
     """A function factory with a wire."""
     return Relay(target)
+
+
+class Flaky(Actor[int]):
+    """Adds up what it receives; raises on a negative message (before counting it)."""
+
+    def __init__(self, received: int = 0, total: int = 0) -> None:
+        self.received = received
+        self.total = total
+
+    async def handle(self, msg: int) -> None:
+        if msg < 0:
+            raise ValueError(f"refused {msg}")
+        self.received += 1
+        self.total += msg
+
+    def report(self) -> Tally:
+        import os
+
+        return Tally(self.received, self.total, os.getpid())
+
+
+class DurableFlaky(Flaky):
+    """A ``Flaky`` whose restart hands its tally on to its successor."""
+
+    def successor(self) -> Actor[int]:
+        return DurableFlaky(self.received, self.total)

@@ -136,11 +136,6 @@ BAD: list[tuple[str, str, str]] = [
         r"^b\.toml: actors\.a\.overflow: 'drop_oldest' is not available in this runtime yet",
     ),
     (
-        "supervision_not_available",
-        _actor("bundle_actors:Sink", 'supervision = "restart"'),
-        r"^b\.toml: actors\.a\.supervision: 'restart' is not available in this runtime yet",
-    ),
-    (
         "messages_cannot_cross",
         _actor("bundle_actors:UntaggedSink", 'placement = "unix"'),
         r"^b\.toml: actors\.a\.placement: the messages of 'a' cannot cross a process boundary: "

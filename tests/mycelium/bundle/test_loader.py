@@ -266,3 +266,57 @@ def test_frames_sent_but_never_seen_by_the_receiver_count_as_lost() -> None:
     )
     assert outcome.delivery()["unaccounted"] == 223
     assert outcome.lost == 223
+
+
+def _flaky(supervision: str, placement: str = "local", durable: bool = False) -> Layout:
+    return _layout(
+        f"""
+[actors.flaky]
+factory = "bundle_actors:{"DurableFlaky" if durable else "Flaky"}"
+placement = "{placement}"
+supervision = {supervision}
+"""
+    )
+
+
+_FLAKY_INPUT = (1, -1, 2, -2, 3)
+
+
+async def _run_flaky(layout: Layout) -> tuple[Tally, int]:
+    async with ActorSystem() as system:
+        async with await start_bundle(layout, system) as bundle:
+            flaky = await bundle.connect("flaky")
+            for number in _FLAKY_INPUT:
+                await flaky.send(number)
+            outcome = await bundle.stop()
+        dead = system.dead_letters.count
+    assert outcome.failures == []
+    return outcome.report("flaky", Tally), dead
+
+
+@pytest.mark.parametrize("placement", ["local", "unix"])
+async def test_the_spec_supervision_resume_keeps_the_instance_going(
+    run_dirs: Path, placement: str
+) -> None:
+    tally, dead = await _run_flaky(_flaky('"resume"', placement))
+    assert (tally.received, tally.total) == (3, 6)
+    if placement == "local":
+        assert dead == 2  # each failed message, nothing else
+
+
+async def test_the_spec_supervision_restart_builds_fresh_instances(run_dirs: Path) -> None:
+    layout = _flaky('{ strategy = "restart", max_restarts = 5, within = 60.0 }')
+    tally, dead = await _run_flaky(layout)
+    assert (tally.received, tally.total) == (1, 3)  # the newest instance: only the last one
+    assert dead == 2
+
+
+@pytest.mark.parametrize("placement", ["local", "unix"])
+async def test_a_restarted_actor_with_a_successor_hands_its_state_on(
+    run_dirs: Path, placement: str
+) -> None:
+    supervision = '{ strategy = "restart", max_restarts = 5, within = 60.0 }'
+    tally, dead = await _run_flaky(_flaky(supervision, placement, durable=True))
+    assert (tally.received, tally.total) == (3, 6)  # the queue behind each restart handled
+    if placement == "local":
+        assert dead == 2

@@ -48,11 +48,17 @@ from .message import ActorMessage as ActorMessage
 from .remote import RemoteActorRef as RemoteActorRef
 from .server import ActorServer as ActorServer
 from .server import serve as serve
+from .supervision import Backoff as Backoff
+from .supervision import Supervision as Supervision
+from .supervisor import Child as Child
+from .supervisor import Supervisor as Supervisor
 from .system import ActorSystem as ActorSystem
+from .timers import Timers as Timers
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport
 from .transport import UnixSocketListener as UnixSocketListener
 from .transport import UnixSocketTransport as UnixSocketTransport
+from .watch import Terminated as Terminated
 
 __all__ = [
     "SPEEDUPS",
@@ -64,6 +70,8 @@ __all__ = [
     "ActorStopped",
     "ActorSystem",
     "AskTimeout",
+    "Backoff",
+    "Child",
     "DeadLetter",
     "DeadLetters",
     "Dispatcher",
@@ -81,7 +89,11 @@ __all__ = [
     "RemoteError",
     "SocketPathError",
     "SocketPathInUse",
+    "Supervision",
+    "Supervisor",
     "SystemStopped",
+    "Terminated",
+    "Timers",
     "Transport",
     "TransportClosed",
     "UnixSocketListener",

@@ -3,11 +3,13 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages, and ``clock`` is the clock its turn budget is read from. Each exists twice with one
-behaviour: in C
-(``_speedups.c``, built when a compiler is available) and here in Python, the reference and the
-fallback. The C ones are used when importable, unless the environment variable
-``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells which are in use.
+messages, ``clock`` is the clock its deadlines are on and ``deadline_after`` makes one. Each
+exists twice with one behaviour: in C (``_speedups.c``, built when a compiler is available) and
+here in Python, the reference and the fallback (one difference of means, not of behaviour: the
+C ``run_batch`` reads a TSC to know when the clock is worth reading, the Python one reads
+``perf_counter`` after every handler). The C ones are used when importable, unless the
+environment variable ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells
+which are in use.
 
 The fast path is taken only when the message's exact class is in ``accepts``,
 ``len(_queue) < _limit`` and the caller runs on the dispatcher's thread (``thread_id``);
@@ -36,9 +38,8 @@ Intended differences between the builds (everything else behaves the same, and
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
   initial-exec thread-locals). ``thread_id`` is the same ident in both, and the slow path's
   check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared.
-* The C ``MailboxCore.dispatcher`` is a property that also notes whether the dispatcher is a
-  ``DispatcherCore`` (only then does the C fast path schedule and check the thread without a
-  Python call); the Python one is a plain slot.
+* The C fast path takes itself only for a ``DispatcherCore`` dispatcher (whose fields it reads
+  directly); with any other object it leaves every send to the slow path.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ will continue in: ``asyncio.timeout`` and ``asyncio.TaskGroup`` keep that task a
 later, and libraries key their state by it. So the dispatcher keeps one *standby* task: pending,
 idle, and made the current task (``asyncio.tasks._enter_task``, as a ``Task`` does around each of
 its steps) while the dispatcher runs handlers. A handler that suspends is *adopted* by the
-standby: that very task resumes it (``adopt``), and a new standby takes over for the handlers
-that follow. A handler that finishes without suspending leaves the standby as it found it, and
-the next handler reuses it, so handlers that never suspend still cost no task each.
+standby: that very task resumes it (``adopt``), and a new standby is made when the next run
+starts (so one adopted in the turn it was made in never even waits idle). A handler that
+finishes without suspending leaves the standby as it found it, and the next handler reuses it,
+so handlers that never suspend still cost no task each.
 
 A handler that *keeps* or *changes* the standby (holds a reference to it after returning, or
 calls ``cancel``, ``uncancel``, ``add_done_callback``, ``remove_done_callback``, ``set_name``)

@@ -38,7 +38,6 @@ typedef struct {
     PyObject *dispatcher;
     Py_ssize_t limit;
     char scheduled;
-    char core_dispatcher; /* `dispatcher` is a DispatcherCore (set with it, by its setter) */
 } CoreObject;
 
 /* DispatcherCore: the fields of a dispatcher that scheduling touches (see _core.py). */
@@ -47,7 +46,8 @@ typedef struct {
     PyObject *ready;      /* deque of cells waiting to run */
     PyObject *call_soon;  /* the loop's call_soon */
     PyObject *run_handle; /* the dispatcher's bound _run */
-    unsigned long thread; /* PyThread_get_thread_ident() of the loop's thread: thread_id */
+    unsigned long thread; /* PyThread_get_thread_ident() of the loop's thread */
+    PyObject *thread_id;  /* the same, as the int that `thread_id` returns (made once) */
     void *thread_mark;    /* THREAD_MARK() of that thread (NULL: not known, no fast path) */
     char pending;         /* a _run is scheduled or running */
 } DispatcherCoreObject;
@@ -65,6 +65,23 @@ static __thread char thread_marker __attribute__((tls_model("initial-exec")));
 
 static PyTypeObject *core_type_ptr = NULL;       /* MailboxCore */
 static PyTypeObject *dispatcher_type_ptr = NULL; /* DispatcherCore */
+static PyTypeObject *known_dispatcher_type = NULL; /* the last DispatcherCore subtype seen */
+
+/* 1 if d is a DispatcherCore (whose fields the fast path reads directly), else 0. The type of
+ * the last one seen is kept (a strong reference), so the common case is one comparison. */
+static inline int
+is_core_dispatcher(PyObject *d)
+{
+    PyTypeObject *tp = Py_TYPE(d);
+    if (tp == known_dispatcher_type) {
+        return 1;
+    }
+    if (!PyObject_TypeCheck(d, dispatcher_type_ptr)) {
+        return 0;
+    }
+    Py_XSETREF(known_dispatcher_type, (PyTypeObject *)Py_NewRef(tp));
+    return 1;
+}
 static int dispatcher_schedule(DispatcherCoreObject *d, PyObject *cell);
 
 static PyObject *deque_type = NULL;   /* collections.deque */
@@ -179,7 +196,6 @@ core_clear(CoreObject *self)
 {
     Py_CLEAR(self->queue);
     Py_CLEAR(self->accepts);
-    self->core_dispatcher = 0;
     Py_CLEAR(self->dispatcher);
     return 0;
 }
@@ -201,9 +217,11 @@ core_fast_put(CoreObject *self, PyObject *msg)
 {
     PyObject *queue = self->queue;
     PyObject *accepts = self->accepts;
+    PyObject *dispatcher = self->dispatcher;
     if (queue == NULL || accepts == NULL || self->limit <= 0 ||
-        (PyObject *)Py_TYPE(queue) != deque_type || !self->core_dispatcher ||
-        ((DispatcherCoreObject *)self->dispatcher)->thread_mark != THREAD_MARK()) {
+        (PyObject *)Py_TYPE(queue) != deque_type || dispatcher == NULL ||
+        !is_core_dispatcher(dispatcher) ||
+        ((DispatcherCoreObject *)dispatcher)->thread_mark != THREAD_MARK()) {
         return 0;
     }
     /* Hashing the message's class may run Python code (a metaclass __hash__) that could
@@ -234,7 +252,7 @@ core_fast_put(CoreObject *self, PyObject *msg)
     }
     Py_DECREF(accepts);
     if (done == 1 && !self->scheduled) {
-        PyObject *dispatcher = self->dispatcher;
+        dispatcher = self->dispatcher; /* again: hashing the class may have replaced it */
         int failed;
         if (dispatcher == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "actor has no dispatcher");
@@ -242,7 +260,7 @@ core_fast_put(CoreObject *self, PyObject *msg)
         }
         else {
             Py_INCREF(dispatcher);
-            if (self->core_dispatcher) {
+            if (is_core_dispatcher(dispatcher)) {
                 failed = dispatcher_schedule((DispatcherCoreObject *)dispatcher,
                                              (PyObject *)self) < 0;
             }
@@ -314,47 +332,10 @@ static PyMethodDef core_methods[] = {
 static PyMemberDef core_members[] = {
     {"_queue", T_OBJECT_EX, offsetof(CoreObject, queue), 0, NULL},
     {"accepts", T_OBJECT_EX, offsetof(CoreObject, accepts), 0, NULL},
+    {"dispatcher", T_OBJECT_EX, offsetof(CoreObject, dispatcher), 0, NULL},
     {"_limit", T_PYSSIZET, offsetof(CoreObject, limit), 0, NULL},
     {"scheduled", T_BOOL, offsetof(CoreObject, scheduled), 0, NULL},
     {NULL, 0, 0, 0, NULL},
-};
-
-static PyObject *
-core_get_dispatcher(CoreObject *self, void *closure)
-{
-    if (self->dispatcher == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "dispatcher");
-        return NULL;
-    }
-    return Py_NewRef(self->dispatcher);
-}
-
-/* Setting the dispatcher also notes whether it is a DispatcherCore, which the fast path
- * reads (its thread, its schedule) without a type check per send. */
-static int
-core_set_dispatcher(CoreObject *self, PyObject *value, void *closure)
-{
-    PyObject *old = self->dispatcher;
-    if (value == NULL) {
-        if (old == NULL) {
-            PyErr_SetString(PyExc_AttributeError, "dispatcher");
-            return -1;
-        }
-        self->core_dispatcher = 0;
-        self->dispatcher = NULL;
-    }
-    else {
-        self->core_dispatcher = (char)PyObject_TypeCheck(value, dispatcher_type_ptr);
-        self->dispatcher = Py_NewRef(value);
-    }
-    Py_XDECREF(old);
-    return 0;
-}
-
-static PyGetSetDef core_getset[] = {
-    {"dispatcher", (getter)core_get_dispatcher, (setter)core_set_dispatcher,
-     "The dispatcher that schedules this cell.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot core_slots[] = {
@@ -364,7 +345,6 @@ static PyType_Slot core_slots[] = {
     {Py_tp_clear, core_clear},
     {Py_tp_methods, core_methods},
     {Py_tp_members, core_members},
-    {Py_tp_getset, core_getset},
     {Py_tp_new, PyType_GenericNew},
     {0, NULL},
 };
@@ -459,6 +439,7 @@ dispatcher_clear(DispatcherCoreObject *self)
     Py_CLEAR(self->ready);
     Py_CLEAR(self->call_soon);
     Py_CLEAR(self->run_handle);
+    Py_CLEAR(self->thread_id);
     return 0;
 }
 
@@ -482,9 +463,16 @@ static PyObject *
 dispatcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *self = PyType_GenericNew(type, args, kwargs);
-    if (self != NULL) {
-        ((DispatcherCoreObject *)self)->thread = PyThread_get_thread_ident();
-        ((DispatcherCoreObject *)self)->thread_mark = THREAD_MARK();
+    if (self == NULL) {
+        return NULL;
+    }
+    DispatcherCoreObject *d = (DispatcherCoreObject *)self;
+    d->thread = PyThread_get_thread_ident();
+    d->thread_mark = THREAD_MARK();
+    d->thread_id = PyLong_FromUnsignedLong(d->thread);
+    if (d->thread_id == NULL) {
+        Py_DECREF(self);
+        return NULL;
     }
     return self;
 }
@@ -492,7 +480,10 @@ dispatcher_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static PyObject *
 dispatcher_get_thread_id(DispatcherCoreObject *self, void *closure)
 {
-    return PyLong_FromUnsignedLong(self->thread);
+    if (self->thread_id == NULL) {
+        return PyLong_FromUnsignedLong(self->thread);
+    }
+    return Py_NewRef(self->thread_id);
 }
 
 /* Setting thread_id (the send path does, from the thread the loop now runs on) also notes
@@ -509,6 +500,11 @@ dispatcher_set_thread_id(DispatcherCoreObject *self, PyObject *value, void *clos
     if (thread == (unsigned long)-1 && PyErr_Occurred()) {
         return -1;
     }
+    PyObject *as_int = PyLong_FromUnsignedLong(thread);
+    if (as_int == NULL) {
+        return -1;
+    }
+    Py_XSETREF(self->thread_id, as_int);
     self->thread = thread;
     self->thread_mark = thread == PyThread_get_thread_ident() ? THREAD_MARK() : NULL;
     return 0;

@@ -15,7 +15,8 @@ sent, so nothing is ever dropped silently at the receiver.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, final, overload
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
@@ -25,12 +26,69 @@ else:  # TypeVar defaults (PEP 696) at runtime, so that Actor[M] stays valid
 if TYPE_CHECKING:
     from .actor_ref import ActorRef
     from .local_ref import LocalActorRef
+    from .supervision import Supervision
     from .system import ActorSystem
+    from .timers import Timers
+    from .watch import Terminated
 
 __all__ = ["Actor"]
 
 M = TypeVar("M", contravariant=True)
 R = TypeVar("R", covariant=True, default=Any)
+N = TypeVar("N")
+S = TypeVar("S", default=Any)
+T = TypeVar("T")
+
+DEFAULT_CAPACITY = 1000
+
+
+@final
+class _RuntimeName(Generic[T]):
+    """An attribute the runtime provides on every actor (``ref``, ``system``, ``children``,
+    ``timers``) that a subclass may still use for its own value.
+
+    Reading it gives the runtime's value, unless the instance assigned its own (say
+    ``self.system = system`` in ``__init__``): then it gives that one, for that instance only.
+    The runtime itself never reads these names on an actor, so its own bookkeeping is not
+    affected. A class with ``__slots__`` (no instance dict) cannot keep a value of its own:
+    assigning raises an ``AttributeError`` that says so.
+    """
+
+    def __init__(self, get: Callable[[Actor[Any]], T]) -> None:
+        self._get = get
+        self._name = get.__name__
+        self.__doc__ = get.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, actor: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, actor: Actor[Any], owner: type | None = None) -> T: ...
+    def __get__(self, actor: Actor[Any] | None, owner: type | None = None) -> T | Self:
+        if actor is None:
+            return self
+        own = getattr(actor, "__dict__", None)
+        if own is not None and self._name in own:
+            value: T = own[self._name]
+            return value
+        return self._get(actor)
+
+    def __set__(self, actor: Actor[Any], value: Any) -> None:
+        own: dict[str, Any] | None = getattr(actor, "__dict__", None)
+        if own is None:
+            raise AttributeError(
+                f"{type(actor).__qualname__}.{self._name} is provided by the runtime "
+                f"(the actor's {self._name}) and this class has __slots__, so it cannot keep a "
+                f"value of its own under that name: use another name, e.g. "
+                f"self._{self._name}"
+            )
+        own[self._name] = value
+
+    def __delete__(self, actor: Actor[Any]) -> None:
+        own: dict[str, Any] = getattr(actor, "__dict__", {})
+        own.pop(self._name, None)
 
 
 class Actor(Generic[M, R]):
@@ -63,7 +121,15 @@ class Actor(Generic[M, R]):
     Set the class attribute ``message_type`` to override the type read from the declaration
     (useful for generic actor classes whose ``M`` is only known at runtime).
 
-    From ``on_start`` on, ``self.ref`` is the actor's own ref and ``self.system`` its system.
+    The names the runtime puts on an actor are ``ref``, ``system``, ``spawn``, ``children``,
+    ``watch``, ``unwatch``, ``timers`` and ``on_terminated``. A subclass may still assign one
+    of them in ``__init__`` (``self.system = system``): it then reads back its own value
+    (the methods are plain methods it overrides; the others see ``_RuntimeName``).
+
+    From ``on_start`` on, ``self.ref`` is the actor's own ref and ``self.system`` its system;
+    ``await self.spawn(...)`` makes a child (stopped before this actor's ``on_stop``, newest
+    first), ``self.children`` lists them, and ``self.watch(ref)`` has ``on_terminated`` called
+    when ``ref`` stops for good.
     """
 
     # One slot, part of the actor object: spawn stores the actor's ref in it.
@@ -78,12 +144,12 @@ class Actor(Generic[M, R]):
         self._mycelium_ref = None
         return self
 
-    @property
+    @_RuntimeName
     def ref(self) -> ActorRef[Any]:
         """This actor's own ref (available from ``on_start`` on)."""
         return self._spawned()
 
-    @property
+    @_RuntimeName
     def system(self) -> ActorSystem:
         """The system running this actor (available from ``on_start`` on)."""
         return self._spawned().system
@@ -97,12 +163,64 @@ class Actor(Generic[M, R]):
             )
         return ref
 
+    async def spawn(
+        self,
+        actor_or_factory: Actor[N, S] | Callable[[], Actor[N, S]],
+        *,
+        name: str | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        supervision: Supervision | None = None,
+    ) -> ActorRef[N, S]:
+        """Spawn a child of this actor; same arguments as ``ActorSystem.spawn``.
+
+        A child named ``"x"`` of an actor named ``"p"`` is ``"p/x"`` in ``lookup`` (of an
+        unnamed actor, ``"Label#id/x"``). Children stop before their parent's ``on_stop``,
+        newest first, and when their parent restarts; a child over its restart limit makes
+        its parent fail with its last exception.
+        """
+        cell = self._spawned()
+        return await cell.system.spawn_child(
+            cell, actor_or_factory, name=name, capacity=capacity, supervision=supervision
+        )
+
+    @_RuntimeName
+    def children(self) -> list[ActorRef[Any]]:
+        """The refs of this actor's live children, oldest first."""
+        node = self._spawned().node
+        return [] if node is None else list(node.children)
+
+    @_RuntimeName
+    def timers(self) -> Timers:
+        """This actor's timers: ``send_after``, ``send_every``, ``cancel``, ``cancel_all``
+        (see ``mycelium.timers``); cancelled when it stops or restarts."""
+        cell = self._spawned()
+        return cell.ensure_node().timers_for(cell)
+
+    def watch(self, ref: ActorRef[Any]) -> None:
+        """Have ``on_terminated`` called once ``ref`` has stopped for good (at once if it
+        already has); one notice however many calls. See ``mycelium.watch``."""
+        from .watch import watch  # noqa: PLC0415 - watch.py needs the runtime, which needs this
+
+        watch(self._spawned(), self._spawned().system.local_cell(ref, "watch"))
+
+    def unwatch(self, ref: ActorRef[Any]) -> None:
+        """Stop watching ``ref``; a notice already queued is not delivered either."""
+        from .watch import unwatch  # noqa: PLC0415 - see watch()
+
+        unwatch(self._spawned(), self._spawned().system.local_cell(ref, "unwatch"))
+
+    async def on_terminated(self, terminated: Terminated, /) -> None:
+        """Called, in order with the messages, when an actor this one watches has stopped
+        for good. An exception here is a handler failure (the supervision decides)."""
+
     async def handle(self, msg: M, /) -> R:
         """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
 
-        An exception stops the actor: it is logged with the actor's id, the message becomes a
-        dead letter whose reason names the exception, ``on_stop`` runs, and the messages still
-        in its mailbox become dead letters. Other actors keep running.
+        An exception is logged with the actor's id and the message becomes a dead letter whose
+        reason names the exception; then the actor's supervision decides (``spawn(...,
+        supervision=...)``, see ``mycelium.supervision``). By default the actor stops:
+        ``on_stop`` runs and the messages still in its mailbox become dead letters. Other
+        actors keep running.
         """
         raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
 

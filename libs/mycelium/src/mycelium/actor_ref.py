@@ -148,7 +148,8 @@ class ActorRef(ABC, Generic[M, R]):
             ActorStopped: the actor is stopped, or stopped before answering.
             WrongThread: called from a thread other than the event loop's.
             WouldDeadlock: the actor's own code asked it (a local ref raises it at the call).
-            Exception: whatever ``handle`` raised for this message (the actor then stops).
+            Exception: whatever ``handle`` raised for this message (the actor's supervision
+                then decides: by default it stops).
         """
 
     def __bool__(self) -> bool:

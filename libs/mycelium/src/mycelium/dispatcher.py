@@ -6,9 +6,9 @@ runs the ready actors one after the other. Each run handles up to ``throughput``
 one actor (fairness), then moves on; an actor that still has mail goes to the back of the ready
 queue. Actors made ready *during* a turn (one actor telling another) are run in the same turn,
 so an actor-to-actor hop costs no loop iteration. A turn ends when the ready queue is empty or
-once its handlers have run for ``turn_budget_s`` seconds (the clock is read after every
-handler), so I/O callbacks (a transport's flush, a socket read) and timers wait at most about
-that long plus one handler.
+once its handlers have run for ``turn_budget_s`` seconds (the time is checked after every
+handler, see ``run_batch``), so I/O callbacks (a transport's flush, a socket read) and timers
+wait at most about that long plus one handler; a run cut short resumes first next turn.
 
 Each handler coroutine is driven by hand, by ``run_batch`` (``_core.py``; in C when built). One
 that finishes without suspending (the common case) costs no task and no future; one that
@@ -66,6 +66,7 @@ from ._core import (
 )
 from ._deadlines import AskDeadlines
 from ._handler_task import CURRENT_TASKS, HandlerTask
+from ._signals import Signal
 from .dead_letters import DeadLetters
 from .local_ref import STOPPING, Ask, LocalActorRef
 
@@ -342,9 +343,21 @@ class Dispatcher(DispatcherCore):
                     self._wake_if_idle()
 
     def _run_ask(self, cell: LocalActorRef[Any], ask: Ask, context: contextvars.Context) -> bool:
-        """Handle one question; False if its handler suspended (cell parked)."""
+        """Handle one question; False if its handler suspended (cell parked).
+
+        A signal of the runtime's own (``_signals.py``) travels as a question too: it runs the
+        turn it opens, if any, and answers no one.
+        """
         reply = ask.reply
-        steps = cell.actor.handle(ask.msg).__await__()
+        msg = ask.msg
+        if isinstance(msg, Signal):
+            turn = cell.take_signal(msg)
+            if turn is None:
+                cell.handled -= 1  # nothing was handled
+                return True
+            steps = turn.__await__()
+        else:
+            steps = cell.actor.handle(msg).__await__()
         try:
             yielded = steps.send(None)
         except StopIteration as stop:

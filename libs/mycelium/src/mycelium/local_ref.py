@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
+from ._signals import NO_MESSAGE, Signal, letter_of
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .errors import ActorStopped, AskTimeout, MessageTypeError, WouldDeadlock, WrongThread
@@ -51,6 +52,7 @@ else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays v
     from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
+    from ._node import Node
     from .dead_letters import DeadLetters
     from .dispatcher import Dispatcher
     from .system import ActorSystem
@@ -111,6 +113,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         "_kind",
         "_name",
         "actor",
+        "node",
         "state",
         "task",
         "waiters",
@@ -145,6 +148,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.waiters: deque[tuple[object, SendFuture]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
+        # Its supervision, parent, children, watches and timers (None: none of them; see
+        # _node.py, which owns everything fault tolerance adds to the lifecycle).
+        self.node: Node | None = None
 
     # ------------------------------------------------------------------------- the ActorRef
 
@@ -204,7 +210,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             raise ValueError(f"timeout must be > 0 or None, got {timeout}")
         if timeout == math.inf:
             timeout = None  # forever, as a timer cannot express it
-        self.check_thread(msg)
+        if get_ident() != self.dispatcher.thread_id:
+            self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
@@ -412,7 +419,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if not waiters or self._limit < 0:
             return
         queue: deque[Any] = self._queue  # type: ignore[assignment]  # waiters => a deque
-        capacity = self.capacity
+        node = self.node  # the runtime's own items queued take no sender's room
+        capacity = self.capacity if node is None else self.capacity + node.signals
         while waiters and len(queue) < capacity:
             item, entering = waiters.popleft()
             if entering.done():  # cancelled: the sender withdrew it
@@ -431,6 +439,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.state = STOPPING
         self.close()
         self._refuse_waiters("the actor is stopping")
+        if self.node is not None:
+            self.node.stop_requested(self)
         if not self.scheduled:
             self.scheduled = True
             self.finish_stop()
@@ -442,15 +452,22 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         ``from_outside``: ``exc`` is the cancellation of the suspended handler's task by someone
         else (typically the event loop ending while the system was not shut down): said in one
         warning line, not as a crash.
+
+        The actor's supervision may take over after the dead letter is recorded (resume it, or
+        restart it): see ``_node.py``.
         """
         dead: DeadLetters = self.dispatcher.dead_letters
         label = self.label
-        if from_outside:
-            dead.record(label, msg, "handler cancelled from outside while suspended", exc)
-            rest = "its handler was cancelled from outside"
+        letter = letter_of(msg)
+        if letter is NO_MESSAGE:  # a control turn of the runtime's own: nothing was sent
+            pass
+        elif from_outside:
+            dead.record(label, letter, "handler cancelled from outside while suspended", exc)
         else:
-            dead.record(label, msg, failure_reason(exc), exc)
-            rest = "actor crashed"
+            dead.record(label, letter, failure_reason(exc), exc)
+        rest = "its handler was cancelled from outside" if from_outside else "actor crashed"
+        if self.ensure_node().failed(self, exc, forced=from_outside):
+            return
         if self.state >= FINISHING:
             return
         if from_outside:
@@ -499,7 +516,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if parked is not None:
             label = self.label
             reason = "handler cancelled: the actor did not stop in time"
-            self.dispatcher.dead_letters.record(label, parked.msg, reason)
+            letter = letter_of(parked.msg)
+            if letter is not NO_MESSAGE:
+                self.dispatcher.dead_letters.record(label, letter, reason)
             reply = parked.reply
             if reply is not None and not reply.done():
                 reply.set_exception(ActorStopped(label, parked.msg, reason=reason))
@@ -524,7 +543,10 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.dispatcher.run_detached(self._on_stop(), self.label)
 
     async def _on_stop(self) -> None:
+        node = self.node
         try:
+            if node is not None:
+                await node.before_on_stop(self)  # its children stop first, newest first
             await self.actor.on_stop()
         except Exception:
             log.exception("on_stop of actor %s raised", self.label)
@@ -535,6 +557,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             for watcher in watchers or ():
                 if not watcher.done():
                     watcher.set_result(None)
+            if node is not None:
+                node.stopped(self)
 
     def release(self) -> None:
         """Enter STOPPED for good and let go of the actor object (refs may outlive it)."""
@@ -560,11 +584,68 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         while queue:
             item = queue.popleft()  # type: ignore[union-attr]
             if type(item) is Ask:
+                if isinstance(item.msg, Signal):  # the runtime's own: dropped, not dead
+                    self._signal_gone()
+                    item.msg.drop(self)
+                    continue
                 if not item.reply.done():
                     item.reply.set_exception(ActorStopped(label, item.msg, reason=reason))
                 dead.record(label, item.msg, reason)
             else:
                 dead.record(label, item, reason)
+
+    def ensure_node(self) -> Node:
+        """This actor's ``Node`` (supervision, tree, watches, timers), created if need be."""
+        node = self.node
+        if node is None:
+            from ._node import Node  # noqa: PLC0415 - _node.py builds on this module
+
+            node = self.node = Node()
+        return node
+
+    def replace_actor(self, actor: Actor[Any]) -> None:
+        """Put ``actor`` behind this ref (a restart or an upgrade, at a message boundary)."""
+        self.actor = actor
+        if type(actor) is not self._kind:
+            self._kind = type(actor)
+            self.accepts = message_check_for(type(actor)).accepted
+
+    def abandon_queue(self, reason: str) -> None:
+        """Dead-letter everything queued (the actor will not handle it), with ``reason``."""
+        self._abandon_queue(reason)
+
+    def post_signal(self, signal: Signal, *, front: bool = False) -> None:
+        """Put one of the runtime's own items in the mailbox (``_signals.py``), at the back or,
+        with ``front``, ahead of the queued messages. It takes no sender's room: while it is
+        queued the mailbox holds one item more than its capacity (see ``admit_waiters``)."""
+        node = self.ensure_node()
+        queue = self._queue
+        if type(queue) is tuple:  # no queue yet (or released): create it, as a message would
+            queue = self._queue = deque()
+            if self._limit == 0:
+                self._limit = self.capacity
+        node.signals += 1
+        if self._limit > 0:  # the fast path is open: one more item fits
+            self._limit += 1
+        item = Ask(signal, node.signal_reply(self.dispatcher.loop))
+        if front:
+            queue.appendleft(item)  # type: ignore[union-attr]  # a deque, made above
+        else:
+            queue.append(item)  # type: ignore[union-attr]
+        if not self.scheduled:
+            self.dispatcher.schedule(self)
+
+    def take_signal(self, signal: Signal) -> Any:
+        """The dispatcher reached ``signal``: give its room back; the turn it runs, if any."""
+        self._signal_gone()
+        return signal.open(self)
+
+    def _signal_gone(self) -> None:
+        node = self.node
+        if node is not None and node.signals > 0:
+            node.signals -= 1
+            if self._limit > 0:
+                self._limit -= 1
 
     def _refuse_waiters(self, reason: str) -> None:
         """Fail every waiting sender with ActorStopped: their messages were never accepted."""

@@ -18,18 +18,22 @@ import asyncio
 import inspect
 import logging
 import math
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
+from ._node import child_name, instance_from
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
-from .errors import NameTaken, SystemStopped
-from .local_ref import RUNNING, STOPPED, STOPPING, LocalActorRef
+from .errors import ActorStopped, NameTaken, SystemStopped
+from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import check_capacity
+from .supervision import Supervision
+from .upgrade import Migrate, upgrade
+from .watch import Terminated
 
 __all__ = ["ActorSystem"]
 
@@ -56,8 +60,9 @@ class ActorSystem:
     actor, newest first (so an actor can still send to the older actors it was given while it
     drains), within one deadline after which the actors still busy are force-stopped together
     and what they still held is counted in ``dead_letters``.
-    Crashes: a handler that raises stops only its own actor (see ``Actor.handle``); the message
-    it was handling is a dead letter whose reason names the exception.
+    Crashes: a handler that raises stops only its own actor, by default (see ``Actor.handle``;
+    ``Supervision.resume()`` and ``restart(...)`` keep it going); the message it was handling
+    is a dead letter whose reason names the exception.
     Accounting: for each actor, ``ref.mailbox.handled`` plus its dead letters is exactly the
     number of messages accepted for it, once it has stopped.
     Threads: loop-affine; use the system and its refs from the loop it was started on.
@@ -139,19 +144,106 @@ class ActorSystem:
     # ------------------------------------------------------------------------------ actors
 
     async def spawn(
-        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+        self,
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        *,
+        name: str | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        supervision: Supervision | None = None,
     ) -> ActorRef[M, R]:
-        """Start ``actor`` and return its ref; ``on_start`` has run when this returns.
+        """Start an actor and return its ref; ``on_start`` has run when this returns.
+
+        ``actor_or_factory`` is an ``Actor``, or a factory: any zero-argument callable that
+        returns a new ``Actor`` (an ``Actor`` subclass itself qualifies). ``supervision``
+        says what a failure of its handler does (``Supervision.stop()`` by default; see
+        ``mycelium.supervision``); only an actor spawned from a factory can be restarted.
 
         Raises:
-            TypeError: ``actor`` is not an ``Actor``, its ``handle`` is not ``async``, its
-                message type cannot be checked at runtime, or ``capacity`` is not an int.
+            TypeError: ``actor_or_factory`` is neither an ``Actor`` nor a factory returning
+                one, its ``handle`` is not ``async``, its message type cannot be checked at
+                runtime, ``capacity`` is not an int, or ``supervision`` is not a Supervision.
             ValueError: ``capacity`` < 1 or > ``mailbox.MAX_CAPACITY`` (2**31 - 1), an empty
-                name, or an actor already spawned.
+                name, an actor already spawned, or ``Supervision.restart(...)`` with an
+                instance instead of a factory.
             NameTaken: another live actor has this name.
             SystemStopped: the system is shut down, or its shutdown has begun.
-            Exception: whatever ``on_start`` raised (the actor is then not running).
+            Exception: whatever the factory or ``on_start`` raised (the actor is then not
+                running).
         """
+        return await self._spawn(actor_or_factory, name, capacity, supervision, None)
+
+    async def spawn_child(
+        self,
+        parent: LocalActorRef[Any],
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        *,
+        name: str | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        supervision: Supervision | None = None,
+    ) -> ActorRef[M, R]:
+        """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
+        return await self._spawn(actor_or_factory, name, capacity, supervision, parent)
+
+    async def _spawn(
+        self,
+        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        name: str | None,
+        capacity: int,
+        supervision: Supervision | None,
+        parent: LocalActorRef[Any] | None,
+    ) -> ActorRef[M, R]:
+        if supervision is not None and not isinstance(supervision, Supervision):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"supervision must be a Supervision or None, got {type(supervision).__name__}"
+            )
+        factory: Callable[[], Actor[Any]] | None = None
+        actor: Actor[M, R]
+        if isinstance(actor_or_factory, Actor):
+            actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
+            if supervision is not None and supervision.kind == "restart":
+                raise ValueError(
+                    f"Supervision.restart needs a factory to build a new instance from, got a "
+                    f"{type(actor).__qualname__} instance: spawn the class (or a zero-argument "
+                    f"callable returning a new {type(actor).__qualname__}) instead"
+                )
+        elif callable(actor_or_factory):
+            if self._shut_down:
+                raise SystemStopped(self.name)
+            factory = actor_or_factory
+            actor = instance_from(factory)
+        else:
+            raise TypeError(
+                "spawn expects an Actor or a zero-argument callable returning one, got "
+                f"{type(actor_or_factory).__name__}"
+            )
+        if parent is not None:
+            if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise ValueError(f"name must be a non-empty string or None, got {name!r}")
+            if parent.state >= FINISHING:
+                raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
+            name = child_name(parent, name)
+        cell = await self._spawn_actor(actor, name=name, capacity=capacity)
+        if (
+            factory is None
+            and parent is None
+            and (supervision is None or supervision.kind == "stop")
+        ):
+            return cell
+        node = cell.ensure_node()
+        if supervision is not None:
+            node.supervision = supervision
+        node.factory = factory
+        if parent is not None:
+            if parent.state >= FINISHING:  # it stopped its children while this one started
+                await self.stop(cell)
+                raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
+            parent.ensure_node().adopt(parent, cell)
+        return cell
+
+    async def _spawn_actor(
+        self, actor: Actor[M, R], *, name: str | None = None, capacity: int = DEFAULT_CAPACITY
+    ) -> LocalActorRef[M, R]:
+        """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
@@ -192,6 +284,8 @@ class ActorSystem:
             cell.close()
             cell._abandon_queue("on_start raised")
             cell._refuse_waiters("on_start raised")
+            if cell.node is not None:  # what on_start began: children, timers, watches
+                await cell.node.teardown_unstarted(cell)
             cell.release()
             self._forget(cell)
             watchers, cell.watchers = cell.watchers, None
@@ -234,6 +328,59 @@ class ActorSystem:
             self._trim_handle = None
             return
         self._trim_handle = self._loop.call_later(self._trim_interval, self._trim_tick)
+
+    async def watch(self, ref: ActorRef[Any]) -> Terminated:
+        """Wait until the actor of ``ref`` has stopped for good; at once if it already has.
+
+        A restart is not a stop: this waits through restarts. Cancelling the wait leaves the
+        actor untouched. See ``mycelium.watch`` for watches from inside actors.
+
+        Raises:
+            TypeError: ``ref`` is not a local ref of this system.
+        """
+        cell = self.local_cell(ref, "watch")
+        if cell.state != STOPPED:
+            await cell.stopped()
+        node = cell.node
+        return Terminated(cell, None if node is None else node.reason)
+
+    async def upgrade(
+        self,
+        ref: ActorRef[Any],
+        factory: Callable[[], Actor[Any]],
+        *,
+        migrate: Migrate | None = None,
+    ) -> None:
+        """Swap the behaviour of a running actor in place, at its next message boundary.
+
+        The handler in progress finishes; then ``migrate(old_actor) -> new_actor`` (a function
+        or a coroutine function: the state moves, neither ``on_stop`` nor ``on_start`` runs) or,
+        without it, ``factory()`` (the old ``on_stop`` then the new ``on_start`` run, as in a
+        restart) builds the new instance, which handles the queue. The ref, mailbox, timers,
+        children and watches are kept; no message is lost or handled twice; later restarts
+        use ``factory``. Returns once the new instance is in place (cancelling the wait does
+        not cancel the upgrade). See ``mycelium.upgrade``.
+
+        Raises:
+            ActorStopped: the actor is stopping or stopped.
+            TypeError: ``ref`` is not a local ref of this system, or ``factory``/``migrate``
+                is not callable or built no Actor.
+            Exception: what ``migrate`` or the factory raised (the old instance goes on), or
+                what the new ``on_start`` raised (a failure of the actor).
+        """
+        await upgrade(self.local_cell(ref, "upgrade"), factory, migrate)
+
+    def local_cell(self, ref: ActorRef[Any], what: str) -> LocalActorRef[Any]:
+        """The cell behind ``ref``, a local ref of this system.
+
+        Raises:
+            TypeError: it is not (``what`` names the call in the message).
+        """
+        if not isinstance(ref, LocalActorRef):
+            raise TypeError(f"{what} expects a local ActorRef of this system, got {ref!r}")
+        if ref.dispatcher is not self._dispatcher:
+            raise TypeError(f"{ref!r} belongs to another actor system")
+        return ref
 
     @overload
     def lookup(self, name: str, /) -> ActorRef[Any] | None: ...
@@ -294,6 +441,9 @@ class ActorSystem:
         return self._stop(cell, seconds, itself=cell.handling_now())
 
     async def _stop(self, cell: LocalActorRef[Any], seconds: float | None, itself: bool) -> None:
+        node = cell.node
+        if itself and node is not None and node.link is not None and node.link.exit(cell):
+            return  # a permanent child of a Supervisor that stops itself is restarted
         cell.begin_stop()
         if not itself:
             await self._stop_in_order([cell], self._deadline(seconds), set())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Final, final
+from typing import Final
 
 from mycelium import Actor, ActorRef, MailboxFull
 from mycelium_types.messages import MarketMessage, PoolSwapEvent, SignalMessage
@@ -21,7 +21,6 @@ figures move. Each send wakes the probe, which costs the hot path a hand-off: ba
 swaps made the p99 7x worse than batches of 4,096, so the sends stay rare."""
 
 
-@final
 class MarketDataActor(Actor[MarketMessage]):
     """Applies each market message to its ``MarketDataProcessor`` and sends the signals found.
 

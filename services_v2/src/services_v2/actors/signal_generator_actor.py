@@ -31,9 +31,12 @@ class SignalSideReport(msgspec.Struct, frozen=True):
     validation: ValidationCounters
     signals: list[SignalMessage] = []
     plans: list[ExecutionPlan] = []
+    injected: int = 0
+    """Signals made to fail by ``--faults`` (see ``services_v2.actors.faults``)."""
+    restarts: int = 0
+    """Times the actor was restarted after such a failure."""
 
 
-@final
 class SignalGeneratorActor(Actor[SignalMessage]):
     """Validates each signal with its ``SignalValidator`` and prepares execution plans.
 
@@ -50,10 +53,11 @@ class SignalGeneratorActor(Actor[SignalMessage]):
     """
 
     __slots__ = (
-        "_plans_file",
+        "_append",
         "_validated",
         "_writer",
         "plans",
+        "plans_file",
         "probe",
         "record",
         "signals",
@@ -68,6 +72,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         *,
         record: bool = False,
         plans_file: str | None = None,
+        append: bool = False,
     ) -> None:
         self.validator = validator
         self.validate = validator.validate
@@ -76,12 +81,13 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         self.signals: list[SignalMessage] = []
         self.plans: list[ExecutionPlan] = []
         self._validated: list[int] = []
-        self._plans_file = plans_file
+        self.plans_file = plans_file
+        self._append = append
         self._writer: PlansWriter | None = None
 
     async def on_start(self) -> None:
-        if self._plans_file is not None:
-            self._writer = PlansWriter(self._plans_file)
+        if self.plans_file is not None:
+            self._writer = PlansWriter(self.plans_file, append=self._append)
 
     async def handle(self, msg: SignalMessage) -> ExecutionPlan | None:
         plan = self.validate(msg)

@@ -13,12 +13,21 @@ one line saying how far it got, in every layout).
 ``--dump FILE`` writes the events and exits; with ``--json`` it prints what it wrote as one
 JSON object on stdout (``events``, ``file``, ``format``, ``source``) instead of a note on stderr.
 ``--check FILE`` validates a bundle config and prints its layout; nothing is started.
+
+``--faults RATE`` makes the market-data actor and the signal generator fail that fraction of
+their messages, drawn from the seed (``services_v2.domain.faults``): the signal generator is
+restarted by its supervision, the market actor resumed. The events are then produced a second
+time (simulated again, or read again) for the oracle, the sequential reference minus exactly
+the faulted messages; the summary's ``faults`` line says what was injected and whether every
+other signal matched it to the cent. Only with both actors in this process (exit 2 otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
 import os
 import stat
 import sys
@@ -29,7 +38,10 @@ from typing import TextIO, final
 
 from mycelium.bundle import BundleConfigError, BundleError, Layout, resolve
 from mycelium_types.messages import MarketMessage
+from services_v2.domain.faults import FaultPlan, InjectedFault
+from services_v2.pipeline.config import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
+from services_v2.pipeline.faults import faulted_reference
 from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
@@ -43,8 +55,15 @@ from .event_file import (
 )
 from .plans_file import PlansFileError, check_writable
 from .progress import ProgressBar, RunMeter
-from .run import TradingLayoutError, run_bundle, trading_roles, with_plans_file
-from .summary import build_summary, format_text, summary_json
+from .run import (
+    TradingLayoutError,
+    check_faults,
+    run_bundle,
+    trading_roles,
+    with_faults,
+    with_plans_file,
+)
+from .summary import FaultSummary, build_summary, format_text, summary_json
 
 __all__ = ["main"]
 
@@ -94,6 +113,7 @@ class _Options(argparse.Namespace):
     check: str | None
     dump: str | None
     plans: str | None
+    faults: float | None
 
 
 def _positive_int(text: str) -> int:
@@ -104,6 +124,26 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction such as 0.001, got {text!r}"
+        ) from None
+    if math.isnan(value) or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+class _QuietInjected(logging.Filter):
+    """Keeps the injected faults out of the log (the summary counts them instead)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        info = record.exc_info
+        return not (info and isinstance(info[1], InjectedFault))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,6 +201,16 @@ def _parser() -> argparse.ArgumentParser:
         "--plans",
         metavar="FILE",
         help="write every accepted execution plan to FILE, one JSON object per line",
+    )
+    parser.add_argument(
+        "--faults",
+        type=_rate,
+        metavar="RATE",
+        help=(
+            "make the handlers raise on this fraction of messages (chosen from the seed): the "
+            "signal generator is restarted by its supervisor, the market-data actor resumed; "
+            "the summary checks every other signal against the oracle"
+        ),
     )
     return parser
 
@@ -250,6 +300,11 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
     if layout is not None and options.plans is not None:
         check_writable(options.plans)  # before any work, like --dump
         layout = with_plans_file(layout, os.path.abspath(options.plans))
+    plan = None
+    domain = PipelineConfig()
+    if layout is not None and options.faults is not None:
+        plan = FaultPlan(options.faults, options.seed)
+        layout, domain = with_faults(layout, plan)
     events, total, source = _events(options)
     stage.total = total
     if dump_layout is not None:
@@ -271,11 +326,21 @@ def _run(options: _Options, stderr: TextIO, stage: _Stage) -> int:
         stage.done = done
         meter(done, latency)
 
+    quiet = _QuietInjected()
+    logger = logging.getLogger("mycelium")
+    if plan is not None:
+        logger.addFilter(quiet)
     try:
         result = run_bundle(layout, events, total=total, progress=progress)
     finally:
         meter.close()
-    summary = build_summary(result, source=source)
+        logger.removeFilter(quiet)
+    faults: FaultSummary | None = None
+    if plan is not None:
+        stage.what = "checking"
+        oracle = faulted_reference(_events(options)[0], domain, plan)
+        faults = check_faults(result, oracle, plan)
+    summary = build_summary(result, source=source, faults=faults)
     if options.json:
         print(summary_json(summary))
     else:

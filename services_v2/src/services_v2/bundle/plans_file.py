@@ -102,11 +102,11 @@ class PlansWriter:
 
     __slots__ = ("_file", "path", "written")
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, append: bool = False) -> None:
         self.path = str(path)
         self.written = 0
         try:
-            self._file = Path(path).open("wb")  # noqa: SIM115 - closed by close()
+            self._file = Path(path).open("ab" if append else "wb")  # noqa: SIM115 - closed by close()
         except OSError as exc:
             raise PlansFileError(path, exc.strerror or str(exc)) from exc
 

@@ -25,10 +25,12 @@ from itertools import islice
 from time import perf_counter
 from typing import Final, Protocol, final
 
+import msgspec
 import uvloop
 
 from mycelium import ActorRef, ActorStopped, ActorSystem, TransportClosed
 from mycelium.bundle import (
+    MAIN_PROCESS,
     BundleError,
     BundleOutcome,
     Layout,
@@ -41,20 +43,30 @@ from mycelium_types.messages import MarketMessage
 from services_v2.actors.hot_path_probe import HotPathProbe
 from services_v2.actors.market_data_actor import MarketDataActor
 from services_v2.actors.signal_generator_actor import SignalGeneratorActor, SignalSideReport
+from services_v2.domain.faults import FaultPlan
+from services_v2.domain.momentum import MomentumConfig
 from services_v2.domain.processor import MarketCounters
+from services_v2.domain.validator import ValidatorConfig
+from services_v2.pipeline.config import PipelineConfig
 from services_v2.pipeline.errors import PipelineFailed
+from services_v2.pipeline.faults import FaultedReference
 from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.pipeline.hot_path import HotPathReport
 from services_v2.pipeline.result import PipelineResult
+
+from . import factories
+from .summary import FaultSummary
 
 __all__ = [
     "FEED_CHUNK",
     "LiveProgress",
     "TradingLayoutError",
     "TradingRoles",
+    "check_faults",
     "run_bundle",
     "run_bundle_async",
     "trading_roles",
+    "with_faults",
     "with_plans_file",
 ]
 
@@ -125,6 +137,81 @@ def with_plans_file(layout: Layout, path: str) -> Layout:
     return resolve(spec_from_data(data, source=spec.source, stem=spec.name))
 
 
+FAULT_RESTART_WINDOW: Final = 1.0
+"""Under ``--faults`` the signal generator may restart once per signal within this many
+seconds (every fault restarts it, and none is to stop the pipeline)."""
+
+
+def with_faults(layout: Layout, plan: FaultPlan) -> tuple[Layout, PipelineConfig]:
+    """``layout`` with faults injected (``mycelium-bundle --faults``), and the domain
+    parameters of its actors (what the oracle runs with).
+
+    The market actor gets ``faults`` and ``supervision = "resume"``; the signal actor gets
+    ``faults``, ``record = true`` (the oracle compares every signal) and a restart supervision
+    with a limit no fault rate reaches.
+
+    Raises:
+        TradingLayoutError: either actor is not placed in this process (the faults and their
+            accounting are checked here), or not built by the shipped factories.
+    """
+    roles = trading_roles(layout)
+    spec = layout.spec
+    data = copy.deepcopy(spec.data)
+    for name in (roles.market, roles.signal):
+        actor = layout.actors[name]
+        if actor.process != MAIN_PROCESS:
+            raise TradingLayoutError(
+                f"{spec.source}: --faults runs with the trading actors in this process; actor "
+                f"{name!r} runs in a process of its own (use bundles/monolith.toml)"
+            )
+        if actor.factory not in (factories.market_data, factories.signal_generator):
+            raise TradingLayoutError(
+                f"{spec.source}: --faults needs actor {name!r} built by "
+                f"services_v2.bundle.factories, not {actor.spec.factory}"
+            )
+    market = data["actors"][roles.market]
+    signal = data["actors"][roles.signal]
+    market.setdefault("args", {})["faults"] = plan.as_args()
+    market["supervision"] = "resume"
+    signal_args = signal.setdefault("args", {})
+    signal_args["faults"] = plan.as_args()
+    signal_args["record"] = True
+    signal["supervision"] = {
+        "strategy": "restart",
+        "max_restarts": 1 << 30,
+        "within": FAULT_RESTART_WINDOW,
+    }
+    config = PipelineConfig(
+        momentum=msgspec.convert(
+            dict(market.get("args", {}).get("momentum") or {}), MomentumConfig
+        ),
+        validator=msgspec.convert(dict(signal_args.get("validator") or {}), ValidatorConfig),
+    )
+    return resolve(spec_from_data(data, source=spec.source, stem=spec.name)), config
+
+
+def check_faults(result: PipelineResult, oracle: FaultedReference, plan: FaultPlan) -> FaultSummary:
+    """What the faults of a run did, and whether it agrees with its oracle: the same counters,
+    signals and plans (to the cent), every faulted message dead-lettered and nothing else, and
+    one restart of the signal generator per signal fault."""
+    injected = oracle.injected_market + oracle.injected_signals
+    matches = (
+        result.outcome() == oracle.result.outcome()
+        and result.dead_letters == injected
+        and result.injected_signals == oracle.injected_signals
+        and result.restarts == oracle.injected_signals
+    )
+    return FaultSummary(
+        rate=plan.rate,
+        injected=injected,
+        injected_market=oracle.injected_market,
+        injected_signals=result.injected_signals,
+        restarts=result.restarts,
+        dead_letters=result.dead_letters,
+        matches_oracle=matches,
+    )
+
+
 def run_bundle(
     layout: Layout,
     events: Iterable[MarketMessage],
@@ -175,6 +262,7 @@ async def run_bundle_async(
             raise _failed(layout, roles, outcome, outcome.failures, total) from exc
         outcome = await bundle.stop()
         elapsed = perf_counter() - started - producing
+    dead_letters = system.dead_letters.count
     if outcome.failures or outcome.lost:
         raise _failed(layout, roles, outcome, outcome.failures, total)
     try:
@@ -192,6 +280,9 @@ async def run_bundle_async(
         latency=LatencyHistogram.from_counts(timing.latency) if timing else LatencyHistogram(),
         elapsed_s=elapsed,
         delivery=outcome.delivery(),
+        dead_letters=dead_letters,
+        restarts=side.restarts,
+        injected_signals=side.injected,
     )
 
 

@@ -19,6 +19,7 @@ from services_v2.pipeline.result import PipelineResult
 
 __all__ = [
     "TIMING_KEYS",
+    "FaultSummary",
     "LatencySummary",
     "Summary",
     "build_summary",
@@ -44,6 +45,20 @@ class LatencySummary(msgspec.Struct, frozen=True):
     p50: int | None
     p99: int | None
     max: int | None
+
+
+@final
+class FaultSummary(msgspec.Struct, frozen=True):
+    """What ``--faults`` did: messages made to fail (per actor), restarts of the signal
+    generator, dead letters, and whether every other signal matched the oracle to the cent."""
+
+    rate: float
+    injected: int
+    injected_market: int
+    injected_signals: int
+    restarts: int
+    dead_letters: int
+    matches_oracle: bool
 
 
 @final
@@ -88,6 +103,7 @@ class Summary(msgspec.Struct, frozen=True):
     hot_path_samples: int
     source: str
     delivery: dict[str, int] = {}
+    faults: FaultSummary | None = None
 
 
 def latency_summary(samples_ns: Sequence[int]) -> LatencySummary:
@@ -120,8 +136,11 @@ def realised_profit_usd(plans: Sequence[ExecutionPlan]) -> float:
     )
 
 
-def build_summary(result: PipelineResult, *, source: str) -> Summary:
-    """The summary of ``result``; ``source`` says where the events came from."""
+def build_summary(
+    result: PipelineResult, *, source: str, faults: FaultSummary | None = None
+) -> Summary:
+    """The summary of ``result``; ``source`` says where the events came from; ``faults``
+    what ``--faults`` did, if it was given."""
     market = result.market
     validation = result.validation
     detected = validation.arbitrage_received + validation.momentum_received
@@ -159,6 +178,7 @@ def build_summary(result: PipelineResult, *, source: str) -> Summary:
         hot_path_samples=result.latency.count,
         source=source,
         delivery=dict(result.delivery),
+        faults=faults,
     )
 
 
@@ -228,5 +248,18 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
         lines.append(
             "  delivery  "
             + " · ".join(f"{key.replace('_', ' ')} {n:,}" for key, n in summary.delivery.items())
+        )
+    faults = summary.faults
+    if faults is not None:
+        verdict = (
+            "every other signal as the oracle, to the cent"
+            if faults.matches_oracle
+            else "MISMATCH with the oracle"
+        )
+        lines.append(
+            f"  faults    {faults.injected:,} injected at {faults.rate:g} "
+            f"({faults.injected_market:,} market, {faults.injected_signals:,} signal) · "
+            f"{faults.restarts:,} restart{'' if faults.restarts == 1 else 's'} · "
+            f"{faults.dead_letters:,} dead-lettered · {verdict}"
         )
     return "\n".join(lines)

@@ -37,6 +37,10 @@ class PipelineResult:
         elapsed_s: wall time of the run (excluding producing or reading the events), s.
         delivery: for deployments that cross a process boundary, what crossed it and what did
             not (frames sent, delivered, undelivered, refused...); empty in-process.
+        dead_letters: messages dead-lettered in the process that ran the bundle (a bundle's
+            run; 0 for the reference).
+        restarts, injected_signals: the signal generator's restarts and the signals made to
+            fail by ``--faults`` (0 without it).
 
     Two deployments agree when ``outcome()`` is equal: same signals, plans and counters.
     """
@@ -49,6 +53,9 @@ class PipelineResult:
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     elapsed_s: float = 0.0
     delivery: dict[str, int] = field(default_factory=dict[str, int])
+    dead_letters: int = 0
+    restarts: int = 0
+    injected_signals: int = 0
 
     @property
     def events(self) -> int:

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal, final
 
 import uvloop
 
-from . import figures, floor
+from . import faults, figures, floor
 from .hot_path import load_hot_path, market_events
 from .machine import machine_info
 from .naive import NaiveRuntime
@@ -45,16 +45,22 @@ __all__ = [
     "run_report",
 ]
 
-Sample = float | list[int]
+Sample = float | list[int] | list[float]
 Value = float | Latency
-Unit = Literal["ns", "msg/s", "B"]
+Unit = Literal["ns", "us", "msg/s", "B"]
 
 DESIGNS: Final = ("ours", "naive", "floor")
 """Every figure is measured for these three. Extra baselines: "relay" for the hot path (when it
-exists) and "floor_async" for ``throughput_msgs_per_s`` (the floor with the ``async def``
-handler driven by hand: the least any dispatcher pays per message for an async handler)."""
+exists), "floor_async" for ``throughput_msgs_per_s`` (the floor with the ``async def``
+handler driven by hand: the least any dispatcher pays per message for an async handler), and
+"supervised" for ``send_ns`` and ``throughput_msgs_per_s`` (ours, the actor spawned from a
+factory under ``Supervision.restart()``: supervision must not cost the hot path)."""
 
-EXTRA_BASELINES: Final = {"relay": "hot_path_ns", "floor_async": "throughput_msgs_per_s"}
+EXTRA_BASELINES: Final[dict[str, tuple[str, ...]]] = {
+    "relay": ("hot_path_ns",),
+    "floor_async": ("throughput_msgs_per_s",),
+    "supervised": ("send_ns", "throughput_msgs_per_s"),
+}
 
 BACKPRESSURE: Final = (
     "throughput producers use `await send` (ours) / `await queue.put` (naive): they wait "
@@ -91,6 +97,10 @@ class Sizes:
     """Actors spawned per sample of ``memory_bytes_per_actor``."""
     hot_path_events: int
     """Market events per sample of ``hot_path_ns``."""
+    restarts: int
+    """Restarts per sample of ``restart_us``."""
+    timer_ticks: int
+    """Ticks of a 1 ms timer per sample of ``timer_fire_jitter_us``."""
     repeats: int
     """Default number of kept repeats."""
 
@@ -106,6 +116,8 @@ FULL: Final = Sizes(
     chain=20_000,
     spawns=10_000,
     hot_path_events=50_000,
+    restarts=2_000,
+    timer_ticks=200,
     repeats=7,
 )
 QUICK: Final = Sizes(
@@ -119,6 +131,8 @@ QUICK: Final = Sizes(
     chain=5_000,
     spawns=2_000,  # tracemalloc makes spawning slow; 2,000 give the same bytes within ~5%
     hot_path_events=5_000,
+    restarts=500,
+    timer_ticks=50,
     repeats=3,
 )
 TINY: Final = Sizes(
@@ -132,6 +146,8 @@ TINY: Final = Sizes(
     chain=200,
     spawns=200,
     hot_path_events=1_000,
+    restarts=20,
+    timer_ticks=5,
     repeats=1,
 )
 """For the report's own tests: every code path, in well under a second per figure."""
@@ -163,6 +179,8 @@ FIGURE_KEYS: Final = (
     "memory_bytes_per_actor",
     "memory_bytes_per_used_actor",
     "hot_path_ns",
+    "restart_us",
+    "timer_fire_jitter_us",
     "unix_throughput_msgs_per_s",
     "unix_rtt_ns",
 )
@@ -180,6 +198,8 @@ FIGURE_INFO: Final[dict[str, tuple[str, Unit, bool, bool]]] = {
     "memory_bytes_per_actor": ("memory_bytes_per_actor", "B", False, False),
     "memory_bytes_per_used_actor": ("memory_bytes_per_used_actor", "B", False, False),
     "hot_path_ns": ("hot_path_ns (swap -> validated)", "ns", True, False),
+    "restart_us": ("restart_us (fail -> next handled)", "us", True, False),
+    "timer_fire_jitter_us": ("timer_fire_jitter_us (1 ms timer)", "us", True, False),
     "unix_throughput_msgs_per_s": ("unix_throughput_msgs_per_s", "msg/s", False, True),
     "unix_rtt_ns": ("unix_rtt_ns", "ns", False, False),
 }
@@ -208,6 +228,10 @@ DEFINITIONS: Final[dict[str, str]] = {
     "runtime keeps per actor idle again after use (ours: before the periodic trim)",
     "hot_path_ns": "trading: swap entering the market-data handler to its last signal "
     "validated (services' probe), built-in seeded market; p50/p99",
+    "restart_us": "µs from a handler raising to the next message handled by the new instance "
+    "(ours: Supervision.restart(); naive: the task catches it and calls the factory); p50/p99",
+    "timer_fire_jitter_us": "µs from each deadline of a 1 ms periodic timer to its message "
+    "being handled (ours: timers.send_every; floor: loop.call_at); p50/p99",
     "unix_throughput_msgs_per_s": "msgs/s one way over UnixSocketTransport.pair(): msgpack "
     "encode, frame, socket, parse, decode",
     "unix_rtt_ns": "ns per request/echo/reply over UnixSocketTransport.pair(), one at a time",
@@ -229,13 +253,14 @@ def _build_figures(
     msgs = ticks(sizes.messages)
     asks = ticks(sizes.asks)
     chain = ticks(sizes.chain)
-    ours, naive = OursRuntime, NaiveRuntime
+    ours, naive, supervised = OursRuntime, NaiveRuntime, faults.SupervisedRuntime
     s = sizes
     builders: dict[str, Callable[[], dict[str, Callable[[], Sample]] | None]] = {
         "send_ns": lambda: {
             "ours": lambda: run(figures.send_ns(ours, batch, s.send_rounds)),
             "naive": lambda: run(figures.send_ns(naive, batch, s.send_rounds)),
             "floor": lambda: floor.send_ns(batch, s.send_rounds),
+            "supervised": lambda: run(figures.send_ns(supervised, batch, s.send_rounds)),
         },
         "send_await_ns": lambda: {
             "ours": lambda: run(figures.send_await_ns(ours, batch, s.send_rounds)),
@@ -247,6 +272,7 @@ def _build_figures(
             "naive": lambda: run(figures.throughput_msgs_per_s(naive, msgs, s.capacity)),
             "floor": lambda: floor.throughput_msgs_per_s(msgs, s.capacity),
             "floor_async": lambda: floor.throughput_async_handler_msgs_per_s(msgs, s.capacity),
+            "supervised": lambda: run(figures.throughput_msgs_per_s(supervised, msgs, s.capacity)),
         },
         "throughput_fan_in": lambda: {
             "ours": lambda: run(figures.fan_in_msgs_per_s(ours, msgs, s.capacity, s.producers)),
@@ -284,6 +310,16 @@ def _build_figures(
             "floor": lambda: floor.memory_bytes_per_actor(s.spawns),
         },
         "hot_path_ns": lambda: _hot_path_samplers(runner, sizes, notes),
+        "restart_us": lambda: {
+            "ours": lambda: run(faults.ours_restart_us(s.restarts)),
+            "naive": lambda: run(faults.naive_restart_us(s.restarts)),
+            "floor": lambda: faults.floor_restart_us(s.restarts),
+        },
+        "timer_fire_jitter_us": lambda: {
+            "ours": lambda: run(faults.ours_timer_jitter_us(s.timer_ticks)),
+            "naive": lambda: run(faults.naive_timer_jitter_us(s.timer_ticks)),
+            "floor": lambda: run(faults.floor_timer_jitter_us(s.timer_ticks)),
+        },
         "unix_throughput_msgs_per_s": lambda: _unix_samplers(runner, msgs, notes, "throughput"),
         "unix_rtt_ns": lambda: _unix_samplers(runner, asks, notes, "rtt"),
     }
@@ -373,7 +409,8 @@ def run_report(
     Keys: each of ``FIGURE_KEYS`` with our runtime's value (a number is the median; a latency
     is ``{"p50": ns, "p99": ns}``; ``null`` when not measured, with a line in ``notes``),
     ``"baseline"`` (``{"naive": {same keys}, "floor": {same keys}, "relay": {"hot_path_ns"},
-    "floor_async": {"throughput_msgs_per_s"}}``),
+    "floor_async": {"throughput_msgs_per_s"}, "supervised": {"send_ns",
+    "throughput_msgs_per_s"}}``),
     ``"ratios"`` (ours / baseline, same shape), ``"targets"``, ``"machine"``, ``"method"``,
     ``"notes"``.
 
@@ -419,14 +456,17 @@ def run_report(
     report["baseline"] = {
         "naive": values["naive"],
         "floor": values["floor"],
-        **{extra: {key: values[extra][key]} for extra, key in EXTRA_BASELINES.items()},
+        **{
+            extra: {key: values[extra][key] for key in keys}
+            for extra, keys in EXTRA_BASELINES.items()
+        },
     }
     report["ratios"] = {
         "naive": {key: _ratio(ours[key], values["naive"][key]) for key in FIGURE_KEYS},
         "floor": {key: _ratio(ours[key], values["floor"][key]) for key in FIGURE_KEYS},
         **{
-            extra: {key: _ratio(ours[key], values[extra][key])}
-            for extra, key in EXTRA_BASELINES.items()
+            extra: {key: _ratio(ours[key], values[extra][key]) for key in keys}
+            for extra, keys in EXTRA_BASELINES.items()
         },
     }
     report["targets"] = {key: target.verdict(_scalar(ours[key])) for key, target in TARGETS.items()}

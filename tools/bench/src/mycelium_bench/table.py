@@ -29,6 +29,8 @@ def _format(value: float | None, unit: str) -> str:
         return f"{value / 1e6:,.2f}M msg/s" if value >= 1e5 else f"{value:,.0f} msg/s"
     if unit == "B":
         return f"{value:,.0f} B"
+    if unit == "us":
+        return f"{value:,.1f} us" if value < 10_000 else f"{value / 1e3:,.2f} ms"
     if value >= 1e6:
         return f"{value / 1e6:,.2f} ms"
     if value >= 1e4:
@@ -125,6 +127,18 @@ def render(report: Mapping[str, Any]) -> str:
         out.append(
             f"floor with the async def handler (coroutine driven by hand, no loop): "
             f"throughput {_format(floor_async, 'msg/s')}; ours / that: {_format_ratio(ratio)}"
+        )
+    supervised = report["baseline"]["supervised"]
+    parts = [
+        f"{key} {_format(supervised[key], FIGURE_INFO[key][1])} "
+        f"({_format_ratio(supervised[key] / report[key])} of unsupervised)"
+        for key in ("send_ns", "throughput_msgs_per_s")
+        if supervised[key] is not None and report[key]
+    ]
+    if parts:
+        out.append(
+            "supervised actor (Supervision.restart(), spawned from a factory), same run: "
+            + "; ".join(parts)
         )
     out.append("")
     out.append("targets:")

@@ -34,7 +34,7 @@ from mycelium.remote import RemoteActorRef
 from mycelium.system import ActorSystem
 from mycelium.transport.unix import UnixSocketTransport
 
-from ._build import build_actor, encode_report, spawn_actor
+from ._build import build_actor, encode_report, settle, spawn_actor
 from ._control import Failed, Ready, RefStats, Report, write_event
 from ._endpoint import Endpoint
 from .errors import BundleConfigError
@@ -112,7 +112,7 @@ async def _run(options: argparse.Namespace, control: int) -> None:
             except BundleConfigError as exc:
                 raise _CannotStart(Failed("config", exc.where, exc.detail)) from exc
             try:
-                served = await spawn_actor(system, actor, instance)
+                served, incarnations = await spawn_actor(system, layout.spec, actor, refs, instance)
             except Exception as exc:
                 raise _CannotStart(Failed("start", "", f"{type(exc).__name__}: {exc}")) from exc
             try:
@@ -128,6 +128,7 @@ async def _run(options: argparse.Namespace, control: int) -> None:
         write_event(control, Ready(pid=os.getpid()))
         expected = await _stop_asked()
         await endpoint.drain(expected, STOP_TIMEOUT)
+        await settle(served, incarnations, STOP_TIMEOUT)
         await system.stop(served, timeout=STOP_TIMEOUT)
         stats: list[RefStats] = []
         for target, ref, transport in outgoing:
@@ -145,6 +146,8 @@ async def _run(options: argparse.Namespace, control: int) -> None:
                     dropped=ref.dropped,
                 )
             )
+        if incarnations is not None:
+            instance = incarnations.current
         report, report_error = encode_report(instance)
         dead_letters = system.dead_letters.count
     write_event(

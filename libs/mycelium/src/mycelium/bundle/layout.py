@@ -238,18 +238,12 @@ def resolve(spec: BundleSpec) -> Layout:
 
 def _check_supported(spec: BundleSpec, actor: ActorSpec) -> None:
     """Refuse what the schema accepts but this runtime cannot do yet (never ignore it)."""
-    # TODO(issue 13 with issue 12): mailbox overflow policies and supervision are being built
-    # on other branches; once spawn takes overflow= and supervision=, _build.spawn_actor
-    # passes them on and these two checks go.
+    # TODO(issue 13): mailbox overflow policies are being built on another branch; once spawn
+    # takes overflow=, _build.spawn_actor passes it on and this check goes.
     if actor.overflow != "block":
         raise spec.error(
             f"actors.{actor.name}.overflow",
             f'{actor.overflow!r} is not available in this runtime yet (only "block")',
-        )
-    if actor.supervision.strategy != "stop":
-        raise spec.error(
-            f"actors.{actor.name}.supervision",
-            f'{actor.supervision.strategy!r} is not available in this runtime yet (only "stop")',
         )
 
 

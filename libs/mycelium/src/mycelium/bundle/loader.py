@@ -54,7 +54,7 @@ from mycelium.system import ActorSystem
 from mycelium.transport._socket_path import MAX_PATH_BYTES
 from mycelium.transport.unix import UnixSocketTransport
 
-from ._build import build_actor, encode_report, spawn_actor
+from ._build import Incarnations, build_actor, encode_report, settle, spawn_actor
 from ._control import EndpointStats, Failed, Ready, RefStats, Report, read_event
 from ._endpoint import Endpoint
 from .errors import BundleConfigError, BundleError, BundleStartError
@@ -313,6 +313,7 @@ class RunningBundle:
         "_children",
         "_endpoints",
         "_external",
+        "_incarnations",
         "_instances",
         "_outgoing",
         "_ready_timeout",
@@ -342,6 +343,7 @@ class RunningBundle:
         self._started: list[str] = []
         self._refs: dict[str, ActorRef[Any]] = {}
         self._instances: dict[str, Actor[Any]] = {}
+        self._incarnations: dict[str, Incarnations] = {}
         self._endpoints: dict[str, Endpoint] = {}
         self._children: dict[str, _Child] = {}
         self._sockets: dict[str, str] = {}
@@ -364,7 +366,8 @@ class RunningBundle:
 
     def local_actor(self, name: str) -> Actor[Any] | None:
         """The actor object of ``name`` if it runs in this process, else ``None``."""
-        return self._instances.get(name)
+        incarnations = self._incarnations.get(name)
+        return incarnations.current if incarnations else self._instances.get(name)
 
     async def connect(self, name: str) -> ActorRef[Any]:
         """A ref to actor ``name`` wherever it runs (a new connection for one in a child).
@@ -481,12 +484,16 @@ class RunningBundle:
         refs = await self._wired_refs(actor)
         instance = build_actor(self.layout.spec, actor, refs)
         try:
-            ref = await spawn_actor(self.system, actor, instance)
+            ref, incarnations = await spawn_actor(
+                self.system, self.layout.spec, actor, refs, instance
+            )
         except Exception as exc:
             raise BundleStartError(actor.name, f"{type(exc).__name__}: {exc}") from exc
         self._started.append(actor.name)
         self._refs[actor.name] = ref
         self._instances[actor.name] = instance
+        if incarnations is not None:
+            self._incarnations[actor.name] = incarnations
         if actor.served:
             path = self._sockets[actor.name]
             try:
@@ -570,10 +577,11 @@ class RunningBundle:
                     if endpoint is not None:
                         await endpoint.drain(self._expected_connections(name), timeout)
                         endpoints.append(endpoint.stats())
+                    await settle(self._refs[name], self._incarnations.get(name), timeout)
                     await self.system.stop(self._refs[name], timeout=timeout)
                     for target, ref, transport in self._outgoing.get(name, ()):
                         refs.append(await _close_ref(name, target, ref, transport, timeout))
-                    reports[name], error = encode_report(self._instances[name])
+                    reports[name], error = encode_report(self.local_actor(name))
                 else:
                     already_gone = child.exited.done()
                     report, failure = await child.stop(self._expected_connections(name), timeout)
