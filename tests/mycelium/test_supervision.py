@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -219,6 +220,40 @@ async def test_resume_keeps_the_instance_and_its_state(system: ActorSystem) -> N
     mailbox = ref.mailbox
     assert mailbox is not None
     assert mailbox.handled == 3
+
+
+class _TaskSpotter(Actor[str]):
+    """Notes, per message, the current task (as a weak reference: a strong one would hold the
+    standby, which retires it) and fails on "boom"."""
+
+    def __init__(self) -> None:
+        self.tasks: list[weakref.ref[asyncio.Task[object]]] = []
+        self.done = asyncio.Event()
+
+    async def handle(self, msg: str) -> None:
+        if msg == "boom":
+            raise Boom(msg)
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.append(weakref.ref(task))
+        if msg == "last":
+            self.done.set()
+
+
+async def test_after_a_resumed_failure_the_next_messages_share_one_standby_task(
+    system: ActorSystem,
+) -> None:
+    # A failure retires the standby (its traceback may hold it) once; the messages after it
+    # run on the fast path again: one new standby for all of them, not one per message.
+    actor = _TaskSpotter()
+    ref = await system.spawn(actor, supervision=Supervision.resume())
+    for msg in ["boom", *(f"m{index}" for index in range(200)), "last"]:
+        ref.tell(msg)
+    await actor.done.wait()
+    assert len(actor.tasks) == 201
+    first = actor.tasks[0]
+    assert all(task is first for task in actor.tasks)
+    assert [letter.message for letter in system.dead_letters.recent] == ["boom"]
 
 
 # ---------------------------------------------------------------------------- restart

@@ -70,9 +70,9 @@ async def test_the_probe_pairs_swaps_with_their_last_validation() -> None:
     async with ActorSystem() as system:
         probe = HotPathProbe()
         ref = await system.spawn(probe)
-        await ref.send(SignalsValidated([110, 120]))  # may come first: nothing to pair yet
-        await ref.send(SwapsEntered([100, 200], [2, 1]))
-        await ref.send(SignalsValidated([250]))
+        await ref.send(SignalsValidated([110, 120], [4, 4]))  # may come first: nothing to pair
+        await ref.send(SwapsEntered([100, 200], [2, 1], [4, 9]))
+        await ref.send(SignalsValidated([250], [9]))
         await system.stop(ref)
     report = probe.report()
     assert LatencyHistogram.from_counts(report.latency).counts().buckets == [(20, 1), (50, 1)]

@@ -31,9 +31,9 @@ class HotPathProbe(Actor[HotPathTiming]):
 
     async def handle(self, msg: HotPathTiming) -> None:
         if type(msg) is SwapsEntered:
-            self.pairing.add_swaps(msg.entered_ns, msg.counts)
+            self.pairing.add_swaps(msg.entered_ns, msg.counts, msg.events)
         else:
-            self.pairing.add_validations(msg.validated_ns)
+            self.pairing.add_validations(msg.validated_ns, msg.events)
 
     def report(self) -> HotPathReport:
         """The histogram and what could not be paired."""

@@ -36,9 +36,10 @@ class MarketDataActor(Actor[MarketMessage]):
     stays flat.
     """
 
-    __slots__ = ("_counts", "_entered", "probe", "process", "processor", "signal_ref")
+    __slots__ = ("_counts", "_entered", "_events", "probe", "process", "processor", "signal_ref")
 
-    # Invariant: _entered and _counts have one entry per swap not yet sent to the probe.
+    # Invariant: _entered, _counts and _events have one entry per swap not yet sent to the
+    # probe.
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class MarketDataActor(Actor[MarketMessage]):
         self.probe = probe
         self._entered: list[int] = []
         self._counts: list[int] = []
+        self._events: list[int] = []
 
     async def handle(self, msg: MarketMessage) -> None:
         entered = perf_counter_ns()
@@ -64,6 +66,7 @@ class MarketDataActor(Actor[MarketMessage]):
                 pending = self._entered
                 pending.append(entered)
                 self._counts.append(len(found))
+                self._events.append(self.processor.events - 1)  # the signals' ``event``
                 if len(pending) >= PROBE_BATCH or entered - pending[0] >= PROBE_FLUSH_NS:
                     await self._flush()
 
@@ -72,8 +75,8 @@ class MarketDataActor(Actor[MarketMessage]):
         not suspend for the probe), else with ``await send`` (nothing is dropped)."""
         probe = self.probe
         if probe is not None and self._entered:
-            batch = SwapsEntered(self._entered, self._counts)
-            self._entered, self._counts = [], []
+            batch = SwapsEntered(self._entered, self._counts, self._events)
+            self._entered, self._counts, self._events = [], [], []
             try:
                 probe.try_send(batch)
             except MailboxFull:

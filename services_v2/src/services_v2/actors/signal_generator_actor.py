@@ -55,6 +55,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
     __slots__ = (
         "_append",
         "_validated",
+        "_validated_events",
         "_writer",
         "plans",
         "plans_file",
@@ -81,6 +82,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         self.signals: list[SignalMessage] = []
         self.plans: list[ExecutionPlan] = []
         self._validated: list[int] = []
+        self._validated_events: list[int] = []  # the event of each signal in _validated
         self.plans_file = plans_file
         self._append = append
         self._writer: PlansWriter | None = None
@@ -101,6 +103,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
             validated = self._validated
             now = perf_counter_ns()
             validated.append(now)
+            self._validated_events.append(msg.event)
             if len(validated) >= PROBE_BATCH or now - validated[0] >= PROBE_FLUSH_NS:
                 await self._flush()
         return plan
@@ -110,8 +113,8 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         not suspend for the probe), else with ``await send`` (nothing is dropped)."""
         probe = self.probe
         if probe is not None and self._validated:
-            batch = SignalsValidated(self._validated)
-            self._validated = []
+            batch = SignalsValidated(self._validated, self._validated_events)
+            self._validated, self._validated_events = [], []
             try:
                 probe.try_send(batch)
             except MailboxFull:

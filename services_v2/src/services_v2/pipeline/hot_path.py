@@ -4,18 +4,21 @@ Both sides record ``time.perf_counter_ns()``, which on Linux reads CLOCK_MONOTON
 every process of the machine, so the samples are comparable across processes.
 
 How the two halves meet, in any placement: the market side sends :class:`SwapsEntered` (for each
-swap that revealed arbitrage signals: when it entered, and how many signals it revealed) and
-the signal side :class:`SignalsValidated` (when each arbitrage signal finished validation), in
-batches, to a probe actor. :class:`HotPathPairing` pairs them as they come: signals are
-validated in the order they were found, so the i-th swap's signals are the next ``counts[i]``
-validations. Only what is in flight is buffered (memory does not grow with the run), and the
-samples go into a fixed-size :class:`~services_v2.pipeline.histogram.LatencyHistogram`.
+swap that revealed arbitrage signals: its event number, when it entered, and how many signals it
+revealed) and the signal side :class:`SignalsValidated` (for each arbitrage signal: the event
+number it carries, and when it finished validation), in batches, to a probe actor.
+:class:`HotPathPairing` pairs them as they come, by event number: signals are validated in the
+order they were found, so a swap is complete once its ``counts[i]`` validations have arrived,
+and a validation for a later event means the swap's missing ones will never come (their handler
+failed: a dead letter, an injected fault). Such a swap gives no sample (it is counted as
+unpaired) and pairs nothing else, so one lost signal never shifts the samples of the swaps after
+it. Only what is in flight is buffered (memory does not grow with the run), and the samples go
+into a fixed-size :class:`~services_v2.pipeline.histogram.LatencyHistogram`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from itertools import accumulate
+from collections import deque
 from typing import TypeAlias, final
 
 import msgspec
@@ -34,19 +37,23 @@ __all__ = [
 @final
 class SwapsEntered(msgspec.Struct, frozen=True, tag="swaps_entered", array_like=True, gc=False):
     """Swaps that revealed arbitrage signals, in order: ``entered_ns[i]`` is when the i-th
-    entered the market-data handler, ``counts[i]`` how many signals it revealed (>= 1)."""
+    entered the market-data handler, ``counts[i]`` how many signals it revealed (>= 1),
+    ``events[i]`` its event number (the ``event`` of the signals it revealed)."""
 
     entered_ns: list[int]
     counts: list[int]
+    events: list[int]
 
 
 @final
 class SignalsValidated(
     msgspec.Struct, frozen=True, tag="signals_validated", array_like=True, gc=False
 ):
-    """When each arbitrage signal finished validation, in the order they were validated."""
+    """When each arbitrage signal finished validation, in the order they were validated:
+    ``validated_ns[i]``, and ``events[i]`` the ``event`` the i-th signal carries."""
 
     validated_ns: list[int]
+    events: list[int]
 
 
 HotPathTiming: TypeAlias = SwapsEntered | SignalsValidated
@@ -59,7 +66,8 @@ class HotPathReport(msgspec.Struct, frozen=True):
 
     Attributes:
         latency: the samples, ns (one per swap whose signals were all validated).
-        swaps_unpaired: swaps still waiting for some of their validations at the end.
+        swaps_unpaired: swaps that did not get all their validations (a signal lost to a
+            failed handler), or still waited for some at the end.
         validations_unpaired: validations that came with no swap to pair them with.
     """
 
@@ -72,63 +80,70 @@ class HotPathReport(msgspec.Struct, frozen=True):
 class HotPathPairing:
     """Pairs the two halves online; see the module docstring.
 
-    The work is a few list operations per batch (the probe shares the event loop with the hot
-    path in a monolith, so its turns must be short): swap ``i`` is complete once the
-    validations numbered up to ``_ends[i]`` (counted from the start of the run) have arrived.
+    The work is a few deque operations per validation (the probe shares the event loop with
+    the hot path in a monolith, so its turns must be short).
 
-    Invariant: ``_entered[i]`` and ``_ends[i]`` describe the oldest swaps not yet paired, in
-    order; ``_validated[j]`` is validation number ``_base + j + 1``, kept only while a pending
-    swap may still need it.
+    Invariant: ``_swaps`` holds ``[event, entered_ns, validations still due]`` for the oldest
+    swaps not yet paired, in order of event; ``_validated`` holds ``(event, validated_ns)`` for
+    the validations not yet matched (only while the swap they belong to may still come);
+    ``_lost_swaps``/``_stray`` count the swaps and validations given up on.
     """
 
-    __slots__ = ("_base", "_ends", "_entered", "_needed", "_validated", "histogram")
+    __slots__ = ("_lost_swaps", "_stray", "_swaps", "_validated", "histogram")
 
     def __init__(self) -> None:
         self.histogram = LatencyHistogram()
-        self._entered: list[int] = []
-        self._ends: list[int] = []
-        self._validated: list[int] = []
-        self._base = 0  # validations dropped from the front of _validated
-        self._needed = 0  # validations all the swaps seen so far need
+        self._swaps: deque[list[int]] = deque()
+        self._validated: deque[tuple[int, int]] = deque()
+        self._lost_swaps = 0
+        self._stray = 0
 
-    def add_swaps(self, entered_ns: list[int], counts: list[int]) -> None:
+    def add_swaps(self, entered_ns: list[int], counts: list[int], events: list[int]) -> None:
         """The market side's half (see :class:`SwapsEntered`)."""
-        if len(entered_ns) != len(counts):
-            raise ValueError(f"{len(entered_ns)} swap times but {len(counts)} counts")
+        if not len(entered_ns) == len(counts) == len(events):
+            raise ValueError(
+                f"{len(entered_ns)} swap times, {len(counts)} counts and {len(events)} events"
+            )
         if counts and min(counts) < 1:
             raise ValueError("every swap of a SwapsEntered revealed at least one signal")
-        ends = list(accumulate(counts, initial=self._needed))  # ends[0]: the swaps before
-        self._needed = ends[-1]
-        self._entered += entered_ns
-        self._ends += ends[1:]
+        self._swaps.extend(
+            [event, entered, count]
+            for event, entered, count in zip(events, entered_ns, counts, strict=True)
+        )
         self._pair()
 
-    def add_validations(self, validated_ns: list[int]) -> None:
+    def add_validations(self, validated_ns: list[int], events: list[int]) -> None:
         """The signal side's half (see :class:`SignalsValidated`)."""
-        self._validated += validated_ns
+        if len(validated_ns) != len(events):
+            raise ValueError(f"{len(validated_ns)} validation times but {len(events)} events")
+        self._validated.extend(zip(events, validated_ns, strict=True))
         self._pair()
 
     def _pair(self) -> None:
-        ends = self._ends
-        if not ends:
-            return
-        base = self._base
-        arrived = base + len(self._validated)
-        ready = bisect_right(ends, arrived)
-        if not ready:
-            return
-        validated = self._validated
-        entered = self._entered
-        pairs = zip(entered[:ready], ends[:ready], strict=True)
-        self.histogram.record_many([validated[end - 1 - base] - start for start, end in pairs])
-        used = ends[ready - 1] - base
-        del entered[:ready], ends[:ready], validated[:used]
-        self._base = base + used
+        swaps, validated = self._swaps, self._validated
+        samples: list[int] = []
+        while swaps and validated:
+            swap = swaps[0]
+            event, at = validated[0]
+            if event < swap[0]:  # its swap is paired already, or was never reported
+                validated.popleft()
+                self._stray += 1
+            elif event > swap[0]:  # the swap's missing validations will never come
+                swaps.popleft()
+                self._lost_swaps += 1
+            else:
+                validated.popleft()
+                swap[2] -= 1
+                if not swap[2]:
+                    swaps.popleft()
+                    samples.append(at - swap[1])
+        if samples:
+            self.histogram.record_many(samples)
 
     def report(self) -> HotPathReport:
         """The histogram and the unpaired remainders."""
         return HotPathReport(
             latency=self.histogram.counts(),
-            swaps_unpaired=len(self._entered),
-            validations_unpaired=max(0, self._base + len(self._validated) - self._needed),
+            swaps_unpaired=self._lost_swaps + len(self._swaps),
+            validations_unpaired=self._stray + len(self._validated),
         )
