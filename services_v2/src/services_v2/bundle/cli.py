@@ -29,7 +29,6 @@ import json
 import logging
 import math
 import os
-import stat
 import sys
 from collections.abc import Iterator, Sequence
 from itertools import chain
@@ -64,6 +63,7 @@ from .run import (
     with_plans_file,
 )
 from .summary import FaultSummary, build_summary, format_text, summary_json
+from .writable import unwritable
 
 __all__ = ["main"]
 
@@ -223,32 +223,10 @@ def _check_dump(path: str) -> EventFormat:
         suffix = Path(path).suffix
         named = f"unknown extension {suffix!r}" if suffix else "no extension"
         raise _UsageError(f"--dump {path}: {named}; name the file .jsonl (JSON lines) or .msgpack")
-    problem = _unwritable(Path(path))
+    problem = unwritable(Path(path))
     if problem is not None:
         raise _UsageError(f"--dump {path}: cannot write the file: {problem}")
     return layout
-
-
-def _unwritable(path: Path) -> str | None:
-    """Why ``path`` cannot be written, or ``None``; tries it, leaving nothing behind."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if mode is not None and stat.S_ISDIR(mode):
-        return "it is a directory"
-    if mode is not None and not stat.S_ISREG(mode):  # a FIFO, a device: opening may block
-        return None if os.access(path, os.W_OK) else "permission denied"
-    try:
-        with path.open("ab"):
-            pass
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if mode is None:
-        path.unlink(missing_ok=True)
-    return None
 
 
 def _layout(config: str) -> Layout:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from services_v2.bundle.writable import unwritable
 
 from .bundles import BUNDLE_FULL, BUNDLE_QUICK, measure_bundles, render_bundles
 from .report import FIGURE_KEYS, FULL, QUICK, run_report
@@ -57,28 +57,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _unwritable(path: Path) -> str | None:
-    """Why ``path`` cannot be written, or ``None``; tries it, leaving nothing behind."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if mode is not None and stat.S_ISDIR(mode):
-        return "it is a directory"
-    if mode is not None and not stat.S_ISREG(mode):  # a FIFO, a device: opening may block
-        return None if os.access(path, os.W_OK) else "permission denied"
-    try:
-        with path.open("ab"):
-            pass
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if mode is None:
-        path.unlink(missing_ok=True)
-    return None
-
-
 def _progress(line: str) -> None:
     print(f"[mycelium-bench] {line}", file=sys.stderr, flush=True)
 
@@ -99,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if warmup < 0:
         parser.error(f"--warmup must be >= 0, got {warmup}")
     output: Path | None = args.output
-    problem = None if output is None else _unwritable(output)
+    problem = None if output is None else unwritable(output)
     if problem is not None:
         message = f"--output {output}: cannot write the file: {problem}"
         print(f"mycelium-bench: error: {message}", file=sys.stderr)
