@@ -17,6 +17,8 @@ from services_v2.domain.validator import ExecutionPlan
 from services_v2.pipeline.histogram import LatencyHistogram
 from services_v2.pipeline.result import PipelineResult
 
+from .progress import format_duration
+
 __all__ = [
     "TIMING_KEYS",
     "FaultSummary",
@@ -190,16 +192,6 @@ def summary_json(summary: Summary) -> str:
     return _JSON_ENCODER.encode(summary).decode()
 
 
-def _duration(ns: int | None) -> str:
-    if ns is None:
-        return "n/a"
-    if ns < 1_000:
-        return f"{ns} ns"
-    if ns < 1_000_000:
-        return f"{ns / 1_000:.1f} µs"
-    return f"{ns / 1_000_000:.2f} ms"
-
-
 def format_text(summary: Summary, *, brief: bool = False) -> str:
     """The summary for people: a short block, or one line when ``brief``."""
     latency = summary.hot_path_latency_ns
@@ -210,7 +202,8 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
             f"${summary.expected_profit_usd:,.2f} expected · "
             f"${summary.realised_profit_usd:,.2f} realised · "
             f"{summary.throughput_events_per_s:,.0f} events/s · "
-            f"p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · {summary.mode}"
+            f"p50 {format_duration(latency.p50)} · p99 {format_duration(latency.p99)} · "
+            f"{summary.mode}"
         )
     rejected = " · ".join(
         f"{reason} {count:,}"
@@ -240,8 +233,8 @@ def format_text(summary: Summary, *, brief: bool = False) -> str:
         f"(the {summary.execution_plans - summary.plans_superseded:,} plans not superseded, "
         "executed in order on the reserves they were computed from)",
         f"  speed     {summary.elapsed_s:.3f} s · {summary.throughput_events_per_s:,.0f} events/s",
-        f"  hot path  p50 {_duration(latency.p50)} · p99 {_duration(latency.p99)} · "
-        f"max {_duration(latency.max)}  "
+        f"  hot path  p50 {format_duration(latency.p50)} · p99 {format_duration(latency.p99)} · "
+        f"max {format_duration(latency.max)}  "
         f"(swap in → its signals validated; {summary.hot_path_samples:,} swaps)",
     ]
     if summary.delivery:
