@@ -14,11 +14,11 @@ from mycelium_types.messages import (
     QuoteUpdate,
 )
 from services_v2.actors import HotPathProbe, MarketDataActor, SignalGeneratorActor
-from services_v2.bundle.run import run_bundle, run_bundle_async
-from services_v2.pipeline.config import PipelineConfig
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.hot_path import SignalsValidated, SwapsEntered
-from services_v2.pipeline.reference import run_reference
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.latency.hot_path import SignalsValidated, SwapsEntered
+from services_v2.layouts.bundle import run_bundle, run_bundle_async
+from services_v2.layouts.config import PipelineConfig
+from services_v2.layouts.sequential import run_reference
 
 POOL_A = bytes([0xA] * 20)
 POOL_B = bytes([0xB] * 20)

@@ -12,11 +12,12 @@ import pytest
 from mycelium.bundle import resolve
 from services_v2.bundle.cli import main
 from services_v2.bundle.configs import find_config
-from services_v2.bundle.plans_file import encode_plans
-from services_v2.bundle.run import check_faults, run_bundle, with_faults, with_plans_file
+from services_v2.bundle.faults import check_faults, with_faults
 from services_v2.domain.faults import FaultPlan
-from services_v2.pipeline import PipelineConfig, run_reference
-from services_v2.pipeline.faults import faulted_reference
+from services_v2.layouts.bundle import run_bundle, with_plans_file
+from services_v2.layouts.config import PipelineConfig
+from services_v2.layouts.sequential import faulted_reference, run_reference
+from services_v2.plans_file import encode_plans
 from services_v2.sim import simulate
 
 

@@ -1,4 +1,4 @@
-"""The latency histogram (services_v2.pipeline.histogram): exact counts, bounded error."""
+"""The latency histogram (services_v2.latency.histogram): exact counts, bounded error."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.latency.histogram import LatencyHistogram
 
 VALUES = st.lists(st.integers(min_value=0, max_value=2**64 - 1), min_size=1, max_size=300)
 

@@ -1,12 +1,12 @@
-"""Pairing the two halves of the hot-path latency (services_v2.pipeline.hot_path)."""
+"""Pairing the two halves of the hot-path latency (services_v2.latency.hot_path)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.hot_path import HotPathPairing
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.latency.hot_path import HotPathPairing
 
 
 @given(

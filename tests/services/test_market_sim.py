@@ -11,7 +11,7 @@ from mycelium_types.messages import (
     QuoteUpdate,
 )
 from services_v2.domain.market_state import MarketState, SwapStatus
-from services_v2.pipeline import run_reference
+from services_v2.layouts.sequential import run_reference
 from services_v2.sim import (
     DEFAULT_EVENTS,
     DEFAULT_PAIRS,

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from services_v2.bundle.progress import FIRST_S, REFRESH_S, ProgressBar, RunMeter
-from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.latency.histogram import LatencyHistogram
 
 
 def test_the_bar_redraws_once_per_percent_and_erases_itself() -> None:

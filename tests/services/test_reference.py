@@ -1,4 +1,4 @@
-"""The sequential reference pipeline, the oracle (services_v2.pipeline.reference)."""
+"""The sequential reference pipeline, the oracle (services_v2.layouts.sequential)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from mycelium_types.messages import (
 from services_v2.domain.pool import get_amount_out
 from services_v2.domain.processor import MarketDataProcessor
 from services_v2.domain.validator import SignalValidator, ValidatorConfig
-from services_v2.pipeline import PipelineConfig, run_reference
+from services_v2.layouts.config import PipelineConfig
+from services_v2.layouts.sequential import run_reference
 from services_v2.sim import simulate
 
 POOL_A = bytes([0xA] * 20)

@@ -1,4 +1,4 @@
-"""Trading bundles from the shipped configs (services_v2.bundle.run): the same signals as the
+"""Trading bundles from the shipped configs (services_v2.layouts.bundle): the same signals as the
 sequential reference in every layout, and a dead child process reported, not hidden."""
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from mycelium_types.messages import MarketMessage, PoolSnapshot, PoolSwapEvent, 
 from services_v2.actors import MarketDataActor
 from services_v2.bundle.configs import shipped_text
 from services_v2.bundle.factories import market_data
-from services_v2.bundle.plans_file import encode_plans
-from services_v2.bundle.run import FEED_CHUNK, TradingLayoutError, run_bundle, trading_roles
-from services_v2.pipeline.errors import PipelineFailed
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.hot_path import HotPathTiming
-from services_v2.pipeline.reference import run_reference
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.latency.hot_path import HotPathTiming
+from services_v2.layouts.bundle import TradingLayoutError, run_bundle, trading_roles
+from services_v2.layouts.feed import FEED_CHUNK
+from services_v2.layouts.result import PipelineFailed
+from services_v2.layouts.sequential import run_reference
+from services_v2.plans_file import encode_plans
 from services_v2.sim.market_sim import MarketSimulator, simulate
 
 TIMINGS = {"throughput_events_per_s", "hot_path_latency_ns", "elapsed_s", "mode", "delivery"}

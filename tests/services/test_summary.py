@@ -12,7 +12,7 @@ from services_v2.bundle.summary import (
     latency_summary,
     summary_json,
 )
-from services_v2.pipeline import run_reference
+from services_v2.layouts.sequential import run_reference
 from services_v2.sim import simulate
 
 CONTRACT_KEYS = [

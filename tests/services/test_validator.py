@@ -268,7 +268,7 @@ def test_the_expected_profit_is_the_same_float_when_old_plans_are_folded(
     the validator's memory stays flat; the sum is the same, bit for bit."""
     import services_v2.domain.validator as validator_module
     from services_v2.bundle.summary import realised_profit_usd
-    from services_v2.pipeline.reference import run_reference
+    from services_v2.layouts.sequential import run_reference
     from services_v2.sim import simulate
 
     events = simulate(30_000, seed=4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import final
 
 from mycelium import Actor
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.hot_path import HotPathPairing, HotPathReport, HotPathTiming, SwapsEntered
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.latency.hot_path import HotPathPairing, HotPathReport, HotPathTiming, SwapsEntered
 
 __all__ = ["HotPathProbe"]
 
@@ -15,7 +15,7 @@ __all__ = ["HotPathProbe"]
 class HotPathProbe(Actor[HotPathTiming]):
     """Pairs :class:`SwapsEntered` with ``SignalsValidated`` into a latency histogram.
 
-    See :mod:`services_v2.pipeline.hot_path`. ``histogram`` can be read while the run goes
+    See :mod:`services_v2.latency.hot_path`. ``histogram`` can be read while the run goes
     (the progress line does); memory stays flat.
     """
 

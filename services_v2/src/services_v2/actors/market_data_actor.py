@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Final
 
-from mycelium import Actor, ActorRef, MailboxFull
+from mycelium import Actor, ActorRef
 from mycelium_types.messages import MarketMessage, PoolSwapEvent, SignalMessage
 from services_v2.domain.processor import MarketCounters, MarketDataProcessor
-from services_v2.pipeline.hot_path import HotPathTiming, SwapsEntered
+from services_v2.latency.hot_path import PROBE_BATCH, PROBE_FLUSH_NS, HotPathTiming, SwapsEntered
 
-__all__ = ["PROBE_BATCH", "MarketDataActor"]
+from ._timings import send_timings
 
-PROBE_BATCH: Final = 4096
-"""Hot-path timings sent to the probe in one message, at most."""
-
-PROBE_FLUSH_NS: Final = 100_000_000
-"""Timings are sent to the probe at least this often (ns) while the run goes, so the live
-figures move. Each send wakes the probe, which costs the hot path a hand-off: batches of 256
-swaps made the p99 7x worse than batches of 4,096, so the sends stay rare."""
+__all__ = ["MarketDataActor"]
 
 
 class MarketDataActor(Actor[MarketMessage]):
@@ -32,8 +25,8 @@ class MarketDataActor(Actor[MarketMessage]):
     Hot-path probe (when ``probe`` is given): for each swap that revealed signals, when it
     entered ``handle`` (perf_counter_ns: CLOCK_MONOTONIC on Linux, comparable across processes)
     and how many signals it revealed, sent to ``probe`` as :class:`SwapsEntered` every
-    :data:`PROBE_BATCH` swaps or :data:`PROBE_FLUSH_NS`, and when the actor stops. Memory
-    stays flat.
+    :data:`~services_v2.latency.hot_path.PROBE_BATCH` swaps or ``PROBE_FLUSH_NS``, and when the
+    actor stops. Memory stays flat.
     """
 
     __slots__ = ("_counts", "_entered", "_events", "probe", "process", "processor", "signal_ref")
@@ -71,16 +64,12 @@ class MarketDataActor(Actor[MarketMessage]):
                     await self._flush()
 
     async def _flush(self) -> None:
-        """Hand the timings to the probe: without waiting when it has room (the hot path must
-        not suspend for the probe), else with ``await send`` (nothing is dropped)."""
+        """Hand the timings not yet sent to the probe (see :func:`send_timings`)."""
         probe = self.probe
         if probe is not None and self._entered:
             batch = SwapsEntered(self._entered, self._counts, self._events)
             self._entered, self._counts, self._events = [], [], []
-            try:
-                probe.try_send(batch)
-            except MailboxFull:
-                await probe.send(batch)
+            await send_timings(probe, batch)
 
     async def on_stop(self) -> None:
         await self._flush()

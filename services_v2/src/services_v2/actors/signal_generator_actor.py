@@ -7,13 +7,18 @@ from typing import final
 
 import msgspec
 
-from mycelium import Actor, ActorRef, MailboxFull
+from mycelium import Actor, ActorRef
 from mycelium_types.messages import ArbitrageSignal, SignalMessage
-from services_v2.bundle.plans_file import PlansWriter
 from services_v2.domain.validator import ExecutionPlan, SignalValidator, ValidationCounters
-from services_v2.pipeline.hot_path import HotPathTiming, SignalsValidated
+from services_v2.latency.hot_path import (
+    PROBE_BATCH,
+    PROBE_FLUSH_NS,
+    HotPathTiming,
+    SignalsValidated,
+)
+from services_v2.plans_file import PlansWriter
 
-from .market_data_actor import PROBE_BATCH, PROBE_FLUSH_NS
+from ._timings import send_timings
 
 __all__ = ["SignalGeneratorActor", "SignalSideReport"]
 
@@ -48,7 +53,7 @@ class SignalGeneratorActor(Actor[SignalMessage]):
 
     Hot-path probe (when ``probe`` is given): when each arbitrage signal finished validation
     (perf_counter_ns), sent to ``probe`` as :class:`SignalsValidated` every
-    :data:`~services_v2.actors.market_data_actor.PROBE_BATCH` signals or ``PROBE_FLUSH_NS``,
+    :data:`~services_v2.latency.hot_path.PROBE_BATCH` signals or ``PROBE_FLUSH_NS``,
     and when the actor stops.
     """
 
@@ -109,16 +114,12 @@ class SignalGeneratorActor(Actor[SignalMessage]):
         return plan
 
     async def _flush(self) -> None:
-        """Hand the timings to the probe: without waiting when it has room (the hot path must
-        not suspend for the probe), else with ``await send`` (nothing is dropped)."""
+        """Hand the timings not yet sent to the probe (see :func:`send_timings`)."""
         probe = self.probe
         if probe is not None and self._validated:
             batch = SignalsValidated(self._validated, self._validated_events)
             self._validated, self._validated_events = [], []
-            try:
-                probe.try_send(batch)
-            except MailboxFull:
-                await probe.send(batch)
+            await send_timings(probe, batch)
 
     async def on_stop(self) -> None:
         if self._writer is not None:

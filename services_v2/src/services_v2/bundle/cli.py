@@ -38,10 +38,17 @@ from typing import TextIO, final
 from mycelium.bundle import BundleConfigError, BundleError, Layout, resolve
 from mycelium_types.messages import MarketMessage
 from services_v2.domain.faults import FaultPlan, InjectedFault
-from services_v2.pipeline.config import PipelineConfig
-from services_v2.pipeline.errors import PipelineFailed
-from services_v2.pipeline.faults import faulted_reference
-from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.layouts.bundle import (
+    TradingLayoutError,
+    run_bundle,
+    trading_roles,
+    with_plans_file,
+)
+from services_v2.layouts.config import PipelineConfig
+from services_v2.layouts.result import PipelineFailed
+from services_v2.layouts.sequential import faulted_reference
+from services_v2.plans_file import PlansFileError, check_writable
 from services_v2.sim import DEFAULT_EVENTS, MarketSimulator
 
 from .configs import DEFAULT_CONFIG, MODE_CONFIGS, find_config
@@ -52,16 +59,8 @@ from .event_file import (
     iter_events,
     write_events,
 )
-from .plans_file import PlansFileError, check_writable
+from .faults import check_faults, with_faults
 from .progress import ProgressBar, RunMeter
-from .run import (
-    TradingLayoutError,
-    check_faults,
-    run_bundle,
-    trading_roles,
-    with_faults,
-    with_plans_file,
-)
 from .summary import FaultSummary, build_summary, format_text, summary_json
 from .writable import unwritable
 

@@ -27,7 +27,7 @@ from services_v2.domain.validator import (
     SignalValidator,
     ValidatorConfig,
 )
-from services_v2.pipeline.hot_path import HotPathTiming
+from services_v2.latency.hot_path import HotPathTiming
 
 __all__ = ["hot_path_probe", "market_data", "signal_generator"]
 

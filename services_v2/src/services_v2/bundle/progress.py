@@ -12,7 +12,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Final, TextIO, final
 
-from services_v2.pipeline.histogram import LatencyHistogram
+from services_v2.latency.histogram import LatencyHistogram
 
 __all__ = ["FIRST_S", "REFRESH_S", "ProgressBar", "RunMeter", "format_duration"]
 

@@ -14,8 +14,8 @@ from typing import final
 import msgspec
 
 from services_v2.domain.validator import ExecutionPlan
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.result import PipelineResult
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.layouts.result import PipelineResult
 
 from .progress import format_duration
 
@@ -41,7 +41,7 @@ class LatencySummary(msgspec.Struct, frozen=True):
     """Nearest-rank percentiles of the hot-path samples, ns; ``None`` when there are none.
 
     From a run, they come from a log-bucketed histogram: within 0.4% of the exact nearest-rank
-    values (``max`` is exact); see :mod:`services_v2.pipeline.histogram`.
+    values (``max`` is exact); see :mod:`services_v2.latency.histogram`.
     """
 
     p50: int | None

@@ -5,7 +5,7 @@ A :class:`FaultPlan` is a rate and a seed; each actor that injects faults draws 
 receives them: a draw below the rate fails that message (the actor raises
 :class:`InjectedFault` before touching any state). The draws depend on nothing but the seed,
 the name and the order of the messages, so the same seed fails the same messages, and the
-sequential oracle can remove exactly those (``services_v2.pipeline.faults``).
+sequential oracle can remove exactly those (``services_v2.layouts.sequential``).
 """
 
 from __future__ import annotations

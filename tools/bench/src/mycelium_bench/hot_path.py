@@ -2,8 +2,8 @@
 
 The hook is :func:`load_hot_path`. It imports the services lazily and returns a
 :class:`HotPath` (one entry point per design), or a one-line note when the services' bundle
-runner (``services_v2.bundle.run``) is not there, so the report and the benches can say why the
-figure is missing instead of failing.
+layout (``services_v2.layouts.bundle``) is not there, so the report and the benches can say
+why the figure is missing instead of failing.
 
 What one sample is, for every design: the services' probe. For each swap event that revealed at
 least one arbitrage signal, the time from the swap entering the market-data handler to the last
@@ -12,14 +12,16 @@ simulator, fed with ``await send`` (backpressure). The services keep the samples
 log-bucketed histogram (``PipelineResult.latency``, within 0.4%); a run's samples are the
 histogram's buckets, each repeated as often as it was hit (:func:`samples_of`).
 
-- **ours**: the shipped ``bundles/monolith.toml`` through ``services_v2.bundle.run`` (both
+- **ours**: the shipped ``bundles/monolith.toml`` through ``services_v2.layouts.bundle`` (both
   services and the probe as actors in one ``ActorSystem``), on the report's event loop.
 - **naive**: the same ``MarketDataActor``, ``SignalGeneratorActor`` and ``HotPathProbe``
-  objects, run by the naive design (a task and a bounded ``asyncio.Queue`` each, same
-  capacities). Expect milliseconds: ``await queue.get()`` on a non-empty queue does not yield,
-  so the market task handles every event queued for it before the signal task runs; signals
-  wait behind up to a full mailbox.
-- **floor**: ``services_v2.pipeline.run_reference``, the sequential oracle (plain calls).
+  objects (built by the shipped factories), run by the naive design (a task and a bounded
+  ``asyncio.Queue`` each, of ``MAILBOX_CAPACITY``), fed by the same ``layouts.feed.feed``.
+  Expect milliseconds: ``await queue.get()`` on a non-empty queue does not yield, so the
+  market task handles every event queued for it before the signal task runs; signals wait
+  behind up to a full mailbox.
+- **floor**: ``services_v2.layouts.sequential.run_reference``, the sequential oracle (plain
+  calls).
 - **relay**: the shipped ``bundles/relay.toml`` (the signal generator in a child process over
   a Unix socket); it owns its event loop, so it is called outside the report's loop.
 """
@@ -35,8 +37,8 @@ from .naive import NaiveRef, NaiveSystem
 if TYPE_CHECKING:
     from mycelium import ActorRef
     from mycelium_types.messages import MarketMessage, SignalMessage
-    from services_v2.pipeline.histogram import LatencyHistogram
-    from services_v2.pipeline.hot_path import HotPathTiming
+    from services_v2.latency.histogram import LatencyHistogram
+    from services_v2.latency.hot_path import HotPathTiming
 
 __all__ = ["HotPath", "load_hot_path", "market_events", "samples_of"]
 
@@ -77,43 +79,37 @@ def _missing(exc: ModuleNotFoundError, module: str) -> bool:
 def load_hot_path() -> HotPath | str:
     """The hook: the hot path's entry points, or a note saying why there are none."""
     try:
-        from services_v2.bundle import run as bundle_run  # noqa: PLC0415 - the hook
+        from services_v2.layouts import bundle as bundle_layout  # noqa: PLC0415 - the hook
     except ModuleNotFoundError as exc:
-        if _missing(exc, "services_v2.bundle.run"):
-            return "hot_path_ns: services_v2.bundle.run is not there yet; no hot-path figure"
+        if _missing(exc, "services_v2.layouts.bundle"):
+            return "hot_path_ns: services_v2.layouts.bundle is not there yet; no hot-path figure"
         raise
     from mycelium.bundle import resolve  # noqa: PLC0415
-    from services_v2.actors import (  # noqa: PLC0415
-        HotPathProbe,
-        MarketDataActor,
-        SignalGeneratorActor,
-    )
+    from services_v2.bundle import factories  # noqa: PLC0415
     from services_v2.bundle.configs import find_config  # noqa: PLC0415
-    from services_v2.pipeline import PipelineConfig, run_reference  # noqa: PLC0415
+    from services_v2.layouts.config import MAILBOX_CAPACITY, PipelineConfig  # noqa: PLC0415
+    from services_v2.layouts.feed import feed  # noqa: PLC0415
+    from services_v2.layouts.sequential import run_reference  # noqa: PLC0415
 
     monolith = resolve(find_config("monolith"))
     relay_layout = resolve(find_config("relay"))
-    capacity = monolith.actors[bundle_run.trading_roles(monolith).market].spec.capacity
 
     async def ours(events: Sequence[MarketMessage]) -> list[int]:
-        result = await bundle_run.run_bundle_async(monolith, events)
+        result = await bundle_layout.run_bundle_async(monolith, events)
         return samples_of(result.latency)
 
     async def naive(events: Sequence[MarketMessage]) -> list[int]:
-        config = PipelineConfig()
         system = NaiveSystem()
-        probe = HotPathProbe()
+        probe = factories.hot_path_probe()
         # The actors only call ``send`` on their refs, which the naive refs have.
-        probe_ref = cast("ActorRef[HotPathTiming]", await system.spawn(probe, capacity=capacity))
-        signal_actor = SignalGeneratorActor(config.new_validator(), probe_ref)
-        signal_ref = await system.spawn(signal_actor, capacity=capacity)
-        market_actor = MarketDataActor(
-            config.new_processor(), cast("ActorRef[SignalMessage]", signal_ref), probe_ref
+        probe_ref = cast(
+            "ActorRef[HotPathTiming]", await system.spawn(probe, capacity=MAILBOX_CAPACITY)
         )
-        market_ref = await system.spawn(market_actor, capacity=capacity)
-        send = market_ref.send
-        for event in events:
-            await send(event)
+        signal_actor = factories.signal_generator(probe_ref)
+        signal_ref = await system.spawn(signal_actor, capacity=MAILBOX_CAPACITY)
+        market_actor = factories.market_data(cast("ActorRef[SignalMessage]", signal_ref), probe_ref)
+        market_ref = await system.spawn(market_actor, capacity=MAILBOX_CAPACITY)
+        await feed(market_ref.send, events)
         await market_ref.stop()
         await signal_ref.stop()
         await cast("NaiveRef[HotPathTiming]", probe_ref).stop()
@@ -123,6 +119,6 @@ def load_hot_path() -> HotPath | str:
         return samples_of(run_reference(events, PipelineConfig()).latency)
 
     def relay(events: Sequence[MarketMessage]) -> list[int]:
-        return samples_of(bundle_run.run_bundle(relay_layout, events).latency)
+        return samples_of(bundle_layout.run_bundle(relay_layout, events).latency)
 
     return HotPath(ours=ours, naive=naive, floor=floor, relay=relay, relay_note=None)

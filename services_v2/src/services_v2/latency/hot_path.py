@@ -13,25 +13,38 @@ and a validation for a later event means the swap's missing ones will never come
 failed: a dead letter, an injected fault). Such a swap gives no sample (it is counted as
 unpaired) and pairs nothing else, so one lost signal never shifts the samples of the swaps after
 it. Only what is in flight is buffered (memory does not grow with the run), and the samples go
-into a fixed-size :class:`~services_v2.pipeline.histogram.LatencyHistogram`.
+into a fixed-size :class:`~services_v2.latency.histogram.LatencyHistogram`.
+
+Both services batch their halves the same way: at most :data:`PROBE_BATCH` timings a message,
+sent at least every :data:`PROBE_FLUSH_NS` while the run goes, and when the actor stops.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import TypeAlias, final
+from typing import Final, TypeAlias, final
 
 import msgspec
 
 from .histogram import HistogramCounts, LatencyHistogram
 
 __all__ = [
+    "PROBE_BATCH",
+    "PROBE_FLUSH_NS",
     "HotPathPairing",
     "HotPathReport",
     "HotPathTiming",
     "SignalsValidated",
     "SwapsEntered",
 ]
+
+PROBE_BATCH: Final = 4096
+"""Hot-path timings sent to the probe in one message, at most."""
+
+PROBE_FLUSH_NS: Final = 100_000_000
+"""Timings are sent to the probe at least this often (ns) while the run goes, so the live
+figures move. Each send wakes the probe, which costs the hot path a hand-off: batches of 256
+swaps made the p99 7x worse than batches of 4,096, so the sends stay rare."""
 
 
 @final

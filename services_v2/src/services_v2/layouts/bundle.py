@@ -1,40 +1,37 @@
-"""Running the trading pipeline as a bundle: one path for every layout a spec describes.
+"""The bundle layout: the services as actors, placed as a bundle config says.
 
-:func:`run_bundle` starts a resolved layout (``mycelium.bundle``: local actors, child
-processes), streams the events into its ``MarketDataActor`` as they are produced, with
-``await send`` (backpressure: producing waits while the market mailbox is full, so memory
-stays flat whatever the number of events), stops the bundle and turns the actors' reports into
-a :class:`~services_v2.pipeline.PipelineResult`.
+One path for every layout a config describes (``bundles/monolith.toml``: every actor in this
+process; ``bundles/relay.toml``: the signal generator in a child process over a Unix socket;
+any other config). :func:`run_bundle` starts a resolved layout (``mycelium.bundle``: local
+actors, child processes), streams the events into its ``MarketDataActor`` as they are produced
+(:func:`~services_v2.layouts.feed.feed`: ``await send``, backpressure, flat memory), stops the
+bundle and turns the actors' reports into a :class:`~services_v2.layouts.result.PipelineResult`.
 
 The bundle must hold exactly one ``MarketDataActor`` (the input goes there), one
 ``SignalGeneratorActor``, and at most one ``HotPathProbe`` (without one there is no hot-path
 latency); names and placements are free.
 
 Timing: ``elapsed_s`` runs from the first event sent to the bundle stopped, minus the time
-spent producing or reading the events (timed per chunk of :data:`FEED_CHUNK` and subtracted),
+spent producing or reading the events (timed per chunk of
+:data:`~services_v2.layouts.feed.FEED_CHUNK` and subtracted),
 so the simulator's own cost does not count as the pipeline's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 from time import perf_counter
-from typing import Final, Protocol, final
+from typing import Protocol, final
 
-import msgspec
 import uvloop
 
 from mycelium import ActorRef, ActorStopped, ActorSystem, TransportClosed
 from mycelium.bundle import (
-    MAIN_PROCESS,
     BundleError,
     BundleOutcome,
     Layout,
-    RunningBundle,
     resolve,
     spec_from_data,
     start_bundle,
@@ -43,38 +40,22 @@ from mycelium_types.messages import MarketMessage
 from services_v2.actors.hot_path_probe import HotPathProbe
 from services_v2.actors.market_data_actor import MarketDataActor
 from services_v2.actors.signal_generator_actor import SignalGeneratorActor, SignalSideReport
-from services_v2.domain.faults import FaultPlan
-from services_v2.domain.momentum import MomentumConfig
 from services_v2.domain.processor import MarketCounters
-from services_v2.domain.validator import ValidatorConfig
-from services_v2.pipeline.config import PipelineConfig
-from services_v2.pipeline.errors import PipelineFailed
-from services_v2.pipeline.faults import FaultedReference
-from services_v2.pipeline.histogram import LatencyHistogram
-from services_v2.pipeline.hot_path import HotPathReport
-from services_v2.pipeline.result import PipelineResult
+from services_v2.latency.histogram import LatencyHistogram
+from services_v2.latency.hot_path import HotPathReport
 
-from . import factories
-from .summary import FaultSummary
+from .feed import feed
+from .result import PipelineFailed, PipelineResult
 
 __all__ = [
-    "FEED_CHUNK",
     "LiveProgress",
     "TradingLayoutError",
     "TradingRoles",
-    "check_faults",
     "run_bundle",
     "run_bundle_async",
     "trading_roles",
-    "with_faults",
     "with_plans_file",
 ]
-
-FEED_CHUNK: Final = 1024
-"""Events produced at a time before they are sent (the only events held outside mailboxes)."""
-
-YIELD_TURNS: Final = 10_000
-"""Loop turns the feeder lets the actors have, at most, before it produces the next chunk."""
 
 
 class LiveProgress(Protocol):
@@ -137,81 +118,6 @@ def with_plans_file(layout: Layout, path: str) -> Layout:
     return resolve(spec_from_data(data, source=spec.source, stem=spec.name))
 
 
-FAULT_RESTART_WINDOW: Final = 1.0
-"""Under ``--faults`` the signal generator may restart once per signal within this many
-seconds (every fault restarts it, and none is to stop the pipeline)."""
-
-
-def with_faults(layout: Layout, plan: FaultPlan) -> tuple[Layout, PipelineConfig]:
-    """``layout`` with faults injected (``mycelium-bundle --faults``), and the domain
-    parameters of its actors (what the oracle runs with).
-
-    The market actor gets ``faults`` and ``supervision = "resume"``; the signal actor gets
-    ``faults``, ``record = true`` (the oracle compares every signal) and a restart supervision
-    with a limit no fault rate reaches.
-
-    Raises:
-        TradingLayoutError: either actor is not placed in this process (the faults and their
-            accounting are checked here), or not built by the shipped factories.
-    """
-    roles = trading_roles(layout)
-    spec = layout.spec
-    data = copy.deepcopy(spec.data)
-    for name in (roles.market, roles.signal):
-        actor = layout.actors[name]
-        if actor.process != MAIN_PROCESS:
-            raise TradingLayoutError(
-                f"{spec.source}: --faults runs with the trading actors in this process; actor "
-                f"{name!r} runs in a process of its own (use bundles/monolith.toml)"
-            )
-        if actor.factory not in (factories.market_data, factories.signal_generator):
-            raise TradingLayoutError(
-                f"{spec.source}: --faults needs actor {name!r} built by "
-                f"services_v2.bundle.factories, not {actor.spec.factory}"
-            )
-    market = data["actors"][roles.market]
-    signal = data["actors"][roles.signal]
-    market.setdefault("args", {})["faults"] = plan.as_args()
-    market["supervision"] = "resume"
-    signal_args = signal.setdefault("args", {})
-    signal_args["faults"] = plan.as_args()
-    signal_args["record"] = True
-    signal["supervision"] = {
-        "strategy": "restart",
-        "max_restarts": 1 << 30,
-        "within": FAULT_RESTART_WINDOW,
-    }
-    config = PipelineConfig(
-        momentum=msgspec.convert(
-            dict(market.get("args", {}).get("momentum") or {}), MomentumConfig
-        ),
-        validator=msgspec.convert(dict(signal_args.get("validator") or {}), ValidatorConfig),
-    )
-    return resolve(spec_from_data(data, source=spec.source, stem=spec.name)), config
-
-
-def check_faults(result: PipelineResult, oracle: FaultedReference, plan: FaultPlan) -> FaultSummary:
-    """What the faults of a run did, and whether it agrees with its oracle: the same counters,
-    signals and plans (to the cent), every faulted message dead-lettered and nothing else, and
-    one restart of the signal generator per signal fault."""
-    injected = oracle.injected_market + oracle.injected_signals
-    matches = (
-        result.outcome() == oracle.result.outcome()
-        and result.dead_letters == injected
-        and result.injected_signals == oracle.injected_signals
-        and result.restarts == oracle.injected_signals
-    )
-    return FaultSummary(
-        rate=plan.rate,
-        injected=injected,
-        injected_market=oracle.injected_market,
-        injected_signals=result.injected_signals,
-        restarts=result.restarts,
-        dead_letters=result.dead_letters,
-        matches_oracle=matches,
-    )
-
-
 def run_bundle(
     layout: Layout,
     events: Iterable[MarketMessage],
@@ -232,9 +138,9 @@ async def run_bundle_async(
 ) -> PipelineResult:
     """Start ``layout``, stream ``events`` into its market actor, stop it, account for it.
 
-    ``events`` is consumed lazily, :data:`FEED_CHUNK` at a time; ``total`` (if known) only
-    words the failure message. The result's ``outcome()`` equals the sequential reference's
-    for the same events and domain parameters; its ``mode`` is the bundle's name.
+    ``events`` is consumed lazily (see :func:`~services_v2.layouts.feed.feed`); ``total`` (if
+    known) only words the failure message. The result's ``outcome()`` equals the sequential
+    reference's for the same events and domain parameters; its ``mode`` is the bundle's name.
 
     Raises:
         TradingLayoutError: ``layout`` is not a trading bundle (nothing started).
@@ -253,9 +159,18 @@ async def run_bundle_async(
         probe = bundle.local_actor(roles.probe) if roles.probe else None
         latency = probe.histogram if isinstance(probe, HotPathProbe) else None
         started = perf_counter()
+        skip = {roles.market}
+
+        def queued() -> int:  # downstream of the entry, in this process
+            return bundle.queued(skip=skip)
+
+        def fed(done: int) -> None:
+            if progress is not None:
+                progress(done, latency)
+
         try:
-            producing = await _feed(
-                bundle, roles.market, entry, events, progress=progress, latency=latency
+            producing = await feed(
+                entry.send, events, queued=queued, progress=fed if progress is not None else None
             )
         except (ActorStopped, TransportClosed) as exc:
             outcome = await bundle.stop()  # its failures say which process died, if one did
@@ -284,47 +199,6 @@ async def run_bundle_async(
         restarts=side.restarts,
         injected_signals=side.injected,
     )
-
-
-async def _feed(
-    bundle: RunningBundle,
-    entry_name: str,
-    entry: ActorRef[MarketMessage],
-    events: Iterable[MarketMessage],
-    *,
-    progress: LiveProgress | None,
-    latency: LatencyHistogram | None,
-) -> float:
-    """Send every event in order with ``await send``; returns the time spent producing them.
-
-    Producing runs on the actors' thread: a chunk is produced once the actors of this process
-    downstream of the entry have handled what they were given (or after :data:`YIELD_TURNS`
-    loop turns), so that the simulator's work never holds up signals in flight (it made the
-    hot-path p99 3-4x worse); events waiting in the entry's mailbox have not entered the hot
-    path yet, so they may wait.
-    """
-    skip = {entry_name}
-    send = entry.send
-    source = iter(events)
-    producing = 0.0
-    sent = 0
-    if progress is not None:
-        progress(0, latency)  # the run starts
-    while True:
-        for _ in range(YIELD_TURNS):
-            if not bundle.queued(skip=skip):
-                break
-            await asyncio.sleep(0)  # one loop turn: the dispatcher runs the actors
-        began = perf_counter()
-        chunk = list(islice(source, FEED_CHUNK))
-        producing += perf_counter() - began
-        if not chunk:
-            return producing
-        for event in chunk:
-            await send(event)
-        sent += len(chunk)
-        if progress is not None:
-            progress(sent, latency)
 
 
 def _failed(

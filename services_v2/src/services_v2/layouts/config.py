@@ -1,15 +1,21 @@
-"""How a pipeline is set up: the parameters of both services, shared by every deployment."""
+"""How the pipeline is set up in every layout: the parameters of both services, and the
+mailbox capacity of their actors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import final
+from typing import Final, final
 
 from services_v2.domain.momentum import MomentumConfig
 from services_v2.domain.processor import MarketDataProcessor
 from services_v2.domain.validator import SignalValidator, ValidatorConfig
 
-__all__ = ["PipelineConfig"]
+__all__ = ["MAILBOX_CAPACITY", "PipelineConfig"]
+
+MAILBOX_CAPACITY: Final = 4096
+"""Mailbox capacity of the market-data and signal-generator actors, in every layout that runs
+them as actors: the shipped configs give them ``capacity = 4096`` (``tests/services`` checks
+that they agree with this), the naive baseline of ``mycelium-bench`` spawns with it."""
 
 
 @final
@@ -17,7 +23,7 @@ __all__ = ["PipelineConfig"]
 class PipelineConfig:
     """The parameters of the market-data and signal-generator services.
 
-    Every deployment (the sequential reference, the actor bundle, the relay) builds its domain
+    Every layout (the sequential reference, the bundles: monolith, relay) builds its domain
     objects with :meth:`new_processor` and :meth:`new_validator`, so that the same config and
     the same events give the same signals, plans and counters.
     """
