@@ -1,10 +1,10 @@
-"""The trading hot path through the services' actor pipeline (swap in -> signal validated).
+"""The trading hot path through the services as actors (swap in -> signal validated).
 
 Each round runs EVENTS events of the built-in seeded market through the shipped
-``bundles/monolith.toml`` (``services_v2.bundle.run``: market-data actor -> signal actor, fed
+``bundles/monolith.toml`` (``services_v2.layouts.bundle``: market-data actor -> signal actor, fed
 with ``await send``) on the benchmark's uvloop loop, from the first event sent to the last
 signal validated; the report (``uv run mycelium-bench``) gives the per-swap latency p50/p99.
-Skipped, with the reason, while the services' actor pipeline does not exist.
+Skipped, with the reason, while the services' bundle layout does not exist.
 """
 
 from __future__ import annotations

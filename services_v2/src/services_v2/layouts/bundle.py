@@ -13,8 +13,8 @@ latency); names and placements are free.
 
 Timing: ``elapsed_s`` runs from the first event sent to the bundle stopped, minus the time
 spent producing or reading the events (timed per chunk of
-:data:`~services_v2.layouts.feed.FEED_CHUNK` and subtracted),
-so the simulator's own cost does not count as the pipeline's.
+:data:`~services_v2.layouts.feed.FEED_CHUNK` and subtracted), so the simulator's own cost does
+not count as the pipeline's.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from time import perf_counter
 from typing import Protocol, final
 
@@ -158,16 +159,13 @@ async def run_bundle_async(
         entry: ActorRef[MarketMessage] = await bundle.connect(roles.market)
         probe = bundle.local_actor(roles.probe) if roles.probe else None
         latency = probe.histogram if isinstance(probe, HotPathProbe) else None
-        started = perf_counter()
-        skip = {roles.market}
-
-        def queued() -> int:  # downstream of the entry, in this process
-            return bundle.queued(skip=skip)
+        queued = partial(bundle.queued, skip={roles.market})  # downstream of the entry, here
 
         def fed(done: int) -> None:
             if progress is not None:
                 progress(done, latency)
 
+        started = perf_counter()
         try:
             producing = await feed(
                 entry.send, events, queued=queued, progress=fed if progress is not None else None

@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 DEFAULT_EVENTS = 200_000
-"""The bundle's default stream length: a few seconds of work for the sequential pipeline."""
+"""The bundle's default stream length: a few seconds of work for the sequential layout."""
 
 
 @final
