@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from summary_contract import SUMMARY_CONTRACT
 
 from mycelium_types.messages import PoolSwapEvent
 from services_v2.bundle.cli import main
@@ -20,17 +21,7 @@ from services_v2.bundle.event_file import read_events, write_events
 from services_v2.bundle.summary import TIMING_KEYS
 from services_v2.sim import simulate
 
-CONTRACT_KEYS = {
-    "events",
-    "signals_detected",
-    "signals_validated",
-    "signals_rejected",
-    "expected_profit_usd",
-    "throughput_events_per_s",
-    "hot_path_latency_ns",
-    "elapsed_s",
-    "mode",
-}
+CONTRACT_KEYS = set(SUMMARY_CONTRACT)
 NOT_PURE = TIMING_KEYS | {"mode"}
 
 

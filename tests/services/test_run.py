@@ -70,20 +70,26 @@ def test_every_shipped_config_gives_the_reference_signals_to_the_cent(name: str)
     assert not _children()
 
 
+def _bundle_command(*args: str) -> str:
+    """``python -m services_v2.bundle ARGS`` in a process of its own; its stdout (exit 0)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services_v2.bundle", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_the_cli_prints_the_same_summary_for_every_shipped_config() -> None:
     def run(config: str) -> dict[str, object]:
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "services_v2.bundle", "--events", "3000"),
-                *("--seed", "3", "--config", config, "--json", "--quiet"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        return json.loads(
+            _bundle_command(
+                *("--events", "3000", "--seed", "3", "--config", config, "--json", "--quiet")
+            )
         )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
 
     monolith, relay = run("bundles/monolith.toml"), run("bundles/relay.toml")
     assert (monolith["mode"], relay["mode"]) == ("monolith", "relay")
@@ -96,17 +102,10 @@ def test_the_cli_prints_the_same_summary_for_every_shipped_config() -> None:
 def test_the_plans_file_is_byte_for_byte_the_same_in_every_layout(tmp_path: Path) -> None:
     def plans(config: str) -> bytes:
         path = tmp_path / f"plans-{config}.jsonl"
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "services_v2.bundle", "--events", "6000", "--seed", "5"),
-                *("--config", f"bundles/{config}.toml", "--plans", str(path), "--quiet"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        _bundle_command(
+            *("--events", "6000", "--seed", "5", "--config", f"bundles/{config}.toml"),
+            *("--plans", str(path), "--quiet"),
         )
-        assert done.returncode == 0, done.stderr
         return path.read_bytes()
 
     monolith, relay = plans("monolith"), plans("relay")  # relay: written by the child

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from summary_contract import SUMMARY_CONTRACT
+
 from services_v2.bundle.summary import (
     TIMING_KEYS,
     LatencySummary,
@@ -15,17 +17,7 @@ from services_v2.bundle.summary import (
 from services_v2.layouts.sequential import run_reference
 from services_v2.sim import simulate
 
-CONTRACT_KEYS = [
-    "events",
-    "signals_detected",
-    "signals_validated",
-    "signals_rejected",
-    "expected_profit_usd",
-    "throughput_events_per_s",
-    "hot_path_latency_ns",
-    "elapsed_s",
-    "mode",
-]
+CONTRACT_KEYS = list(SUMMARY_CONTRACT)
 
 
 def test_percentiles_are_nearest_rank() -> None:
