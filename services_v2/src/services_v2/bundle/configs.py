@@ -23,7 +23,8 @@ SHIPPED: Final = ("monolith", "relay")
 DEFAULT_CONFIG: Final = "bundles/monolith.toml"
 
 MODE_CONFIGS: Final = {"actors": "bundles/monolith.toml", "relay": "bundles/relay.toml"}
-"""``--mode`` values, shorthands for these ``--config`` values."""
+"""``--mode`` values, shorthands for these ``--config`` values (``actors``, the seed's name for
+the monolith: both services as actors in one process)."""
 
 
 def shipped_text(name: str) -> str:
