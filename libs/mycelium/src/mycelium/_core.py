@@ -27,12 +27,6 @@ Invariants (kept by the subclasses that assign the fields): ``_limit > 0`` impli
 Intended differences between the builds (everything else behaves the same, and
 ``tests/mycelium`` runs on both):
 
-* What ``send`` returns when it enqueued at once. C: ``READY``, one shared, loop-free object
-  (awaiting it costs one C call). Python: the dispatcher's ``completed``, an already-done
-  ``SendFuture`` of its loop (awaiting a C future is about twice as cheap as any Python
-  ``__await__``). Both are coroutines to asyncio (``create_task`` and ``TaskGroup`` take them)
-  that complete with ``None`` at once; ``asyncio.ensure_future`` wraps ``READY`` in a task but
-  returns a ``SendFuture`` itself. ``completed_send(loop)`` gives the one in use.
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
@@ -140,11 +134,53 @@ class SendFuture(asyncio.Future[None], Coroutine[Any, Any, None]):
             self.cancel()
 
 
-def py_completed_send(loop: asyncio.AbstractEventLoop) -> SendFuture:
-    """A ``SendFuture`` of ``loop`` that is already done: the Python build's ``completed``."""
-    done = SendFuture(loop=loop)
-    done.set_result(None)
-    return done
+@final
+class Ready(Coroutine[Any, Any, None]):
+    """A coroutine that is already complete: ``await`` gives ``None`` at once. One is shared
+    by every send (``READY``): it holds no state and belongs to no loop.
+
+    What ``send`` returns when it enqueued at once, in both builds (the C twin is
+    ``_speedups.Ready``). A coroutine to asyncio, so that ``create_task`` and
+    ``TaskGroup.create_task`` take it; ``ensure_future`` wraps it in a task.
+    """
+
+    __slots__ = ()
+
+    # An exhausted C iterator, called without a Python frame: awaiting costs no bytecode.
+    __await__ = ().__iter__  # pyright: ignore[reportAssignmentType]
+
+    def send(self, value: None, /) -> Any:
+        """Step it as a task steps a coroutine: it returns ``None`` at once."""
+        raise StopIteration
+
+    def throw(self, *args: Any) -> Any:
+        """``throw(typ[, val[, tb]])``: a finished coroutine raises what is thrown into it."""
+        if not 1 <= len(args) <= 3:  # the arity of coroutine.throw
+            raise TypeError("throw expected 1 to 3 arguments")
+        typ = args[0]
+        val = args[1] if len(args) > 1 else None
+        if isinstance(typ, BaseException):
+            raise typ
+        if isinstance(typ, type) and issubclass(typ, BaseException):
+            if val is None:
+                raise typ
+            if isinstance(val, typ):
+                raise val
+            raise typ(*val) if isinstance(val, tuple) else typ(val)  # pyright: ignore[reportUnknownArgumentType]
+        raise TypeError("exceptions must be classes or instances deriving from BaseException")
+
+    def close(self) -> None:
+        """Nothing to close: it is complete."""
+
+
+PY_READY: Final = Ready()
+"""The pure-Python ``READY``: what ``send`` returns when it enqueued at once."""
+
+
+def py_completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+    """What the Python build's ``send`` returns when it enqueued at once: ``PY_READY``,
+    whatever the loop (the C build's is ``_speedups.READY``)."""
+    return PY_READY
 
 
 class PyMailboxCore:
@@ -193,9 +229,7 @@ class PyMailboxCore:
                 except BaseException:
                     queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
                     raise
-            # A completed future of the loop: awaiting it is cheaper than any Python __await__.
-            completed: Coroutine[Any, Any, None] = self.dispatcher.completed
-            return completed
+            return PY_READY
         return self._send_slow(msg)
 
     def put_nowait(self, msg: Any, /) -> None:
