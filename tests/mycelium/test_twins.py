@@ -16,7 +16,10 @@ for room, a failed wake-up), so that one process can hold both.
 from __future__ import annotations
 
 import asyncio
+import copy
+import datetime
 import importlib.util
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -609,7 +612,7 @@ def test_random_operations_give_the_same_trace_on_both(ops: list[tuple[Any, ...]
     assert run_on(PYTHON, ops, closed) == run_on(C, ops, closed)
 
 
-def _outcome(call: Callable[[], object]) -> object:
+def _outcome(call: Callable[[], object]) -> tuple[object, ...]:
     try:
         return ("returned", call())
     except BaseException as exc:  # compared between the twins
@@ -646,3 +649,121 @@ async def test_what_send_returns_at_once_behaves_the_same_on_both() -> None:
         assert await ready is None
         assert await asyncio.ensure_future(ready) is None
         assert await asyncio.create_task(ready) is None
+
+
+# ------------------------------------------------------------------ the classes themselves
+
+
+def bare_classes(twin: Twin) -> tuple[type[Any], type[Any]]:
+    """Subclasses of ``twin``'s cores that add nothing (no slow path of their own)."""
+
+    class Bare(twin.MailboxCore):
+        __slots__ = ()
+
+        def __init__(self) -> None:  # the fields as a standalone Mailbox sets them
+            self._queue = ()
+            self._limit = 0
+            self.accepts: set[type] = set()
+            self.scheduled = True
+
+    class BareDispatcher(twin.DispatcherCore):
+        __slots__ = ()
+
+        def __init__(self) -> None:
+            self._ready: deque[Any] = deque()
+            self._call_soon = print
+            self._run_handle = print
+            self._pending = False
+
+    return Bare, BareDispatcher
+
+
+def _uses(twin: Twin) -> list[object]:
+    """What each use of the bare classes gives: returned, or raised (type and message)."""
+    bare, bare_dispatcher = bare_classes(twin)
+    uses: list[Callable[[], object]] = [
+        lambda: bare().send(1),
+        lambda: bare().try_send(1),
+        lambda: bare().tell(1),
+        lambda: copy.copy(bare()),
+        lambda: copy.deepcopy(bare()),
+        lambda: pickle.dumps(bare()),
+        lambda: copy.copy(bare_dispatcher()),
+        lambda: pickle.dumps(bare_dispatcher()),
+        lambda: bare_dispatcher().schedule(3),
+    ]
+    return [_outcome(use)[:3] for use in uses]
+
+
+def test_the_classes_behave_the_same_on_both_without_a_slow_path() -> None:
+    python, c = both()
+    assert _uses(python) == _uses(c)
+
+
+def test_cores_cannot_be_copied_or_pickled(twin: Twin) -> None:
+    """A copy would share the queue, the flags and the ready queue of the original."""
+    bare, bare_dispatcher = bare_classes(twin)
+    with pytest.raises(TypeError, match=r"^cannot pickle 'Bare' object$"):
+        copy.copy(bare())
+    with pytest.raises(TypeError, match=r"^cannot pickle 'BareDispatcher' object$"):
+        pickle.dumps(bare_dispatcher())
+
+
+# ------------------------------------------------------------------------------- run_batch
+
+
+class Returns:
+    """A handler whose result is given, not a coroutine."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def __call__(self, msg: object) -> object:
+        return self.result
+
+
+class AwaitRaises:
+    """An awaitable whose ``__await__`` itself raises ``AttributeError``."""
+
+    def __await__(self) -> Any:
+        raise AttributeError("inside __await__")
+
+
+def _batch_outcome(twin: Twin, handle: Callable[[Any], Any]) -> object:
+    outcome = twin.run_batch(deque([1, 2]), handle, 5, deque(), Refused, None, 1e300)
+    done, code, a, _b, msg = outcome
+    if code == _core.RAISED:
+        return (done, code, type(a).__name__, str(a), a.__context__, msg)
+    return (done, code, msg)
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "message"),
+    [
+        (3, "TypeError", "handle() returned int, not an awaitable"),
+        (datetime.date(2026, 1, 1), "TypeError", "handle() returned date, not an awaitable"),
+        (AwaitRaises(), "AttributeError", "inside __await__"),
+    ],
+)
+def test_a_handler_result_that_cannot_be_awaited_is_reported_alike(
+    twin: Twin, result: object, error: str, message: str
+) -> None:
+    assert _batch_outcome(twin, Returns(result)) == (0, _core.RAISED, error, message, None, 1)
+
+
+def test_a_handled_message_is_released_before_the_next_checks(twin: Twin) -> None:
+    """Once its handler has returned, run_batch holds a message no longer: what its release
+    does (here: makes another actor ready) is seen by the check right after it."""
+    ready: deque[Any] = deque()
+
+    class Released:
+        def __del__(self) -> None:
+            ready.append("woken by a release")
+
+    async def handle(msg: object) -> None:
+        pass
+
+    queue: deque[Any] = deque([Released(), Released()])
+    outcome = twin.run_batch(queue, handle, 5, ready, Refused, None, 1e300)
+    assert outcome == (1, _core.HANDOFF, None, None, None)
+    assert len(queue) == 1

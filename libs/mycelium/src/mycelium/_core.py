@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from sys import getrefcount
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Final, Self, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, final
 
 __all__ = [
     "ASK",
@@ -232,13 +232,18 @@ class PyMailboxCore:
             return PY_READY
         return self._send_slow(msg)
 
-    def put_nowait(self, msg: Any, /) -> None:
-        """The slow path of ``try_send``; implemented by the subclass."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the subclass's (as in C, a core without them has no such attribute)
 
-    def _send_slow(self, msg: Any, /) -> Coroutine[Any, Any, None]:
-        """The slow path of ``send``; implemented by the subclass."""
-        raise NotImplementedError
+        def put_nowait(self, msg: Any, /) -> None:
+            """The slow path of ``try_send``."""
+
+        def _send_slow(self, msg: Any, /) -> Coroutine[Any, Any, None]:
+            """The slow path of ``send``."""
+            ...
+
+    def __getstate__(self) -> NoReturn:
+        """Refused (as C refuses): a copy would share the original's queue and flags."""
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
 
 class PyDispatcherCore:
@@ -262,6 +267,10 @@ class PyDispatcherCore:
         self = super().__new__(cls)
         self.thread_id = get_ident()
         return self
+
+    def __getstate__(self) -> NoReturn:
+        """Refused (as C refuses): a copy would share the original's ready queue and flags."""
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
     def schedule(self, cell: Any, /) -> None:
         """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False.
@@ -321,13 +330,16 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
             try:
                 steps = awaitable.__await__()
             except AttributeError:
-                raise TypeError(
-                    f"handle() returned {type(awaitable).__name__}, not an awaitable"
-                ) from None
+                if hasattr(type(awaitable), "__await__"):
+                    raise  # its own error
+                # Made, not raised (as in C): no context, no traceback.
+                error = f"handle() returned {type(awaitable).__name__}, not an awaitable"
+                return done, RAISED, TypeError(error), None, msg
             for yielded in steps:
                 return done, PARKED, steps, yielded, msg
         except BaseException as exc:  # the dispatcher decides what each kind means
             return done, RAISED, exc, None, msg
+        del msg, awaitable, steps  # released now (as in C): the checks below see what that does
         done += 1
         if watched and refs(task) != held:
             return done, TAINTED, None, None, None
