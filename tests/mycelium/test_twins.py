@@ -21,6 +21,7 @@ import datetime
 import importlib.util
 import pickle
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -642,6 +643,9 @@ async def test_what_send_returns_at_once_behaves_the_same_on_both() -> None:
         asyncio.iscoroutine,
         asyncio.isfuture,
         lambda r: list(r.__await__()),
+        list,  # iterable, as a generator-based coroutine's `yield from` wants
+        lambda r: iter(r) is r,
+        lambda r: next(r, "exhausted"),
     ]
     for call in calls:
         assert _outcome(partial(call, readies[0])) == _outcome(partial(call, readies[1]))
@@ -767,3 +771,39 @@ def test_a_handled_message_is_released_before_the_next_checks(twin: Twin) -> Non
     outcome = twin.run_batch(queue, handle, 5, ready, Refused, None, 1e300)
     assert outcome == (1, _core.HANDOFF, None, None, None)
     assert len(queue) == 1
+
+
+class AwaitFails:
+    """An awaitable whose ``__await__`` raises an error of its own."""
+
+    def __await__(self) -> Any:
+        raise LookupError("no steps")
+
+
+async def _raises(msg: object) -> None:
+    raise ValueError(f"handler failed on {msg}")
+
+
+def _not_callable(msg: object) -> object:
+    raise KeyError(msg)
+
+
+@pytest.mark.parametrize(
+    ("handle", "frames"),
+    [
+        (_raises, ["_raises"]),
+        (Returns(AwaitFails()), ["__await__"]),
+        (Returns(AwaitRaises()), ["__await__"]),
+        (_not_callable, ["_not_callable"]),
+        (Returns(3), []),
+        (None, []),  # not callable: raised by the call itself
+    ],
+)
+def test_a_handler_error_has_the_same_traceback_on_both(
+    twin: Twin, handle: Callable[[Any], Any], frames: list[str]
+) -> None:
+    """The traceback starts where the handler's code does: run_batch adds no frame of its own."""
+    outcome = twin.run_batch(deque([1]), handle, 5, deque(), Refused, None, 1e300)
+    assert outcome[1] == _core.RAISED
+    error: BaseException = outcome[2]
+    assert [frame.name for frame in traceback.extract_tb(error.__traceback__)] == frames

@@ -3,13 +3,13 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages, ``clock`` is the clock its deadlines are on and ``deadline_after`` makes one. Each
-exists twice with one behaviour: in C (``_speedups.c``, built when a compiler is available) and
-here in Python, the reference and the fallback (one difference of means, not of behaviour: the
-C ``run_batch`` reads a TSC to know when the clock is worth reading, the Python one reads
-``perf_counter`` after every handler). The C ones are used when importable, unless the
-environment variable ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells
-which are in use.
+messages, ``clock`` is the clock its deadlines are on and ``deadline_after`` makes one; ``READY``
+(a ``Ready``) is what ``send`` returns when it enqueued at once. Each exists twice with one
+behaviour: in C (``_speedups.c``, built when a compiler is available) and here in Python, the
+reference and the fallback, always importable under their own names (``PyMailboxCore``,
+``PyDispatcherCore``, ``py_run_batch``, ``PY_READY``, ``py_clock``, ``py_deadline_after``). The
+C ones are used when importable, unless the environment variable ``MYCELIUM_PURE_PYTHON`` is set
+to a non-empty value; ``SPEEDUPS`` tells which are in use.
 
 The fast path is taken only when the message's exact class is in ``accepts``,
 ``len(_queue) < _limit`` and the caller runs on the dispatcher's thread (``thread_id``);
@@ -24,16 +24,46 @@ the queue before the error propagates.
 Invariants (kept by the subclasses that assign the fields): ``_limit > 0`` implies ``_queue`` is a
 ``collections.deque``; ``scheduled`` is True whenever the queue is non-empty.
 
-Intended differences between the builds (everything else behaves the same, and
-``tests/mycelium`` runs on both):
+Intended differences between the builds. None is visible through the public API (refs,
+``Mailbox``, the system): ``tests/mycelium`` runs whole on both builds, and
+``tests/mycelium/test_twins.py`` runs every operation of the twins through both side by side in
+one process (results, errors and their messages and tracebacks, the state left). What remains
+is means, seen only by code that reaches into the cores:
 
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
   initial-exec thread-locals). ``thread_id`` is the same ident in both, and the slow path's
   check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared.
+* How often ``run_batch`` reads the clock. Python: ``perf_counter`` (the same
+  ``CLOCK_MONOTONIC``) after every handler. C: on x86-64 with an invariant TSC, a TSC read says
+  when the clock is worth reading; the clock alone decides that the deadline has passed.
 * The C fast path takes itself only for a ``DispatcherCore`` dispatcher (whose fields it reads
   directly); with any other object it leaves every send to the slow path.
+* The fields are typed in C and read directly: ``_limit`` a ``Py_ssize_t``, ``scheduled`` and
+  ``_pending`` bools, ``thread_id`` an unsigned long (anything else raises ``TypeError`` or
+  ``OverflowError``; those cannot be deleted, and read 0/False before they are first set);
+  ``schedule`` wants ``_ready`` a deque (else ``RuntimeError``), and a fast path that finds a
+  field unset or the queue no deque leaves the send to the slow path. C reads and writes its own
+  objects' fields past any property a subclass might put over them. Python's slots take any
+  value, are unset (``AttributeError``) until assigned, and are read through the attribute
+  protocol. The subclasses (``MailboxState``, ``LocalActorRef``, ``Dispatcher``) assign every
+  field, with these types, before any use.
+* The order of the fast path's checks. C: its fields, the thread, the class in ``accepts``, the
+  room; Python: the class, the room, the thread. Only a message class whose metaclass
+  ``__hash__`` has side effects or raises can tell (how often it is hashed; sent from another
+  thread, its error comes before ``WrongThread`` in Python).
+* ``run_batch``'s and ``deadline_after``'s arguments: C converts ``batch`` to an int and the
+  seconds and ``deadline`` to a float (``TypeError`` if they do not convert) and wants deques
+  for ``queue`` and ``ready`` (``TypeError``); Python computes with them as given. A
+  ``PARKED`` outcome's coroutine is the handler's coroutine itself in C and its ``__await__()``
+  iterator in Python (the dispatcher only calls ``send``, ``throw`` and ``close`` on it). A
+  handler result whose ``__await__`` returns a non-iterator fails with each build's own error.
+* Wrong calls and introspection. A call with the wrong number of arguments, or keywords, raises
+  ``TypeError`` in both, worded by each one's calling machinery. The C methods are builtins
+  (no ``__code__``); the classes' names and modules differ (``mycelium._speedups.MailboxCore``,
+  ``mycelium._core.PyMailboxCore``: ``repr`` and ``__mro__`` show it); ``MailboxCore.tell`` is
+  ``try_send`` itself in Python, a method of its own in C.
 """
 
 from __future__ import annotations
@@ -53,17 +83,21 @@ __all__ = [
     "HANDOFF",
     "OVERTIME",
     "PARKED",
+    "PY_READY",
     "RAISED",
+    "READY",
     "SPEEDUPS",
     "TAINTED",
     "DispatcherCore",
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "Ready",
     "SendFuture",
     "clock",
     "completed_send",
     "deadline_after",
+    "py_clock",
     "py_completed_send",
     "py_deadline_after",
     "py_run_batch",
@@ -148,6 +182,13 @@ class Ready(Coroutine[Any, Any, None]):
 
     # An exhausted C iterator, called without a Python frame: awaiting costs no bytecode.
     __await__ = ().__iter__  # pyright: ignore[reportAssignmentType]
+
+    def __iter__(self) -> Self:
+        """Itself, exhausted (as the C one): ``yield from`` it gives ``None`` at once."""
+        return self
+
+    def __next__(self) -> NoReturn:
+        raise StopIteration
 
     def send(self, value: None, /) -> Any:
         """Step it as a task steps a coroutine: it returns ``None`` at once."""
@@ -338,6 +379,9 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
             for yielded in steps:
                 return done, PARKED, steps, yielded, msg
         except BaseException as exc:  # the dispatcher decides what each kind means
+            # Drop this frame (caught here, it is the first): the traceback starts at the
+            # handler's, as in C. No local holds it: that would be a cycle through the frame.
+            exc.__traceback__ = exc.__traceback__.tb_next  # pyright: ignore[reportOptionalMemberAccess]
             return done, RAISED, exc, None, msg
         del msg, awaitable, steps  # released now (as in C): the checks below see what that does
         done += 1
@@ -366,14 +410,10 @@ if TYPE_CHECKING:
     clock: Callable[[], float] = perf_counter
     deadline_after = py_deadline_after
     SPEEDUPS: bool
-
-    def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
-        """What ``send`` returns when it enqueued at once: see the module's docstring."""
-        ...
-
+    READY: Coroutine[Any, Any, None]
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-    completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+    READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
     SPEEDUPS = False
 else:
     try:
@@ -400,11 +440,12 @@ else:
                 stacklevel=1,
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-        completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+        READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
         SPEEDUPS = False
     else:
         SPEEDUPS = True
 
-        def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
-            """The C build's: ``READY``, whatever the loop."""
-            return READY
+
+def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+    """What ``send`` returns when it enqueued at once: ``READY``, whatever the loop."""
+    return READY
