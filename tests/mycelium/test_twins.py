@@ -33,7 +33,7 @@ import uvloop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mycelium import _core  # pyright: ignore[reportPrivateUsage]
+from mycelium import Actor, ActorSystem, Mailbox, _core  # pyright: ignore[reportPrivateUsage]
 from mycelium._core import SendFuture  # pyright: ignore[reportPrivateUsage]
 
 BUILT = importlib.util.find_spec("mycelium._speedups") is not None
@@ -807,3 +807,21 @@ def test_a_handler_error_has_the_same_traceback_on_both(
     assert outcome[1] == _core.RAISED
     error: BaseException = outcome[2]
     assert [frame.name for frame in traceback.extract_tb(error.__traceback__)] == frames
+
+
+class Idle(Actor[int]):
+    async def handle(self, msg: int) -> None:
+        pass
+
+
+async def test_a_mailbox_and_a_ref_refuse_to_be_copied_on_the_build_in_use(
+    system: ActorSystem,
+) -> None:
+    """A copy would share the original's queue: refused on both builds (this runs on each)."""
+    with pytest.raises(TypeError, match=r"^cannot pickle 'Mailbox' object$"):
+        copy.copy(Mailbox[int](3))
+    ref = await system.spawn(Idle)
+    with pytest.raises(TypeError, match=r"^cannot pickle 'LocalActorRef' object$"):
+        copy.copy(ref)
+    with pytest.raises(TypeError, match=r"^cannot pickle 'LocalActorRef' object$"):
+        pickle.dumps(ref)

@@ -63,7 +63,10 @@ is means, seen only by code that reaches into the cores:
   ``TypeError`` in both, worded by each one's calling machinery. The C methods are builtins
   (no ``__code__``); the classes' names and modules differ (``mycelium._speedups.MailboxCore``,
   ``mycelium._core.PyMailboxCore``: ``repr`` and ``__mro__`` show it); ``MailboxCore.tell`` is
-  ``try_send`` itself in Python, a method of its own in C.
+  ``try_send`` itself in Python, a method of its own in C. An error raised through the send
+  path (the slow path's, a failed wake-up's) has the Python twin's frames in its traceback
+  (``try_send``, ``_fast_put``, ``schedule``), where C has none; a handler's error, which the
+  dispatcher reports, has the same traceback in both (``py_run_batch`` drops its own frame).
 """
 
 from __future__ import annotations
@@ -237,39 +240,14 @@ class PyMailboxCore:
 
     def try_send(self, msg: Any, /) -> None:
         """Deliver ``msg`` without waiting (see ``LocalActorRef.try_send``)."""
-        queue = self._queue
-        if (
-            type(msg) in self.accepts
-            and len(queue) < self._limit
-            and get_ident() == self.dispatcher.thread_id
-        ):
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                try:
-                    self.dispatcher.schedule(self)
-                except BaseException:
-                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
-                    raise
-            return
-        self.put_nowait(msg)
+        if not _fast_put(self, msg):
+            self.put_nowait(msg)
 
     tell = try_send
 
     def send(self, msg: Any, /) -> Coroutine[Any, Any, None]:
         """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``)."""
-        queue = self._queue
-        if (
-            type(msg) in self.accepts
-            and len(queue) < self._limit
-            and get_ident() == self.dispatcher.thread_id
-        ):
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                try:
-                    self.dispatcher.schedule(self)
-                except BaseException:
-                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
-                    raise
+        if _fast_put(self, msg):
             return PY_READY
         return self._send_slow(msg)
 
@@ -285,6 +263,26 @@ class PyMailboxCore:
     def __getstate__(self) -> NoReturn:
         """Refused (as C refuses): a copy would share the original's queue and flags."""
         raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+def _fast_put(core: PyMailboxCore, msg: Any, /) -> bool:
+    """The fast path of ``try_send`` and ``send`` (C: ``core_fast_put``): True if ``msg`` was
+    appended (and the idle actor scheduled), False if the caller must take the slow path."""
+    queue = core._queue  # pyright: ignore[reportPrivateUsage]  # the core's own fields
+    if (
+        type(msg) in core.accepts
+        and len(queue) < core._limit  # pyright: ignore[reportPrivateUsage]
+        and get_ident() == core.dispatcher.thread_id
+    ):
+        queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
+        if not core.scheduled:
+            try:
+                core.dispatcher.schedule(core)
+            except BaseException:
+                queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
+                raise
+        return True
+    return False
 
 
 class PyDispatcherCore:
