@@ -825,3 +825,74 @@ async def test_a_mailbox_and_a_ref_refuse_to_be_copied_on_the_build_in_use(
         copy.copy(ref)
     with pytest.raises(TypeError, match=r"^cannot pickle 'LocalActorRef' object$"):
         pickle.dumps(ref)
+
+
+# ---------------------------------------------------------------- run_batch and the clock
+
+
+class Question:
+    """Stands for the dispatcher's Ask envelope."""
+
+
+async def _handle(msg: object) -> str:
+    if msg == "suspend":
+        await asyncio.sleep(0)
+    if msg == "boom":
+        raise ValueError("boom")
+    return "done"
+
+
+def _batch_trace(twin: Twin, items: list[object], batch: int, handoff: bool) -> object:
+    """run_batch over ``items`` until the queue is empty, each outcome made comparable."""
+    queue: deque[Any] = deque(Question() if item == "question" else item for item in items)
+    ready: deque[Any] = deque()
+    seen: list[object] = []
+
+    def handle(msg: object) -> Any:
+        seen.append(msg)
+        if handoff and msg == "handoff":
+            ready.append("another actor")
+        return _handle(msg)
+
+    outcomes: list[object] = []
+    while queue and len(outcomes) < len(items) + 1:  # a bound: every outcome takes one
+        done, code, a, b, msg = twin.run_batch(queue, handle, batch, ready, Question, None, 1e300)
+        if code == _core.PARKED:
+            a.close()  # the suspended handler is not resumed here
+            a = b
+        elif code == _core.RAISED:
+            a = (type(a).__name__, str(a))
+        elif code == _core.ASK:
+            a = type(a).__name__
+        outcomes.append((done, code, a, msg, len(queue), len(ready)))
+    return outcomes, seen
+
+
+ITEMS = st.lists(st.sampled_from(["plain", "boom", "suspend", "handoff", "question"]), max_size=12)
+
+
+@pytest.mark.skipif(C is None, reason=NOT_BUILT)
+@settings(max_examples=100, deadline=None)
+@given(items=ITEMS, batch=st.integers(1, 5), handoff=st.booleans())
+def test_random_batches_give_the_same_outcomes_on_both(
+    items: list[object], batch: int, handoff: bool
+) -> None:
+    assert C is not None
+    assert _batch_trace(PYTHON, items, batch, handoff) == _batch_trace(C, items, batch, handoff)
+
+
+@pytest.mark.skipif(C is None, reason=NOT_BUILT)
+def test_both_clocks_are_one_clock() -> None:
+    """``clock`` is the same monotonic clock in both (C reads it less often, not another one),
+    and ``deadline_after`` adds to one reading of it."""
+    from mycelium import _speedups
+
+    before = _core.py_clock()
+    between = _speedups.clock()
+    after = _core.py_clock()
+    assert before <= between <= after
+    before = _core.py_clock()
+    deadline = _speedups.deadline_after(0.5)
+    after = _core.py_clock()
+    assert before + 0.5 <= deadline <= after + 0.5
+    assert type(deadline) is type(_core.py_deadline_after(0.5)) is float

@@ -34,7 +34,10 @@ is means, seen only by code that reaches into the cores:
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
   initial-exec thread-locals). ``thread_id`` is the same ident in both, and the slow path's
-  check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared.
+  check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared. C notes the
+  address when ``thread_id`` is set from the thread it names (the slow path does that when the
+  loop has moved); set from another thread, it notes none and leaves every send to the slow
+  path, where Python's fast path would serve the named thread.
 * How often ``run_batch`` reads the clock. Python: ``perf_counter`` (the same
   ``CLOCK_MONOTONIC``) after every handler. C: on x86-64 with an invariant TSC, a TSC read says
   when the clock is worth reading; the clock alone decides that the deadline has passed.
