@@ -3,13 +3,13 @@
 ``MailboxCore`` holds the fields and the ``try_send``/``send`` fast path of a local actor ref;
 ``DispatcherCore`` the scheduling fields and ``schedule`` of a dispatcher (so the C send path
 wakes an idle actor without a Python call); ``run_batch`` handles a batch of one actor's
-messages, ``clock`` is the clock its deadlines are on and ``deadline_after`` makes one. Each
-exists twice with one behaviour: in C (``_speedups.c``, built when a compiler is available) and
-here in Python, the reference and the fallback (one difference of means, not of behaviour: the
-C ``run_batch`` reads a TSC to know when the clock is worth reading, the Python one reads
-``perf_counter`` after every handler). The C ones are used when importable, unless the
-environment variable ``MYCELIUM_PURE_PYTHON`` is set to a non-empty value; ``SPEEDUPS`` tells
-which are in use.
+messages, ``clock`` is the clock its deadlines are on and ``deadline_after`` makes one; ``READY``
+(a ``Ready``) is what ``send`` returns when it enqueued at once. Each exists twice with one
+behaviour: in C (``_speedups.c``, built when a compiler is available) and here in Python, the
+reference and the fallback, always importable under their own names (``PyMailboxCore``,
+``PyDispatcherCore``, ``py_run_batch``, ``PY_READY``, ``py_clock``, ``py_deadline_after``). The
+C ones are used when importable, unless the environment variable ``MYCELIUM_PURE_PYTHON`` is set
+to a non-empty value; ``SPEEDUPS`` tells which are in use.
 
 The fast path is taken only when the message's exact class is in ``accepts``,
 ``len(_queue) < _limit`` and the caller runs on the dispatcher's thread (``thread_id``);
@@ -24,22 +24,52 @@ the queue before the error propagates.
 Invariants (kept by the subclasses that assign the fields): ``_limit > 0`` implies ``_queue`` is a
 ``collections.deque``; ``scheduled`` is True whenever the queue is non-empty.
 
-Intended differences between the builds (everything else behaves the same, and
-``tests/mycelium`` runs on both):
+Intended differences between the builds. None is visible through the public API (refs,
+``Mailbox``, the system): ``tests/mycelium`` runs whole on both builds, and
+``tests/mycelium/test_twins.py`` runs every operation of the twins through both side by side in
+one process (results, errors and their messages and tracebacks, the state left). What remains
+is means, seen only by code that reaches into the cores:
 
-* What ``send`` returns when it enqueued at once. C: ``READY``, one shared, loop-free object
-  (awaiting it costs one C call). Python: the dispatcher's ``completed``, an already-done
-  ``SendFuture`` of its loop (awaiting a C future is about twice as cheap as any Python
-  ``__await__``). Both are coroutines to asyncio (``create_task`` and ``TaskGroup`` take them)
-  that complete with ``None`` at once; ``asyncio.ensure_future`` wraps ``READY`` in a task but
-  returns a ``SendFuture`` itself. ``completed_send(loop)`` gives the one in use.
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
   initial-exec thread-locals). ``thread_id`` is the same ident in both, and the slow path's
-  check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared.
+  check (``LocalActorRef.check_thread``), which raises ``WrongThread``, is shared. C notes the
+  address when ``thread_id`` is set from the thread it names (the slow path does that when the
+  loop has moved); set from another thread, it notes none and leaves every send to the slow
+  path, where Python's fast path would serve the named thread.
+* How often ``run_batch`` reads the clock. Python: ``perf_counter`` (the same
+  ``CLOCK_MONOTONIC``) after every handler. C: on x86-64 with an invariant TSC, a TSC read says
+  when the clock is worth reading; the clock alone decides that the deadline has passed.
 * The C fast path takes itself only for a ``DispatcherCore`` dispatcher (whose fields it reads
   directly); with any other object it leaves every send to the slow path.
+* The fields are typed in C and read directly: ``_limit`` a ``Py_ssize_t``, ``scheduled`` and
+  ``_pending`` bools, ``thread_id`` an unsigned long (anything else raises ``TypeError`` or
+  ``OverflowError``; those cannot be deleted, and read 0/False before they are first set);
+  ``schedule`` wants ``_ready`` a deque (else ``RuntimeError``), and a fast path that finds a
+  field unset or the queue no deque leaves the send to the slow path. C reads and writes its own
+  objects' fields past any property a subclass might put over them. Python's slots take any
+  value, are unset (``AttributeError``) until assigned, and are read through the attribute
+  protocol. The subclasses (``MailboxState``, ``LocalActorRef``, ``Dispatcher``) assign every
+  field, with these types, before any use.
+* The order of the fast path's checks. C: its fields, the thread, the class in ``accepts``, the
+  room; Python: the class, the room, the thread. Only a message class whose metaclass
+  ``__hash__`` has side effects or raises can tell (how often it is hashed; sent from another
+  thread, its error comes before ``WrongThread`` in Python).
+* ``run_batch``'s and ``deadline_after``'s arguments: C converts ``batch`` to an int and the
+  seconds and ``deadline`` to a float (``TypeError`` if they do not convert) and wants deques
+  for ``queue`` and ``ready`` (``TypeError``); Python computes with them as given. A
+  ``PARKED`` outcome's coroutine is the handler's coroutine itself in C and its ``__await__()``
+  iterator in Python (the dispatcher only calls ``send``, ``throw`` and ``close`` on it). A
+  handler result whose ``__await__`` returns a non-iterator fails with each build's own error.
+* Wrong calls and introspection. A call with the wrong number of arguments, or keywords, raises
+  ``TypeError`` in both, worded by each one's calling machinery. The C methods are builtins
+  (no ``__code__``); the classes' names and modules differ (``mycelium._speedups.MailboxCore``,
+  ``mycelium._core.PyMailboxCore``: ``repr`` and ``__mro__`` show it); ``MailboxCore.tell`` is
+  ``try_send`` itself in Python, a method of its own in C. An error raised through the send
+  path (the slow path's, a failed wake-up's) has the Python twin's frames in its traceback
+  (``try_send``, ``_fast_put``, ``schedule``), where C has none; a handler's error, which the
+  dispatcher reports, has the same traceback in both (``py_run_batch`` drops its own frame).
 """
 
 from __future__ import annotations
@@ -51,7 +81,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from sys import getrefcount
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Final, Self, final
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, final
 
 __all__ = [
     "ASK",
@@ -59,17 +89,21 @@ __all__ = [
     "HANDOFF",
     "OVERTIME",
     "PARKED",
+    "PY_READY",
     "RAISED",
+    "READY",
     "SPEEDUPS",
     "TAINTED",
     "DispatcherCore",
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "Ready",
     "SendFuture",
     "clock",
     "completed_send",
     "deadline_after",
+    "py_clock",
     "py_completed_send",
     "py_deadline_after",
     "py_run_batch",
@@ -140,11 +174,60 @@ class SendFuture(asyncio.Future[None], Coroutine[Any, Any, None]):
             self.cancel()
 
 
-def py_completed_send(loop: asyncio.AbstractEventLoop) -> SendFuture:
-    """A ``SendFuture`` of ``loop`` that is already done: the Python build's ``completed``."""
-    done = SendFuture(loop=loop)
-    done.set_result(None)
-    return done
+@final
+class Ready(Coroutine[Any, Any, None]):
+    """A coroutine that is already complete: ``await`` gives ``None`` at once. One is shared
+    by every send (``READY``): it holds no state and belongs to no loop.
+
+    What ``send`` returns when it enqueued at once, in both builds (the C twin is
+    ``_speedups.Ready``). A coroutine to asyncio, so that ``create_task`` and
+    ``TaskGroup.create_task`` take it; ``ensure_future`` wraps it in a task.
+    """
+
+    __slots__ = ()
+
+    # An exhausted C iterator, called without a Python frame: awaiting costs no bytecode.
+    __await__ = ().__iter__  # pyright: ignore[reportAssignmentType]
+
+    def __iter__(self) -> Self:
+        """Itself, exhausted (as the C one): ``yield from`` it gives ``None`` at once."""
+        return self
+
+    def __next__(self) -> NoReturn:
+        raise StopIteration
+
+    def send(self, value: None, /) -> Any:
+        """Step it as a task steps a coroutine: it returns ``None`` at once."""
+        raise StopIteration
+
+    def throw(self, *args: Any) -> Any:
+        """``throw(typ[, val[, tb]])``: a finished coroutine raises what is thrown into it."""
+        if not 1 <= len(args) <= 3:  # the arity of coroutine.throw
+            raise TypeError("throw expected 1 to 3 arguments")
+        typ = args[0]
+        val = args[1] if len(args) > 1 else None
+        if isinstance(typ, BaseException):
+            raise typ
+        if isinstance(typ, type) and issubclass(typ, BaseException):
+            if val is None:
+                raise typ
+            if isinstance(val, typ):
+                raise val
+            raise typ(*val) if isinstance(val, tuple) else typ(val)  # pyright: ignore[reportUnknownArgumentType]
+        raise TypeError("exceptions must be classes or instances deriving from BaseException")
+
+    def close(self) -> None:
+        """Nothing to close: it is complete."""
+
+
+PY_READY: Final = Ready()
+"""The pure-Python ``READY``: what ``send`` returns when it enqueued at once."""
+
+
+def py_completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+    """What the Python build's ``send`` returns when it enqueued at once: ``PY_READY``,
+    whatever the loop (the C build's is ``_speedups.READY``)."""
+    return PY_READY
 
 
 class PyMailboxCore:
@@ -160,51 +243,49 @@ class PyMailboxCore:
 
     def try_send(self, msg: Any, /) -> None:
         """Deliver ``msg`` without waiting (see ``LocalActorRef.try_send``)."""
-        queue = self._queue
-        if (
-            type(msg) in self.accepts
-            and len(queue) < self._limit
-            and get_ident() == self.dispatcher.thread_id
-        ):
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                try:
-                    self.dispatcher.schedule(self)
-                except BaseException:
-                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
-                    raise
-            return
-        self.put_nowait(msg)
+        if not _fast_put(self, msg):
+            self.put_nowait(msg)
 
     tell = try_send
 
     def send(self, msg: Any, /) -> Coroutine[Any, Any, None]:
         """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``)."""
-        queue = self._queue
-        if (
-            type(msg) in self.accepts
-            and len(queue) < self._limit
-            and get_ident() == self.dispatcher.thread_id
-        ):
-            queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-            if not self.scheduled:
-                try:
-                    self.dispatcher.schedule(self)
-                except BaseException:
-                    queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
-                    raise
-            # A completed future of the loop: awaiting it is cheaper than any Python __await__.
-            completed: Coroutine[Any, Any, None] = self.dispatcher.completed
-            return completed
+        if _fast_put(self, msg):
+            return PY_READY
         return self._send_slow(msg)
 
-    def put_nowait(self, msg: Any, /) -> None:
-        """The slow path of ``try_send``; implemented by the subclass."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the subclass's (as in C, a core without them has no such attribute)
 
-    def _send_slow(self, msg: Any, /) -> Coroutine[Any, Any, None]:
-        """The slow path of ``send``; implemented by the subclass."""
-        raise NotImplementedError
+        def put_nowait(self, msg: Any, /) -> None:
+            """The slow path of ``try_send``."""
+
+        def _send_slow(self, msg: Any, /) -> Coroutine[Any, Any, None]:
+            """The slow path of ``send``."""
+            ...
+
+    def __getstate__(self) -> NoReturn:
+        """Refused (as C refuses): a copy would share the original's queue and flags."""
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+def _fast_put(core: PyMailboxCore, msg: Any, /) -> bool:
+    """The fast path of ``try_send`` and ``send`` (C: ``core_fast_put``): True if ``msg`` was
+    appended (and the idle actor scheduled), False if the caller must take the slow path."""
+    queue = core._queue  # pyright: ignore[reportPrivateUsage]  # the core's own fields
+    if (
+        type(msg) in core.accepts
+        and len(queue) < core._limit  # pyright: ignore[reportPrivateUsage]
+        and get_ident() == core.dispatcher.thread_id
+    ):
+        queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
+        if not core.scheduled:
+            try:
+                core.dispatcher.schedule(core)
+            except BaseException:
+                queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
+                raise
+        return True
+    return False
 
 
 class PyDispatcherCore:
@@ -228,6 +309,10 @@ class PyDispatcherCore:
         self = super().__new__(cls)
         self.thread_id = get_ident()
         return self
+
+    def __getstate__(self) -> NoReturn:
+        """Refused (as C refuses): a copy would share the original's ready queue and flags."""
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
 
     def schedule(self, cell: Any, /) -> None:
         """Put ``cell`` on the ready queue. Precondition: ``cell.scheduled`` is False.
@@ -287,13 +372,19 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
             try:
                 steps = awaitable.__await__()
             except AttributeError:
-                raise TypeError(
-                    f"handle() returned {type(awaitable).__name__}, not an awaitable"
-                ) from None
+                if hasattr(type(awaitable), "__await__"):
+                    raise  # its own error
+                # Made, not raised (as in C): no context, no traceback.
+                error = f"handle() returned {type(awaitable).__name__}, not an awaitable"
+                return done, RAISED, TypeError(error), None, msg
             for yielded in steps:
                 return done, PARKED, steps, yielded, msg
         except BaseException as exc:  # the dispatcher decides what each kind means
+            # Drop this frame (caught here, it is the first): the traceback starts at the
+            # handler's, as in C. No local holds it: that would be a cycle through the frame.
+            exc.__traceback__ = exc.__traceback__.tb_next  # pyright: ignore[reportOptionalMemberAccess]
             return done, RAISED, exc, None, msg
+        del msg, awaitable, steps  # released now (as in C): the checks below see what that does
         done += 1
         if watched and refs(task) != held:
             return done, TAINTED, None, None, None
@@ -320,14 +411,10 @@ if TYPE_CHECKING:
     clock: Callable[[], float] = perf_counter
     deadline_after = py_deadline_after
     SPEEDUPS: bool
-
-    def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
-        """What ``send`` returns when it enqueued at once: see the module's docstring."""
-        ...
-
+    READY: Coroutine[Any, Any, None]
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-    completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+    READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
     SPEEDUPS = False
 else:
     try:
@@ -354,11 +441,12 @@ else:
                 stacklevel=1,
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-        completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+        READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
         SPEEDUPS = False
     else:
         SPEEDUPS = True
 
-        def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
-            """The C build's: ``READY``, whatever the loop."""
-            return READY
+
+def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
+    """What ``send`` returns when it enqueued at once: ``READY``, whatever the loop."""
+    return READY

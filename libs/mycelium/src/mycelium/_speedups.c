@@ -904,8 +904,12 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         else {
             PyAsyncMethods *am = Py_TYPE(awaitable)->tp_as_async;
             if (am == NULL || am->am_await == NULL) {
-                PyErr_Format(PyExc_TypeError, "handle() returned %.100s, not an awaitable",
-                             Py_TYPE(awaitable)->tp_name);
+                /* The class's __name__, as the Python twin says it (tp_name may be dotted). */
+                PyObject *name = PyType_GetName(Py_TYPE(awaitable));
+                if (name != NULL) {
+                    PyErr_Format(PyExc_TypeError, "handle() returned %U, not an awaitable", name);
+                    Py_DECREF(name);
+                }
                 Py_DECREF(awaitable);
                 return batch_outcome(done, BATCH_RAISED, take_exception(), NULL, msg);
             }

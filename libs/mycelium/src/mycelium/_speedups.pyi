@@ -1,8 +1,10 @@
 """Types of the optional C module: the same shapes as their pure-Python twins in _core.py."""
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, final
+
+from ._core import py_run_batch
 
 @final
 class Ready(Coroutine[Any, Any, None]):
@@ -31,15 +33,7 @@ class DispatcherCore:
     thread_id: int
     def schedule(self, cell: Any, /) -> None: ...
 
-def run_batch(
-    queue: deque[Any],
-    handle: Callable[[Any], Awaitable[Any]],
-    batch: int,
-    ready: deque[Any],
-    ask_type: type,
-    task: object,
-    deadline: float,
-    /,
-) -> tuple[int, int, Any, Any, Any]: ...
+run_batch = py_run_batch  # the same signature, in C
+
 def clock() -> float: ...
 def deadline_after(seconds: float, /) -> float: ...
