@@ -22,15 +22,15 @@ from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, final, overload
 
+from ._behaviour import Behaviour
+from ._fault_tolerance import adopt, child_name, instance_from
 from ._message_type import message_check_for
-from ._node import child_name, instance_from
 from ._runtime import Runtime
-from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
-from .lifecycle import abandon, begin_stop, finish_stop, start_failed, stopped
+from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import Overflow, check_capacity, check_overflow
 from .supervision import Supervision
@@ -162,7 +162,7 @@ class ActorSystem:
 
     async def spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -199,7 +199,7 @@ class ActorSystem:
     async def spawn_child(
         self,
         parent: LocalActorRef[Any],
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -213,7 +213,7 @@ class ActorSystem:
 
     async def _spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         name: str | None,
         capacity: int,
         supervision: Supervision | None,
@@ -226,9 +226,9 @@ class ActorSystem:
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
             )
-        factory: Callable[[], Actor[Any]] | None = None
-        actor: Actor[M, R]
-        if isinstance(actor_or_factory, Actor):
+        factory: Callable[[], Behaviour[Any]] | None = None
+        actor: Behaviour[M, R]
+        if isinstance(actor_or_factory, Behaviour):
             actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             if supervision is not None and supervision.kind == "restart":
                 raise ValueError(
@@ -267,19 +267,19 @@ class ActorSystem:
             if parent.state >= FINISHING:  # it stopped its children while this one started
                 await self.stop(cell)
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
-            parent.ensure_node().adopt(parent, cell)
+            adopt(parent, cell)
         return cell
 
     async def _spawn_actor(
         self,
-        actor: Actor[M, R],
+        actor: Behaviour[M, R],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
     ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
-        if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(actor, Behaviour):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -368,14 +368,14 @@ class ActorSystem:
         """
         cell = self.local_cell(ref, "watch")
         if cell.state != STOPPED:
-            await stopped(cell)
+            await when_stopped(cell)
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
 
     async def upgrade(
         self,
         ref: ActorRef[Any],
-        factory: Callable[[], Actor[Any]],
+        factory: Callable[[], Behaviour[Any]],
         *,
         migrate: Migrate | None = None,
     ) -> None:
@@ -576,7 +576,7 @@ class ActorSystem:
             left = self._left(deadline)
             if left == 0.0:
                 break
-            done_stopping = stopped(cell)
+            done_stopping = when_stopped(cell)
             done, _ = await asyncio.wait((done_stopping,), timeout=left)
             if not done:
                 done_stopping.cancel()
@@ -604,7 +604,7 @@ class ActorSystem:
                 stuck.append(cell)
         for cell in stuck:
             abandon(cell)
-        waiting = [stopped(cell) for cell in stuck if cell.state != STOPPED]
+        waiting = [when_stopped(cell) for cell in stuck if cell.state != STOPPED]
         if not waiting:
             return
         # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.
