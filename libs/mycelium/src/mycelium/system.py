@@ -19,8 +19,7 @@ import inspect
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
-from types import TracebackType
-from typing import Any, TypeVar, final, overload
+from typing import Any, TypedDict, TypeVar, Unpack, final, overload
 
 from ._behaviour import Behaviour
 from ._fault_tolerance import adopt, child_name, instance_from
@@ -50,6 +49,15 @@ DEFAULT_TRIM_INTERVAL = 5.0
 FORCED_STOP_GRACE = 0.25
 """Seconds that handlers cancelled at a stop's deadline get to end (and ``on_stop`` to run)
 before the stop returns without them; what they held is counted at the deadline already."""
+
+
+class SpawnOptions(TypedDict, total=False):
+    """The keyword arguments of ``spawn`` (for ``spawn_child``, which forwards them)."""
+
+    name: str | None
+    capacity: int
+    overflow: Overflow
+    supervision: Supervision | None
 
 
 @final
@@ -125,12 +133,8 @@ class ActorSystem:
         self._bind()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut every actor down gracefully, whatever ended the block (see ``shutdown``)."""
         await self.shutdown()
 
     @property
@@ -200,15 +204,16 @@ class ActorSystem:
         self,
         parent: LocalActorRef[Any],
         actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
-        *,
-        name: str | None = None,
-        capacity: int = DEFAULT_CAPACITY,
-        overflow: Overflow = "block",
-        supervision: Supervision | None = None,
+        **options: Unpack[SpawnOptions],
     ) -> ActorRef[M, R]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
         return await self._spawn(
-            actor_or_factory, name, capacity, supervision, parent, overflow=overflow
+            actor_or_factory,
+            options.get("name"),
+            options.get("capacity", DEFAULT_CAPACITY),
+            options.get("supervision"),
+            parent,
+            overflow=options.get("overflow", "block"),
         )
 
     async def _spawn(
