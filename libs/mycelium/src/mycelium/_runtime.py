@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Final, Protocol, final
+from typing import Any, Final, Generic, Protocol, TypeVar, final
 
 from ._deadlines import AskDeadlines
 from .actor_ref import ActorRef
 from .dead_letters import DeadLetters
 
 __all__ = ["Parked", "Runtime", "Scheduler", "SystemHandle"]
+
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
 
 
 class SystemHandle(Protocol):
@@ -57,8 +60,9 @@ class Parked(Protocol):
     def reply(self) -> asyncio.Future[Any] | None: ...
 
 
-class Scheduler(Protocol):
-    """What a cell needs of the dispatcher that runs it (``Dispatcher`` implements it).
+class Scheduler(Protocol[C_contra]):
+    """What a cell (``C``: a ``LocalActorRef``) needs of the dispatcher that runs it
+    (``Dispatcher`` implements it).
 
     Invariant: a cell is on the scheduler's ready queue, or has a handler in progress, iff its
     ``scheduled`` flag is set; only the scheduler clears the flag.
@@ -81,32 +85,33 @@ class Scheduler(Protocol):
         """Wait until ``idle``; False if ``timeout`` passed first."""
         ...
 
-    def schedule(self, cell: Any, /) -> None:
+    def schedule(self, cell: C_contra, /) -> None:
         """Put the idle ``cell`` (``scheduled`` False) on the ready queue; sets the flag."""
         ...
 
-    def settle(self, cell: Any, /) -> None:
+    def settle(self, cell: C_contra, /) -> None:
         """After a failure its supervision lets ``cell`` survive: requeue it if it has mail,
         finish a stop in progress, or let it go idle."""
         ...
 
-    def runs_code_of(self, cell: Any, /) -> bool:
+    def runs_code_of(self, cell: C_contra, /) -> bool:
         """True if the code running now is ``cell``'s own (its handler, its ``on_start``, or a
         task started on behalf of one of them), which must not wait for ``cell`` itself."""
         ...
 
-    def task_of(self, cell: Any, /) -> asyncio.Task[None] | None:
+    def task_of(self, cell: C_contra, /) -> asyncio.Task[None] | None:
         """The task running ``cell``'s handler that suspended (None when none is)."""
         ...
 
-    def give_up(self, cell: Any, /) -> Parked | None:
+    def give_up(self, cell: C_contra, /) -> Parked | None:
         """A forced stop: cancel ``cell``'s suspended handler, if any, and return what it held."""
         ...
 
 
 @final
-class Runtime:
-    """The services of one system that its cells use (see the module docstring).
+class Runtime(Generic[C]):
+    """The services of one system that its cells (``C``: ``LocalActorRef``) use (see the
+    module docstring).
 
     ``loop``: the system's event loop. ``dead_letters``: where every message accepted and not
     handled is recorded. ``ask_deadlines``: the timeouts of the loop's asks, in buckets.
@@ -133,7 +138,7 @@ class Runtime:
         dead_letters: DeadLetters,
         *,
         run_detached: Callable[[Coroutine[Any, Any, None], str], None],
-        forget: Callable[[Any], None],
+        forget: Callable[[C], None],
     ) -> None:
         self.loop: Final = loop
         self.system: Final = system

@@ -138,7 +138,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
 
     # The scheduler that runs this actor: the dispatcher (a plain field of MailboxCore, which
     # the C fast path reads directly; see _runtime.Scheduler for what a cell may use of it).
-    dispatcher: Scheduler
+    dispatcher: Scheduler[LocalActorRef[Any]]
 
     def __init__(
         self,
@@ -147,8 +147,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         name: str | None,
         capacity: int,
         *,
-        dispatcher: Scheduler,
-        runtime: Runtime,
+        dispatcher: Scheduler[LocalActorRef[Any]],
+        runtime: Runtime[LocalActorRef[Any]],
         overflow: Overflow = "block",
     ) -> None:
         super().__init__(capacity)
