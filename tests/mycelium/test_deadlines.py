@@ -6,19 +6,20 @@ import asyncio
 
 import pytest
 
-from mycelium import Actor, ActorRef, ActorSystem, AskTimeout, LocalActorRef
+from mycelium import Actor, ActorRef, ActorSystem, AskTimeout
 from mycelium._deadlines import (  # pyright: ignore[reportPrivateUsage]
     GRANULARITY,
     SHORTEST_BUCKETED,
     AskDeadlines,
 )
+from mycelium.local_ref import LocalActorRef
 
 BUCKETED = SHORTEST_BUCKETED + 0.01  # long enough to take the bucketed path, short for a test
 
 
 def _deadlines(ref: ActorRef[int]) -> AskDeadlines:
     assert isinstance(ref, LocalActorRef)
-    return ref.dispatcher.ask_deadlines
+    return ref.runtime.ask_deadlines
 
 
 class Gate(Actor[int]):

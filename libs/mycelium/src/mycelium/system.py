@@ -10,7 +10,7 @@ actor down gracefully::
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
+# (a friend of Actor and LocalActorRef: sets an actor's ref slot, reads a cell's queue and id)
 
 from __future__ import annotations
 
@@ -19,18 +19,20 @@ import inspect
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
-from types import TracebackType
-from typing import Any, TypeVar, final, overload
+from typing import Any, TypedDict, TypeVar, Unpack, final, overload
 
+from ._behaviour import Behaviour
+from ._fault_tolerance import adopt, child_name, instance_from
 from ._message_type import message_check_for
-from ._node import child_name, instance_from
-from .actor import Actor
+from ._runtime import Runtime
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
-from .errors import ActorStopped, NameTaken, SystemStopped
+from .errors import ActorStopped, SystemStopped
+from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import Overflow, check_capacity, check_overflow
+from .registry import Registry
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
 from .watch import Terminated
@@ -48,6 +50,15 @@ DEFAULT_TRIM_INTERVAL = 5.0
 FORCED_STOP_GRACE = 0.25
 """Seconds that handlers cancelled at a stop's deadline get to end (and ``on_stop`` to run)
 before the stop returns without them; what they held is counted at the deadline already."""
+
+
+class SpawnOptions(TypedDict, total=False):
+    """The keyword arguments of ``spawn`` (for ``spawn_child``, which forwards them)."""
+
+    name: str | None
+    capacity: int
+    overflow: Overflow
+    supervision: Supervision | None
 
 
 @final
@@ -69,13 +80,12 @@ class ActorSystem:
     """
 
     __slots__ = (
-        "_cells",
         "_dispatcher",
         "_loop",
-        "_names",
+        "_registry",
+        "_runtime",
         "_shut_down",
         "_shutting_down",
-        "_starting",
         "_throughput",
         "_trim_handle",
         "_trim_interval",
@@ -105,14 +115,11 @@ class ActorSystem:
         self._throughput = throughput
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: Dispatcher | None = None
-        # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
-        self._cells: dict[int, LocalActorRef[Any]] = {}
-        self._names: dict[str, LocalActorRef[Any]] = {}
+        # What its cells use of it (see _runtime.py); built with the dispatcher.
+        self._runtime: Runtime[LocalActorRef[Any]] | None = None
+        # Its actors, by id and by name, and those whose on_start is running (registry.py).
+        self._registry = Registry()
         self._shut_down = False
-        # Invariant: the ids of actors whose on_start is running (never abandoned meanwhile:
-        # their stop, if one is asked for, runs once on_start has returned), each with the
-        # serial that on_start's code runs under (see dispatcher.ON_BEHALF).
-        self._starting: dict[int, int] = {}
 
     # --------------------------------------------------------------------- context manager
 
@@ -120,32 +127,40 @@ class ActorSystem:
         self._bind()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut every actor down gracefully, whatever ended the block (see ``shutdown``)."""
         await self.shutdown()
 
-    def _bind(self) -> Dispatcher:
+    @property
+    def shut_down(self) -> bool:
+        """True once the shutdown has begun (spawns are refused from then on)."""
+        return self._shut_down
+
+    def _bind(self) -> tuple[Dispatcher, Runtime[LocalActorRef[Any]]]:
         loop = asyncio.get_running_loop()
-        if self._dispatcher is None:
+        if self._dispatcher is None or self._runtime is None:
             self._loop = loop
-            self._dispatcher = Dispatcher(
-                loop, self, self.dead_letters, self._forget, throughput=self._throughput
+            dispatcher = self._dispatcher = Dispatcher(
+                loop, self._registry.starting, throughput=self._throughput
+            )
+            self._runtime = Runtime(
+                loop,
+                self,
+                self.dead_letters,
+                run_detached=dispatcher.run_detached,
+                forget=self._registry.forget,
             )
             if self._trim_interval is not None:
                 self._trim_handle = loop.call_later(self._trim_interval, self._trim_tick)
         elif loop is not self._loop:
             raise RuntimeError(f"actor system {self.name!r} is bound to another event loop")
-        return self._dispatcher
+        return self._dispatcher, self._runtime
 
     # ------------------------------------------------------------------------------ actors
 
     async def spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -182,21 +197,22 @@ class ActorSystem:
     async def spawn_child(
         self,
         parent: LocalActorRef[Any],
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
-        *,
-        name: str | None = None,
-        capacity: int = DEFAULT_CAPACITY,
-        overflow: Overflow = "block",
-        supervision: Supervision | None = None,
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
+        **options: Unpack[SpawnOptions],
     ) -> ActorRef[M, R]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
         return await self._spawn(
-            actor_or_factory, name, capacity, supervision, parent, overflow=overflow
+            actor_or_factory,
+            options.get("name"),
+            options.get("capacity", DEFAULT_CAPACITY),
+            options.get("supervision"),
+            parent,
+            overflow=options.get("overflow", "block"),
         )
 
     async def _spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         name: str | None,
         capacity: int,
         supervision: Supervision | None,
@@ -209,9 +225,9 @@ class ActorSystem:
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
             )
-        factory: Callable[[], Actor[Any]] | None = None
-        actor: Actor[M, R]
-        if isinstance(actor_or_factory, Actor):
+        factory: Callable[[], Behaviour[Any]] | None = None
+        actor: Behaviour[M, R]
+        if isinstance(actor_or_factory, Behaviour):
             actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             if supervision is not None and supervision.kind == "restart":
                 raise ValueError(
@@ -250,19 +266,19 @@ class ActorSystem:
             if parent.state >= FINISHING:  # it stopped its children while this one started
                 await self.stop(cell)
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
-            parent.ensure_node().adopt(parent, cell)
+            adopt(parent, cell)
         return cell
 
     async def _spawn_actor(
         self,
-        actor: Actor[M, R],
+        actor: Behaviour[M, R],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
     ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
-        if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(actor, Behaviour):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -273,26 +289,25 @@ class ActorSystem:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
-        dispatcher = self._bind()
+        dispatcher, runtime = self._bind()
         message_check_for(type(actor))  # raises TypeError early for an uncheckable type
-        if name is not None and name in self._names:
-            raise NameTaken(name)
+        self._registry.check_name(name)
 
         cell: LocalActorRef[M, R] = LocalActorRef(
             actor,
             ActorId.next_value(),
             name,
             capacity,
-            dispatcher,
+            dispatcher=dispatcher,
+            runtime=runtime,
             overflow=check_overflow(overflow),
         )
         actor._mycelium_ref = cell
-        self._cells[cell._id] = cell
-        if name is not None:
-            self._names[name] = cell
+        self._registry.add(cell)
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
         # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
-        serial = self._starting[cell._id] = next_start_serial()
+        starting = self._registry.starting
+        serial = starting[cell._id] = next_start_serial()
         behalf = ON_BEHALF.set(serial)
         try:
             try:
@@ -300,32 +315,19 @@ class ActorSystem:
             finally:
                 ON_BEHALF.reset(behalf)
         except BaseException as exc:
-            self._starting.pop(cell._id, None)
-            # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
-            # dead letters, its asks and waiting senders fail, and stop() callers are released.
-            # on_stop does not run.
-            cell.close()
-            cell._abandon_queue("on_start raised")
-            cell._refuse_waiters("on_start raised")
-            if cell.node is not None:  # what on_start began: children, timers, watches
-                await cell.node.teardown_unstarted(cell)
-            cell.release()
-            self._forget(cell)
-            watchers, cell.watchers = cell.watchers, None
-            for watcher in watchers or ():
-                if not watcher.done():
-                    watcher.set_result(None)
+            starting.pop(cell._id, None)
+            await start_failed(cell)  # it never ran: see lifecycle.start_failed
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
-        self._starting.pop(cell._id, None)
+        starting.pop(cell._id, None)
         cell.scheduled = False
         if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)
         elif cell.state == STOPPING:  # stopped during on_start, with nothing to drain
             cell.scheduled = True
-            cell.finish_stop()
+            finish_stop(cell)
         if self._shut_down and cell.state != RUNNING:
             # The system shut down while on_start ran: the actor is stopping (on_stop runs
             # after on_start, never before); it is of no use to the caller.
@@ -340,7 +342,7 @@ class ActorSystem:
         message creates one again. The system does it every ``trim_interval`` seconds.
         """
         released = 0
-        for cell in self._cells.values():
+        for cell in self._registry:
             if cell.release_queue_if_idle():
                 released += 1
         return released
@@ -363,14 +365,14 @@ class ActorSystem:
         """
         cell = self.local_cell(ref, "watch")
         if cell.state != STOPPED:
-            await cell.stopped()
+            await when_stopped(cell)
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
 
     async def upgrade(
         self,
         ref: ActorRef[Any],
-        factory: Callable[[], Actor[Any]],
+        factory: Callable[[], Behaviour[Any]],
         *,
         migrate: Migrate | None = None,
     ) -> None:
@@ -401,7 +403,7 @@ class ActorSystem:
         """
         if not isinstance(ref, LocalActorRef):
             raise TypeError(f"{what} expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
+        if ref.runtime is not self._runtime:
             raise TypeError(f"{ref!r} belongs to another actor system")
         return ref
 
@@ -420,7 +422,7 @@ class ActorSystem:
             TypeError: the actor called ``name`` does not accept every ``message_type``, or
                 ``message_type`` cannot be checked at runtime.
         """
-        cell = self._names.get(name)
+        cell = self._registry.named(name)
         if cell is not None and message_type is not None:
             cell.check.require(message_type, cell.label)
         return cell
@@ -428,10 +430,10 @@ class ActorSystem:
     @property
     def actors(self) -> list[ActorRef[Any]]:
         """Refs to every actor not yet fully stopped, in spawn order."""
-        return list(self._cells.values())
+        return list(self._registry)
 
     def __len__(self) -> int:
-        return len(self._cells)
+        return len(self._registry)
 
     # ---------------------------------------------------------------------------- stopping
 
@@ -460,14 +462,14 @@ class ActorSystem:
             ValueError: ``timeout`` is negative or NaN.
         """
         seconds = _seconds(timeout, none_allowed=True)
-        cell = self._cell_of(ref)
-        return self._stop(cell, seconds, itself=cell.handling_now())
+        cell = self.local_cell(ref, "stop")
+        return self._stop(cell, seconds, itself=cell.dispatcher.runs_code_of(cell))
 
     async def _stop(self, cell: LocalActorRef[Any], seconds: float | None, itself: bool) -> None:
         node = cell.node
         if itself and node is not None and node.link is not None and node.link.exit(cell):
             return  # a permanent child of a Supervisor that stops itself is restarted
-        cell.begin_stop()
+        begin_stop(cell)
         if not itself:
             await self._stop_in_order([cell], self._deadline(seconds), set())
 
@@ -504,7 +506,7 @@ class ActorSystem:
             return
         task = self._shutting_down
         if task is not None and task.done():
-            if not self._cells:
+            if not self._registry:
                 return
             task = None  # an earlier shutdown left actors (its caller's, or it failed)
         if task is None:
@@ -526,7 +528,7 @@ class ActorSystem:
         if self._trim_handle is not None:
             self._trim_handle.cancel()
             self._trim_handle = None
-        await self._stop_in_order(reversed(list(self._cells.values())), deadline, calling)
+        await self._stop_in_order(self._registry.newest_first(), deadline, calling)
         dispatcher.release_standby()
 
     def _deadline(self, seconds: float | None) -> float | None:
@@ -543,7 +545,10 @@ class ActorSystem:
 
     def _calling_cells(self) -> set[LocalActorRef[Any]]:
         """The actors whose own code is running now (a handler, an on_start, a task of one)."""
-        return {cell for cell in self._cells.values() if cell.handling_now()}
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            return set()
+        return {cell for cell in self._registry if dispatcher.runs_code_of(cell)}
 
     async def _stop_in_order(
         self,
@@ -562,16 +567,16 @@ class ActorSystem:
         for cell in order:
             if cell.state == STOPPED:
                 continue
-            cell.begin_stop()
+            begin_stop(cell)
             if cell.state == STOPPED or cell in calling:
                 continue
             left = self._left(deadline)
             if left == 0.0:
                 break
-            stopped = cell.stopped()
-            done, _ = await asyncio.wait((stopped,), timeout=left)
+            done_stopping = when_stopped(cell)
+            done, _ = await asyncio.wait((done_stopping,), timeout=left)
             if not done:
-                stopped.cancel()
+                done_stopping.cancel()
                 break
         else:
             return
@@ -585,18 +590,18 @@ class ActorSystem:
         for cell in cells:
             if cell.state == STOPPED or cell in calling:
                 continue
-            cell.begin_stop()  # one the graceful pass did not reach: if idle, it stops now
+            begin_stop(cell)  # one the graceful pass did not reach: if idle, it stops now
             if cell.state == STOPPED:
                 continue
-            if cell._id in self._starting:
+            if cell._id in self._registry.starting:
                 log.warning(
                     "actor %s is still in on_start; it stops when on_start returns", cell.label
                 )
             else:
                 stuck.append(cell)
         for cell in stuck:
-            cell.abandon()
-        waiting = [cell.stopped() for cell in stuck if cell.state != STOPPED]
+            abandon(cell)
+        waiting = [when_stopped(cell) for cell in stuck if cell.state != STOPPED]
         if not waiting:
             return
         # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.
@@ -610,22 +615,10 @@ class ActorSystem:
                     "the cancellation); it is let go, and everything it held was counted",
                     cell.label,
                 )
-                self._forget(cell)
-
-    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any]:
-        if not isinstance(ref, LocalActorRef):
-            raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
-            raise TypeError(f"{ref!r} belongs to another actor system")
-        return ref
-
-    def _forget(self, cell: LocalActorRef[Any]) -> None:
-        self._cells.pop(cell._id, None)
-        if cell.name is not None and self._names.get(cell.name) is cell:
-            del self._names[cell.name]
+                self._registry.forget(cell)
 
     def __repr__(self) -> str:
-        alive = sum(1 for cell in self._cells.values() if cell.state == RUNNING)
+        alive = sum(1 for cell in self._registry if cell.state == RUNNING)
         state = "shut down" if self._shut_down else "running"
         return f"<ActorSystem {self.name!r} {state} actors={alive}>"
 
