@@ -49,7 +49,6 @@ from ._wire import (
     STOPPED,
     TELL,
     Failure,
-    Pipe,
     decoder_for,
     message_check,
 )
@@ -61,8 +60,10 @@ from .errors import (
     MessageTypeError,
     RemoteError,
     TransportClosed,
+    TransportFull,
 )
-from .transport.base import Transport
+from .transport.adapter import as_frame_transport
+from .transport.base import FrameTransport, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -106,12 +107,12 @@ class RemoteActorRef(ActorRef[M]):
     __slots__ = (
         "_check",
         "_encode",
+        "_frames",
         "_id",
         "_loop",
         "_name",
         "_next_question",
         "_pending",
-        "_pipe",
         "_reader",
         "_reply_decoder",
         "_send_nowait",
@@ -124,7 +125,7 @@ class RemoteActorRef(ActorRef[M]):
 
     def __init__(
         self: RemoteActorRef[S],
-        transport: Transport,
+        transport: FrameTransport | Transport,
         message_type: TypeForm[S],
         *,
         name: str | None = None,
@@ -144,8 +145,8 @@ class RemoteActorRef(ActorRef[M]):
         self._reply_decoder = decoder_for(reply_type, "RemoteActorRef")
         self._loop = asyncio.get_running_loop()
         self._transport = transport
-        self._pipe = Pipe(transport)
-        self._send_nowait = self._pipe.send_nowait
+        self._frames = frames = as_frame_transport(transport)
+        self._send_nowait = frames.send_bytes_nowait
         self._encode = msgspec.msgpack.Encoder().encode
         self._id = ActorId.next_value()
         self._name = name
@@ -172,7 +173,7 @@ class RemoteActorRef(ActorRef[M]):
     @property
     def is_alive(self) -> bool:
         """True until the transport closes or the remote side reports the actor stopped."""
-        return self._stopped is None and not self._transport.closed
+        return self._stopped is None and not self._frames.closed
 
     @property
     def label(self) -> str:
@@ -180,7 +181,7 @@ class RemoteActorRef(ActorRef[M]):
         return f"{self._name or 'remote'}#{self._id}"
 
     @property
-    def transport(self) -> Transport:
+    def transport(self) -> FrameTransport | Transport:
         """The transport this ref sends through."""
         return self._transport
 
@@ -192,20 +193,16 @@ class RemoteActorRef(ActorRef[M]):
             MailboxFull: the transport is full; counted in ``dropped``.
             ActorStopped: the remote side reported the actor stopped.
             TransportClosed: the connection is closed.
-            TypeError: the transport has no ``send_nowait``.
         """
         if type(msg) not in self._check.accepted:
             self._admit(msg)
         if self._stopped is not None:
             raise ActorStopped(self.label, msg, reason=self._stopped)
-        send_nowait = self._send_nowait
-        if send_nowait is None:
-            raise TypeError(f"{self._transport!r} cannot send without waiting; use `await send`")
         try:
-            send_nowait(self._encode((ENVELOPE_VERSION, TELL, 0, msg)))
-        except asyncio.QueueFull:
+            self._send_nowait(self._encode((ENVELOPE_VERSION, TELL, 0, msg)))
+        except TransportFull:
             self.dropped += 1
-            raise MailboxFull(self.label, getattr(self._transport, "capacity", 0), msg) from None
+            raise MailboxFull(self.label, self._frames.capacity, msg) from None
 
     tell = try_send
 
@@ -225,15 +222,10 @@ class RemoteActorRef(ActorRef[M]):
         if self._stopped is not None:
             raise ActorStopped(self.label, msg, reason=self._stopped)
         frame = self._encode((ENVELOPE_VERSION, TELL, 0, msg))
-        send_nowait = self._send_nowait
-        if send_nowait is not None:
-            try:
-                send_nowait(frame)
-            except asyncio.QueueFull:
-                pass
-            else:
-                return
-        await self._pipe.send(frame)
+        try:
+            self._send_nowait(frame)
+        except TransportFull:
+            await self._frames.send_bytes(frame)
 
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
         """Send ``msg`` and return the remote handler's answer, decoded as ``reply_type``.
@@ -268,12 +260,9 @@ class RemoteActorRef(ActorRef[M]):
         )
         self._pending[question] = (reply, msg)
         try:
-            send_nowait = self._send_nowait
             try:
-                if send_nowait is None:
-                    raise asyncio.QueueFull
-                send_nowait(frame)
-            except asyncio.QueueFull:
+                self._send_nowait(frame)
+            except TransportFull:
                 await self._send_before(frame, reply)
             return await reply
         finally:
@@ -286,7 +275,7 @@ class RemoteActorRef(ActorRef[M]):
 
         If ``reply`` fails first the send is cancelled: the question was never sent.
         """
-        sending = self._loop.create_task(self._pipe.send(frame))
+        sending = self._loop.create_task(self._frames.send_bytes(frame))
         await asyncio.wait((sending, reply), return_when=asyncio.FIRST_COMPLETED)
         if not sending.done():
             sending.cancel()
@@ -302,16 +291,14 @@ class RemoteActorRef(ActorRef[M]):
 
         Pending asks then raise ``TransportClosed``; later calls raise it too.
         """
-        self._transport.close()
+        self._frames.close()
 
     async def aclose(self) -> None:
         """Close, then wait until the reader has finished and the transport is closed."""
         self.close()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(self._reader)
-        wait_closed = getattr(self._transport, "wait_closed", None)
-        if wait_closed is not None:
-            await wait_closed()
+        await self._frames.wait_closed()
 
     # -------------------------------------------------------------------------- internals
 
@@ -322,21 +309,22 @@ class RemoteActorRef(ActorRef[M]):
 
     async def _read(self) -> None:
         """Take every frame the server sends back: answers and refusal notices."""
-        recv_batch = self._pipe.recv_batch
+        frames = self._frames
+        recv_batch = frames.recv_batch
         on_frame = self._on_frame
         why = "the connection closed"
         try:
             while batch := await recv_batch():
                 for frame in batch:
                     on_frame(frame)
-            why = getattr(self._transport, "close_reason", "") or why
+            why = frames.close_reason or why
         except TransportClosed as exc:
             why = str(exc)
         except Exception as exc:
             log.exception("remote ref %s: reader failed", self.label)
             why = f"the reader failed ({exc!r})"
         finally:
-            self._transport.close()
+            frames.close()
             for reply, _msg in self._pending.values():
                 if not reply.done():
                     reply.set_exception(TransportClosed(repr(self._transport), why))

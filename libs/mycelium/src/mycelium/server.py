@@ -13,7 +13,6 @@ import functools
 import logging
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import msgspec
@@ -28,15 +27,15 @@ from ._wire import (
     REPLY,
     STOPPED,
     TELL,
-    Pipe,
     decoder_for,
     describe_type,
     typed_envelope_decoder,
 )
 from .actor_ref import ActorRef
-from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed
+from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed, TransportFull
 from .local_ref import Ask, LocalActorRef
-from .transport.base import Transport
+from .transport.adapter import as_frame_transport
+from .transport.base import FrameTransport, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -108,15 +107,14 @@ class ActorServer(Generic[S]):
         "_decoder",
         "_encode",
         "_expected",
+        "_frames",
         "_held",
         "_hold",
         "_loop",
         "_max_frame",
-        "_pipe",
         "_ref",
         "_resume",
         "_task",
-        "_transport",
         "_writer",
         "answered",
         "backlog_bytes",
@@ -137,7 +135,7 @@ class ActorServer(Generic[S]):
 
     def __init__(
         self,
-        transport: Transport,
+        transport: FrameTransport | Transport,
         ref: ActorRef[S],
         message_type: TypeForm[S],
         *,
@@ -164,10 +162,8 @@ class ActorServer(Generic[S]):
         self._expected = describe_type(message_type)
         self._decode_envelope = typed_envelope_decoder(message_type).decode
         self._loop = asyncio.get_running_loop()
-        self._transport = transport
-        self._pipe = Pipe(transport)
-        limit = getattr(transport, "max_frame_size", None)
-        self._max_frame: int | None = limit if isinstance(limit, int) else None
+        self._frames = frames = as_frame_transport(transport)
+        self._max_frame = frames.max_frame_size
         self._ref = ref
         self._encode = msgspec.msgpack.Encoder().encode
         self.name = name or f"ActorServer({ref.name or ref.id})"
@@ -229,7 +225,7 @@ class ActorServer(Generic[S]):
 
     def close(self) -> None:
         """Close the transport; the server stops once it has read what had arrived."""
-        self._transport.close()
+        self._frames.close()
 
     async def wait_closed(self) -> None:
         """Wait until the transport has ended and every frame read from it was delivered."""
@@ -238,10 +234,10 @@ class ActorServer(Generic[S]):
     # -------------------------------------------------------------------------- internals
 
     async def _run(self) -> None:
-        recv_batch = self._pipe.recv_batch
+        transport = self._frames
+        recv_batch = transport.recv_batch
         decode = self._decode_envelope
         ref = self._ref
-        transport = self._transport
         try:
             while batch := await recv_batch():
                 for index, frame in enumerate(batch):
@@ -271,22 +267,21 @@ class ActorServer(Generic[S]):
             self.error = exc
             log.warning("%s: %s", self.name, exc)
         finally:
-            self._transport.close()
+            transport.close()
             if self._closing is not None:
                 self._closing.cancel()
 
     async def _wait_for_room(self, batch: list[bytes], index: int) -> None:
         """Hold off reading until the reply path has room again, or the transport has ended
         (what had arrived is then delivered: its answers are counted in ``unanswered``)."""
+        frames = self._frames
         if self._closing is None:
-            wait_closed = getattr(self._transport, "wait_closed", None)
-            if wait_closed is not None:
-                self._closing = self._loop.create_task(_call(wait_closed))
-                self._closing.add_done_callback(self._on_transport_closed)
+            self._closing = self._loop.create_task(frames.wait_closed())
+            self._closing.add_done_callback(self._on_transport_closed)
         self.pauses += 1
         self._held = (batch, index)
         try:
-            while self._hold and not self._transport.closed:
+            while self._hold and not frames.closed:
                 resume: asyncio.Future[None] = self._loop.create_future()
                 self._resume = resume
                 await resume
@@ -464,17 +459,14 @@ class ActorServer(Generic[S]):
         in the backlog, in order, and the reader holds off (answers may overtake one another;
         each names its question)."""
         if not self._backlog:
-            send_nowait = self._pipe.send_nowait
             try:
-                if send_nowait is None:
-                    raise asyncio.QueueFull
-                send_nowait(data)
-            except asyncio.QueueFull:
+                self._frames.send_bytes_nowait(data)
+            except TransportFull:
                 pass
             except TransportClosed:
                 self.unanswered += 1
                 return
-            except FrameTooLarge as exc:  # a transport whose limit we could not read
+            except FrameTooLarge as exc:  # a transport that does not tell its limit
                 self._lost_to_size(question, exc)
                 return
             else:
@@ -488,7 +480,7 @@ class ActorServer(Generic[S]):
     async def _write_backlog(self) -> None:
         """Send the backlog in order, waiting for room; the one task of a stall."""
         backlog = self._backlog
-        send = self._pipe.send
+        send = self._frames.send_bytes
         try:
             while backlog:
                 question, data = backlog[0]
@@ -521,12 +513,8 @@ class ActorServer(Generic[S]):
         )
 
 
-async def _call(wait: Callable[[], Awaitable[object]]) -> None:
-    await wait()
-
-
 def serve(
-    transport: Transport,
+    transport: FrameTransport | Transport,
     ref: ActorRef[S],
     message_type: TypeForm[S],
     *,

@@ -24,7 +24,7 @@ building an ``ActorMessage`` per frame (``RemoteActorRef`` and ``ActorServer`` u
 Flow control, end to end, counted in bytes as well as frames: when the peer reads too slowly,
 the kernel buffer and the event loop's write buffer fill, frames collect in this side's
 buffer, and once ``max_buffered_bytes`` bytes or ``capacity`` frames wait there ``send`` waits
-and ``send_nowait`` raises ``asyncio.QueueFull``. On the receiving side, reading from the
+and ``send_nowait`` raises ``TransportFull``. On the receiving side, reading from the
 socket pauses while ``max_buffered_bytes`` bytes or ``capacity`` frames received wait for
 ``recv``, and resumes when both are back under half. So each side of a connection holds, per
 direction, at most about ``max_buffered_bytes`` plus the event loop's own buffers (a read chunk
@@ -68,7 +68,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Final, cast, final
 
-from mycelium.errors import FrameTooLarge, TransportClosed
+from mycelium.errors import FrameTooLarge, TransportClosed, TransportFull
 from mycelium.message import ActorMessage
 
 from ._socket_path import bind_unix_socket, identity
@@ -126,7 +126,7 @@ class UnixSocketTransport:
     :meth:`listen`) or :meth:`pair` (two connected ends in this process).
 
     ``send`` waits only while ``max_buffered_bytes`` bytes or ``capacity`` frames already wait
-    for a backed-up socket; ``send_nowait`` raises ``asyncio.QueueFull`` instead. Both raise
+    for a backed-up socket; ``send_nowait`` raises ``TransportFull`` instead. Both raise
     ``TransportClosed`` once the transport is closed (by ``close()``, or because the peer is
     gone), ``TypeError`` for a local ``ActorMessage`` (encode first) and ``FrameTooLarge`` for
     a payload above ``max_frame_size`` (nothing is written; the transport stays open).
@@ -387,7 +387,8 @@ class UnixSocketTransport:
 
         Raises:
             TransportClosed: the transport is closed.
-            asyncio.QueueFull: ``capacity`` frames already wait for a backed-up socket.
+            TransportFull: ``capacity`` frames or ``max_buffered_bytes`` bytes already wait for
+                a backed-up socket; nothing was accepted.
             TypeError: ``msg`` is not a serialized ``ActorMessage``.
             FrameTooLarge: the payload exceeds ``max_frame_size``; nothing was written.
         """
@@ -417,7 +418,12 @@ class UnixSocketTransport:
         """
         size = self._check_payload(data)
         if self._paused and self._full():
-            raise asyncio.QueueFull
+            raise TransportFull(
+                self._describe(),
+                self.capacity,
+                f"{self._wframes} frames, {len(self._wbuf)} bytes wait for a backed-up socket; "
+                f"capacity={self.capacity}, max_buffered_bytes={self.max_buffered_bytes}",
+            )
         self._append(data, size)
 
     async def send_bytes(self, data: bytes, /) -> None:
