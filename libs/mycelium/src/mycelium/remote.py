@@ -42,23 +42,19 @@ from ._wire import (
     ENVELOPE_DECODER,
     ENVELOPE_VERSION,
     ERROR,
-    FAILURE_DECODER,
-    RAISED,
-    REFUSED,
     REPLY,
     STOPPED,
     TELL,
-    Failure,
     decoder_for,
     message_check,
 )
+from ._wire_errors import error_of, read_failure, rejection
 from .actor_ref import ActorId, ActorRef
 from .errors import (
     ActorStopped,
     AskTimeout,
     MailboxFull,
     MessageTypeError,
-    RemoteError,
     TransportClosed,
     TransportFull,
 )
@@ -345,33 +341,17 @@ class RemoteActorRef(ActorRef[M]):
             except msgspec.DecodeError as exc:
                 reply.set_exception(exc)
         elif envelope.kind == ERROR:
-            try:
-                failure = FAILURE_DECODER.decode(envelope.payload)
-            except msgspec.DecodeError as exc:
-                failure = Failure(RAISED, "DecodeError", f"unreadable error report: {exc}")
+            failure = read_failure(envelope.payload)
             if failure.code == STOPPED:
                 self._stopped = f"remote: {failure.message}"
             if entry is None:
                 self.rejected += 1
-                self.last_rejection = (
-                    f"refused (the remote actor handles {failure.type_name}): {failure.message}"
-                    if failure.code == REFUSED
-                    else f"{failure.type_name}: {failure.message}"
-                )
+                self.last_rejection = rejection(failure)
                 log.warning(
                     "remote actor %s refused a message: %s", self.label, self.last_rejection
                 )
             elif not entry[0].done():
-                entry[0].set_exception(self._error(failure, entry[1]))
-
-    def _error(self, failure: Failure, msg: object) -> Exception:
-        if failure.code == STOPPED:
-            return ActorStopped(self.label, msg, reason=f"remote: {failure.message}")
-        if failure.code == REFUSED:
-            error = MessageTypeError(self.label, f"{failure.type_name} (remote)", msg)
-            error.add_note(f"the remote side refused it: {failure.message}")
-            return error
-        return RemoteError(self.label, failure.type_name, failure.message, failure.traceback)
+                entry[0].set_exception(error_of(failure, self.label, entry[1]))
 
 
 def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:

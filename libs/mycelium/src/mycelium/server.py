@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import traceback
 from collections import deque
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
@@ -25,12 +24,13 @@ from ._wire import (
     RAISED,
     REFUSED,
     REPLY,
-    STOPPED,
     TELL,
+    Failure,
     decoder_for,
     describe_type,
     typed_envelope_decoder,
 )
+from ._wire_errors import outcome, raised, refused, shortened, stopped, too_large
 from .actor_ref import ActorRef
 from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed, TransportFull
 from .local_ref import Ask, LocalActorRef
@@ -51,9 +51,6 @@ DEFAULT_MAX_PENDING: Final = 1024
 
 DEFAULT_MAX_PENDING_BYTES: Final = 1024 * 1024
 """Bytes of those asks' frames before a server holds off reading."""
-
-_MAX_TRACEBACK: Final = 4000
-"""Characters of a remote traceback sent back with an error (its end, where the raise is)."""
 
 
 @final
@@ -255,10 +252,10 @@ class ActorServer(Generic[S]):
                         try:
                             await ref.send(envelope.payload)
                         except MessageTypeError as exc:
-                            self._refuse(0, exc)
+                            self._report(0, refused(exc, self._expected))
                         except ActorStopped as exc:
                             self.undelivered += 1
-                            self._report(0, STOPPED, exc)
+                            self._report(0, stopped(exc))
                         else:
                             self.delivered += 1
                     else:
@@ -321,7 +318,7 @@ class ActorServer(Generic[S]):
             self._decoder.decode(envelope.payload)  # raises the error, with the field's path
             raise msgspec.DecodeError("the envelope does not decode")  # pragma: no cover
         except msgspec.DecodeError as exc:
-            self._refuse(question, exc)
+            self._report(question, refused(exc, self._expected))
 
     async def _deliver_ask(self, question: int, msg: object, size: int) -> None:
         ref = self._ref
@@ -334,11 +331,11 @@ class ActorServer(Generic[S]):
                 # waiting for room (backpressure), without a task per question.
                 await ref._enqueue(Ask(msg, reply), msg)  # pyright: ignore[reportPrivateUsage]
             except MessageTypeError as exc:
-                self._refuse(question, exc)
+                self._report(question, refused(exc, self._expected))
                 return
             except ActorStopped as exc:
                 self.undelivered += 1
-                self._report(question, STOPPED, exc)
+                self._report(question, stopped(exc))
                 return
         else:
             reply = self._loop.create_task(ref.ask(msg, timeout=None))  # pyright: ignore[reportArgumentType]
@@ -352,18 +349,11 @@ class ActorServer(Generic[S]):
     def _answer(self, question: int, size: int, reply: asyncio.Future[Any]) -> None:
         self.pending -= 1
         self.pending_bytes -= size
-        if reply.cancelled():
-            self._report(question, STOPPED, asyncio.CancelledError("the handler was cancelled"))
+        failure = outcome(reply, self._expected)
+        if failure is None:
+            self._reply(question, reply.result())
         else:
-            exc = reply.exception()
-            if exc is None:
-                self._reply(question, reply.result())
-            elif isinstance(exc, ActorStopped):
-                self._report(question, STOPPED, exc)
-            elif isinstance(exc, MessageTypeError):
-                self._refuse(question, exc)
-            else:
-                self._report(question, RAISED, exc)
+            self._report(question, failure)
         if self._hold:
             self._update_hold()
 
@@ -371,7 +361,7 @@ class ActorServer(Generic[S]):
         try:
             data = self._encode((ENVELOPE_VERSION, REPLY, question, result))
         except Exception as error:  # TypeError, OverflowError, EncodeError...
-            self._report(question, RAISED, error, "the answer cannot be encoded: ")
+            self._report(question, raised(error, "the answer cannot be encoded: "))
             return
         limit = self._max_frame
         if limit is not None and len(data) > limit:
@@ -384,64 +374,42 @@ class ActorServer(Generic[S]):
                 len(data),
                 limit,
             )
-            self._send_error(
-                question,
-                (
-                    RAISED,
-                    "FrameTooLarge",
-                    f"the answer is {len(data)} bytes encoded, above max_frame_size={limit} "
-                    "of the server's transport, so it was not sent (the handler ran and its "
-                    "actor goes on): return less, or raise max_frame_size on both sides",
-                    "",
-                ),
-            )
+            self._send_error(question, too_large(len(data), limit))
             return
         self.answered += 1
         self._send_back(question, data)
 
-    def _refuse(self, question: int, exc: BaseException) -> None:
-        self.rejected += 1
-        log.warning("%s refused a message: %s", self.name, exc)
-        self._report(question, REFUSED, exc)
-
-    def _report(self, question: int, code: int, exc: BaseException, prefix: str = "") -> None:
-        if code == RAISED:
+    def _report(self, question: int, failure: Failure) -> None:
+        """Count and send the error report ``failure`` (``question`` 0: a refused tell)."""
+        if failure.code == RAISED:
             self.failed += 1
-            tb = "".join(traceback.format_exception(exc))[-_MAX_TRACEBACK:]
-            failure = (code, type(exc).__qualname__, prefix + str(exc), tb)
-        elif code == REFUSED:
-            expected = exc.expected if isinstance(exc, MessageTypeError) else self._expected
-            failure = (code, expected, str(exc), "")
-        else:
-            failure = (code, type(exc).__qualname__, str(exc), "")
+        elif failure.code == REFUSED:
+            self.rejected += 1
+            log.warning("%s refused a message: %s", self.name, failure.message)
         self._send_error(question, failure)
 
-    def _send_error(self, question: int, failure: tuple[int, str, str, str]) -> None:
+    def _send_error(self, question: int, failure: Failure) -> None:
         """Send an error report; one too large for a frame is shortened, and says so."""
         data = self._encode((ENVELOPE_VERSION, ERROR, question, failure))
         limit = self._max_frame
         if limit is not None and len(data) > limit:
             self.oversized += 1
-            code, type_name, message, _traceback = failure
             log.warning(
                 "%s: the error report for question %d (%s) is %d bytes, above "
                 "max_frame_size=%d of the transport; it is shortened",
                 self.name,
                 question,
-                type_name,
+                failure.type_name,
                 len(data),
                 limit,
             )
-            note = (
-                f" [shortened: the report was {len(data)} bytes, too large for a frame "
-                f"(max_frame_size={limit}); the traceback is left out]"
-            )
-            keep = max(0, min(len(message), limit - len(note) - len(type_name) - 64))
             data = self._encode(
-                (ENVELOPE_VERSION, ERROR, question, (code, type_name, message[:keep] + note, ""))
+                (ENVELOPE_VERSION, ERROR, question, shortened(failure, len(data), limit))
             )
             if len(data) > limit:
-                data = self._encode((ENVELOPE_VERSION, ERROR, question, (code, "", "", "")))
+                data = self._encode(
+                    (ENVELOPE_VERSION, ERROR, question, Failure(failure.code, "", "", ""))
+                )
             if len(data) > limit:  # pragma: no cover - smaller than any question that fit
                 self.unanswered += 1
                 log.error(

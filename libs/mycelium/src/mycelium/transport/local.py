@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Final, final
 
 from mycelium.errors import TransportClosed, TransportFull
 from mycelium.message import ActorMessage
+
+from ._waiters import wake_all, wake_first
 
 __all__ = ["DEFAULT_BATCH", "LocalTransport"]
 
@@ -83,7 +86,7 @@ class LocalTransport:
         if len(self._queue) >= self.capacity:
             raise TransportFull(self._describe(), self.capacity)
         self._queue.append(msg)
-        _wake_first(self._getters)
+        wake_first(self._getters)
 
     def send_bytes_nowait(self, data: bytes, /) -> None:
         """``send_nowait`` of a payload, as a serialized envelope.
@@ -95,16 +98,7 @@ class LocalTransport:
     async def send(self, msg: ActorMessage, /) -> None:
         """Enqueue ``msg``, waiting for room. Raises ``TransportClosed`` once closed."""
         while not self._closed and len(self._queue) >= self.capacity:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._putters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter in self._putters:
-                    self._putters.remove(waiter)
-                elif not self._closed:  # we were woken for room we will not use: pass it on
-                    _wake_first(self._putters)
-                raise
+            await _park(self._putters, lambda: not self._closed)
         self.send_nowait(msg)
 
     async def send_bytes(self, data: bytes, /) -> None:
@@ -116,7 +110,7 @@ class LocalTransport:
         if not self._queue and not await self._wait_for_messages():
             return None
         msg = self._queue.popleft()
-        _wake_first(self._putters)
+        wake_first(self._putters)
         return msg
 
     async def recv_batch(self, limit: int = DEFAULT_BATCH) -> list[bytes]:
@@ -132,7 +126,7 @@ class LocalTransport:
         while queue and len(batch) < limit:
             msg = queue.popleft()
             batch.append(b"" if msg.is_local else msg.data)
-            _wake_first(self._putters)
+            wake_first(self._putters)
         return batch
 
     async def _wait_for_messages(self) -> bool:
@@ -140,16 +134,7 @@ class LocalTransport:
         while not self._queue:
             if self._closed:
                 return False
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._getters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter in self._getters:
-                    self._getters.remove(waiter)
-                elif self._queue:
-                    _wake_first(self._getters)
-                raise
+            await _park(self._getters, lambda: bool(self._queue))
         return True
 
     def close(self) -> None:
@@ -157,9 +142,8 @@ class LocalTransport:
         if self._closed:
             return
         self._closed = True
-        for waiters in (self._getters, self._putters):
-            while waiters:
-                _wake_first(waiters)
+        wake_all(self._getters)
+        wake_all(self._putters)
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
 
@@ -180,9 +164,17 @@ class LocalTransport:
         return f"<{self._describe()} {state} {len(self._queue)}/{self.capacity}>"
 
 
-def _wake_first(waiters: deque[asyncio.Future[None]]) -> None:
-    while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-            return
+async def _park(waiters: deque[asyncio.Future[None]], pass_on: Callable[[], bool]) -> None:
+    """Wait in ``waiters`` until woken. Cancelled: out of the queue, or, if it was woken for
+    something it will not use (room, a message) and ``pass_on()`` says it is still there, the
+    wake-up goes to the next waiter."""
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiters.append(waiter)
+    try:
+        await waiter
+    except asyncio.CancelledError:
+        if waiter in waiters:
+            waiters.remove(waiter)
+        elif pass_on():
+            wake_first(waiters)
+        raise
