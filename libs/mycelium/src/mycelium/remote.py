@@ -1,11 +1,13 @@
 """``RemoteActorRef``: an ``ActorRef`` to an actor in another process (Phase 2).
 
 A ``RemoteActorRef[M]`` sends through a duplex transport (a
-:class:`~mycelium.transport.unix.UnixSocketTransport`) to an
-:class:`~mycelium.server.ActorServer`, which delivers to the actor on the other side. Code
-holding the ref cannot tell it from a local one: ``send``, ``try_send`` and ``ask`` keep their
-meaning, and errors map onto the same classes, plus ``TransportClosed`` when the other process
-is gone.
+:class:`~mycelium.transport.unix.UnixSocketTransport`, or any
+:class:`~mycelium.transport.base.FrameTransport`: what the ref uses of it is that protocol;
+an envelope-only ``Transport`` is adapted) to an :class:`~mycelium.server.ActorServer`, which
+delivers to the actor on the other side. Code holding the ref cannot tell it from a local one:
+``send``, ``try_send`` and ``ask`` keep their meaning, and errors map onto the same classes
+(``_wire_errors.py``), plus ``TransportClosed`` when the other process is gone and
+``MailboxFull`` when the transport is full (its ``TransportFull``).
 
 The runtime knows no message schema: the message type (a msgspec-encodable class, or a union
 of tagged ``msgspec.Struct``) is given to both sides, and messages travel as msgpack in the

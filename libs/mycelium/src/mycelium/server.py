@@ -2,8 +2,9 @@
 
 The receiving half of location transparency: frames arriving on a transport are decoded as
 the message type given here and delivered to a local ``ActorRef``; questions are answered
-through the same transport. See ``remote.py`` for the sending half and ``_wire.py`` for the
-envelope.
+through the same transport. See ``remote.py`` for the sending half, ``_wire.py`` for the
+envelope and ``_wire_errors.py`` for how exceptions become error reports. What the server uses
+of its transport is ``transport.base.FrameTransport``.
 """
 
 from __future__ import annotations
