@@ -47,7 +47,7 @@ def test_a_stream_cut_anywhere_yields_its_frames_once_complete() -> None:
     assert (frames, decoder.greeted, decoder.buffered) == ([], True, 2)
     decoder.feed(stream[10:14], frames.append)  # inside the first payload
     assert frames == []
-    decoder.feed(stream[14:], frames.append)
+    assert decoder.feed(stream[14:], frames.append) == 6  # the payload bytes handed out
     assert frames == [b"one", b"two"]
     assert (decoder.frames, decoder.payload_bytes, decoder.buffered) == (2, 6, 0)
     decoder.end()

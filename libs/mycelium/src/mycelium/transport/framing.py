@@ -111,8 +111,9 @@ class FrameDecoder:
         """Bytes held of the incomplete greeting or frame."""
         return len(self._rest)
 
-    def feed(self, data: bytes, append: Callable[[bytes], object]) -> None:
-        """Hand ``append`` the payload of every frame ``data`` completes, in order.
+    def feed(self, data: bytes, append: Callable[[bytes], object]) -> int:
+        """Hand ``append`` the payload of every frame ``data`` completes, in order; return
+        the payload bytes handed out.
 
         Raises:
             TransportClosed: the stream breaks the protocol (the detail says how; for a length
@@ -122,13 +123,13 @@ class FrameDecoder:
         if rest:
             rest += data
             if len(rest) < self._need:
-                return
+                return 0
             data = bytes(rest)
             rest.clear()
         if not self._greeted:
             if len(data) < GREETING_SIZE:
                 rest += data
-                return
+                return 0
             self._check_greeting(data[:GREETING_SIZE])
             data = data[GREETING_SIZE:]
         end_of_data = len(data)
@@ -152,14 +153,16 @@ class FrameDecoder:
                 start = end
                 count += 1
         finally:
+            size = start - count * HEADER_SIZE
             self.frames += count
-            self.payload_bytes += start - count * HEADER_SIZE
+            self.payload_bytes += size
         if start < end_of_data:
             rest += data[start:]
             if end_of_data - start >= HEADER_SIZE:
                 self._need = HEADER_SIZE + unpack(data, start)[0]
             else:
                 self._need = HEADER_SIZE
+        return size
 
     def end(self) -> None:
         """The stream has ended: check that it did not stop inside a greeting or a frame.

@@ -61,6 +61,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import socket
@@ -609,30 +610,29 @@ class UnixSocketTransport:
     def _on_data(self, data: bytes) -> None:
         if self._closed:
             return
-        decoder = self._decoder
-        frames, size = decoder.frames, decoder.payload_bytes
+        inbox = self._inbox
+        before = len(inbox)
         try:
-            decoder.feed(data, self._inbox.append)
+            size = self._decoder.feed(data, inbox.append)
         except TransportClosed as error:
-            self._took(decoder.frames - frames, decoder.payload_bytes - size)
+            taken = list(itertools.islice(inbox, before, None))  # the frames before the fault
+            self.received += len(taken)
+            self._inbox_bytes += sum(map(len, taken))
             if isinstance(error.__cause__, FrameTooLarge):
                 self.oversized += 1
             self._fail(error)
             return
-        if decoder.frames != frames:
-            self._took(decoder.frames - frames, decoder.payload_bytes - size)
+        count = len(inbox) - before
+        if count:
+            self.received += count
+            self._inbox_bytes += size
             wake_first(self._getters)
             if not self._reading_paused and (
-                len(self._inbox) >= self.capacity or self._inbox_bytes >= self.max_buffered_bytes
+                len(inbox) >= self.capacity or self._inbox_bytes >= self.max_buffered_bytes
             ):
                 self._reading_paused = True
                 if self._link is not None:
                     self._link.pause_reading()
-
-    def _took(self, count: int, size: int) -> None:
-        """Count ``count`` frames of ``size`` payload bytes the decoder put in the inbox."""
-        self.received += count
-        self._inbox_bytes += size
 
     def _on_eof(self) -> None:
         if self._closed:
