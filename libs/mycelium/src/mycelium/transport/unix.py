@@ -303,14 +303,20 @@ class UnixSocketTransport:
         uids = check_uids(allowed_uids)
         where = os.fspath(path)
         sock = listening_socket(where, replace=replace, backlog=backlog, mode=mode)
-        return UnixSocketListener(
-            where,
-            sock,
-            allowed_uids=uids,
-            max_frame_size=max_frame_size,
-            capacity=capacity,
-            max_buffered_bytes=max_buffered_bytes,
-        )
+        try:
+            return UnixSocketListener(
+                where,
+                sock,
+                allowed_uids=uids,
+                max_frame_size=max_frame_size,
+                capacity=capacity,
+                max_buffered_bytes=max_buffered_bytes,
+            )
+        except BaseException:
+            sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(where)
+            raise
 
     @classmethod
     async def pair(
