@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+import mycelium.errors
 from mycelium import (
     ActorStopped,
     AskTimeout,
@@ -20,6 +23,7 @@ from mycelium import (
     SystemStopped,
     TransportClosed,
 )
+from mycelium.errors import TransportFull
 
 ERRORS: list[type[MyceliumError]] = [
     ActorStopped,
@@ -35,6 +39,7 @@ ERRORS: list[type[MyceliumError]] = [
     SocketPathInUse,
     SystemStopped,
     TransportClosed,
+    TransportFull,
 ]
 
 
@@ -55,6 +60,27 @@ def test_transport_errors_are_also_the_matching_builtin_errors() -> None:
     assert issubclass(SocketPathError, OSError)
     assert issubclass(SocketPathInUse, SocketPathError)
     assert issubclass(SocketPathInUse, FileExistsError)
+
+
+def test_transport_full_is_also_a_queue_full_but_no_mailbox_full() -> None:
+    assert issubclass(TransportFull, asyncio.QueueFull)
+    assert not issubclass(TransportFull, MailboxFull)
+    assert "TransportFull" in mycelium.errors.__all__
+
+
+def test_transport_full_names_the_transport_and_what_is_full() -> None:
+    err = TransportFull("UnixSocketTransport('a')", 4, "4 frames, 80 bytes wait")
+    assert (err.transport, err.capacity, err.detail) == (
+        "UnixSocketTransport('a')",
+        4,
+        "4 frames, 80 bytes wait",
+    )
+    assert str(err) == (
+        "transport UnixSocketTransport('a') is full (4 frames, 80 bytes wait); nothing was "
+        "sent. Use `await send` to wait for room, or retry later."
+    )
+    assert str(TransportFull("t", 2)).startswith("transport t is full (2 frames); nothing")
+    assert str(TransportFull("t", 0)).startswith("transport t is full; nothing was sent")
 
 
 def test_message_type_error_is_also_a_type_error() -> None:

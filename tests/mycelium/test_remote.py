@@ -527,3 +527,32 @@ async def test_a_remote_ref_works_over_any_duplex_transport(system: ActorSystem)
     await asyncio.wait_for(server.wait_closed(), WAIT)
     assert actor.seen == [1, 2, 3]
     assert server.delivered == 4
+
+
+class Crowded(Duplex):
+    """A duplex transport whose non-waiting send refuses with a plain ``asyncio.QueueFull``."""
+
+    def send_nowait(self, msg: ActorMessage) -> None:
+        raise asyncio.QueueFull
+
+
+async def test_any_transport_that_is_full_makes_try_send_raise_mailbox_full() -> None:
+    near, _far = Crowded.pair()
+    ref = RemoteActorRef(near, Calc, name="crowded")
+    with pytest.raises(MailboxFull, match=r"^mailbox of 'crowded#\d+' is full \(0 messages\)"):
+        ref.try_send(Add(1))
+    assert ref.dropped == 1
+    await ref.send(Add(2))  # waits for room instead
+    assert len(near.outgoing) == 1
+    await asyncio.wait_for(ref.aclose(), WAIT)
+
+
+async def test_try_send_on_a_full_socket_quotes_the_transports_capacity() -> None:
+    client_end, idle_end = await UnixSocketTransport.pair(capacity=4)
+    ref = RemoteActorRef(client_end, Calc)
+    with pytest.raises(MailboxFull) as refused:  # noqa: PT012 - the loop fills the socket
+        while True:
+            ref.try_send(Add(1))
+    assert refused.value.capacity == 4
+    client_end.abort()
+    idle_end.abort()

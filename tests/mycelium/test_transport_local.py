@@ -10,7 +10,9 @@ import uvloop
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mycelium import ActorMessage, LocalTransport, Transport, TransportClosed
+from mycelium import ActorMessage, LocalTransport, MyceliumError, Transport, TransportClosed
+from mycelium.errors import MailboxFull, TransportFull
+from mycelium.transport.base import FrameTransport
 
 
 class Item(NamedTuple):
@@ -56,6 +58,23 @@ async def test_send_nowait_raises_queue_full_when_full() -> None:
     with pytest.raises(asyncio.QueueFull):
         transport.send_nowait(local(2))
     assert len(transport) == 1
+
+
+async def test_a_full_transport_raises_transport_full_naming_it() -> None:
+    transport = LocalTransport(capacity=2, name="pipe")
+    transport.send_nowait(local(1))
+    transport.send_bytes_nowait(b"2")
+    with pytest.raises(
+        TransportFull,
+        match=r"^transport LocalTransport\('pipe'\) is full \(2 frames\); nothing was sent\. ",
+    ) as caught:
+        transport.send_nowait(local(3))
+    assert isinstance(caught.value, MyceliumError)
+    assert not isinstance(caught.value, MailboxFull)
+    assert (caught.value.transport, caught.value.capacity) == ("LocalTransport('pipe')", 2)
+    with pytest.raises(TransportFull):
+        transport.send_bytes_nowait(b"3")
+    assert len(transport) == 2
 
 
 async def test_send_nowait_refuses_what_is_not_an_envelope() -> None:
@@ -239,3 +258,72 @@ def test_concurrent_senders_keep_their_order_and_lose_nothing(
     for who, items in enumerate(per_sender):
         assert [item.value for item in got if item.sender == who] == items
     assert len(got) == total
+
+
+# ---------------------------------------------------------------------------- frames (bytes)
+
+
+def test_local_transport_is_a_frame_transport() -> None:
+    transport: FrameTransport = LocalTransport()  # pyright checks the protocol statically
+    assert isinstance(transport, FrameTransport)
+    assert transport.max_frame_size is None
+    assert transport.capacity == 1000
+
+
+def test_an_envelope_queue_is_not_a_frame_transport() -> None:
+    assert not isinstance(object(), FrameTransport)
+
+
+async def test_frames_and_envelopes_share_one_queue_in_order() -> None:
+    transport = LocalTransport(capacity=8)
+    transport.send_bytes_nowait(b"a")
+    await transport.send_bytes(b"b")
+    await transport.send(ActorMessage.serialized(b"c"))
+    transport.send_nowait(local("no bytes"))
+    assert await transport.recv_batch() == [b"a", b"b", b"c", b""]
+    await transport.send_bytes(b"d")
+    msg = await transport.recv()
+    assert msg is not None
+    assert msg.data == b"d"
+
+
+async def test_recv_batch_takes_at_most_limit_and_makes_room_for_waiting_senders() -> None:
+    transport = LocalTransport(capacity=2)
+    await transport.send_bytes(b"1")
+    await transport.send_bytes(b"2")
+    waiting = [asyncio.ensure_future(transport.send_bytes(bytes([n]))) for n in b"34"]
+    await asyncio.sleep(0)
+    assert not any(sending.done() for sending in waiting)
+    assert await transport.recv_batch(limit=1) == [b"1"]
+    assert await transport.recv_batch() == [b"2"]
+    await asyncio.gather(*waiting)
+    assert await transport.recv_batch() == [b"3", b"4"]
+    with pytest.raises(ValueError, match=r"^limit must be >= 1, got 0$"):
+        await transport.recv_batch(limit=0)
+
+
+async def test_recv_batch_waits_then_returns_empty_once_closed_and_drained() -> None:
+    transport = LocalTransport()
+    taking = asyncio.ensure_future(transport.recv_batch())
+    await asyncio.sleep(0)
+    assert not taking.done()
+    transport.send_bytes_nowait(b"x")
+    assert await taking == [b"x"]
+    transport.send_bytes_nowait(b"last")
+    transport.close()
+    assert await transport.recv_batch() == [b"last"]
+    assert await transport.recv_batch() == []
+    with pytest.raises(TransportClosed, match=r"closed by this side$"):
+        await transport.send_bytes(b"late")
+
+
+async def test_wait_closed_returns_once_closed_and_close_reason_says_why() -> None:
+    transport = LocalTransport()
+    assert transport.close_reason == ""
+    waiting = asyncio.ensure_future(transport.wait_closed())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    transport.close()
+    await waiting
+    await transport.wait_closed()  # closed already: at once
+    assert transport.close_reason == "closed by this side"

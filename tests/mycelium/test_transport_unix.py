@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +36,8 @@ from mycelium import (
     UnixSocketListener,
     UnixSocketTransport,
 )
+from mycelium.errors import TransportFull
+from mycelium.transport.base import FrameTransport
 from mycelium.transport.unix import FLUSH_BYTES, PROTOCOL_VERSION
 
 WAIT = 5.0
@@ -462,6 +465,41 @@ async def test_send_waits_while_the_peer_does_not_read(
     assert got == list(range(1, accepted + 1))
     await asyncio.wait_for(blocked, WAIT)
     assert client.undelivered == 0
+
+
+async def test_a_full_transport_raises_transport_full_saying_what_waits() -> None:
+    a, b = await UnixSocketTransport.pair(capacity=4, max_buffered_bytes=1 << 20)
+    refused: TransportFull | None = None
+    while refused is None:  # the peer never reads: the socket, then this side's buffer fill
+        try:
+            a.send_bytes_nowait(b"x" * 4096)
+        except TransportFull as exc:
+            refused = exc
+    assert isinstance(refused, MyceliumError)
+    assert refused.capacity == 4
+    assert re.fullmatch(
+        r"transport UnixSocketTransport\('pair\.a'\) is full \(4 frames, 16400 bytes wait for "
+        r"a backed-up socket; capacity=4, max_buffered_bytes=1048576\); nothing was sent\. .*",
+        str(refused),
+    )
+    with pytest.raises(TransportFull):
+        a.send_nowait(msg(b"y"))
+    a.abort()
+    b.abort()
+
+
+async def test_it_is_a_frame_transport() -> None:
+    a, b = await UnixSocketTransport.pair(max_frame_size=100)
+    ends: list[FrameTransport] = [a, b]  # pyright checks the protocol statically
+    assert all(isinstance(end, FrameTransport) for end in ends)
+    assert a.max_frame_size == 100
+    assert a.close_reason == ""
+    a.close()
+    await asyncio.wait_for(a.wait_closed(), WAIT)
+    assert a.close_reason == "closed by this side"
+    assert await b.recv_batch() == []
+    assert b.close_reason == "the peer closed the connection"
+    b.close()
 
 
 async def test_a_cancelled_send_accepted_nothing(listener: UnixSocketListener, ends: Ends) -> None:

@@ -12,22 +12,15 @@ Wire envelope (version 1), one per frame, a msgpack array ``[version, kind, id, 
 
 Readers ignore extra trailing array items, so a later version can add fields; a reader refuses
 an envelope whose version it does not know, and says so.
-
-:class:`Pipe` moves payload ``bytes`` over any ``Transport``: through the envelope-free fast
-path of a ``UnixSocketTransport``, or wrapped in ``ActorMessage.serialized`` for any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, Final, Generic, TypeVar, cast, final
+from typing import Any, Final, Generic, TypeVar, cast
 
 import msgspec
 
 from ._message_type import MessageCheck, _describe, _runtime_classes  # pyright: ignore
-from .message import ActorMessage
-from .transport.base import Transport
-from .transport.unix import UnixSocketTransport
 
 __all__ = [
     "ASK",
@@ -42,7 +35,6 @@ __all__ = [
     "TELL",
     "Envelope",
     "Failure",
-    "Pipe",
     "decoder_for",
     "describe_type",
     "message_check",
@@ -133,52 +125,3 @@ def typed_envelope_decoder(message_type: object) -> msgspec.msgpack.Decoder[Any]
     """A decoder of whole envelopes whose payload is a ``message_type``."""
     generic = cast("Any", _TypedEnvelope)
     return msgspec.msgpack.Decoder(generic[message_type])
-
-
-@final
-class Pipe:
-    """Payload ``bytes`` over a ``Transport``, in both directions.
-
-    ``send_nowait`` is ``None`` when the transport cannot send without waiting.
-    ``recv_batch`` returns at least one payload, or ``[]`` once the transport has ended.
-    """
-
-    __slots__ = ("recv_batch", "send", "send_nowait", "transport")
-
-    def __init__(self, transport: Transport) -> None:
-        self.transport = transport
-        self.send_nowait: Callable[[bytes], None] | None
-        self.send: Callable[[bytes], Coroutine[Any, Any, None]]
-        self.recv_batch: Callable[[], Coroutine[Any, Any, list[bytes]]]
-        if isinstance(transport, UnixSocketTransport):
-            self.send_nowait = transport.send_bytes_nowait
-            self.send = transport.send_bytes
-            self.recv_batch = transport.recv_batch
-            return
-        wrapped_send_nowait: Callable[[ActorMessage], None] | None = getattr(
-            transport, "send_nowait", None
-        )
-        serialized = ActorMessage.serialized
-
-        if wrapped_send_nowait is None:
-            self.send_nowait = None
-        else:
-            send_nowait = wrapped_send_nowait
-
-            def send_nowait_bytes(data: bytes) -> None:
-                send_nowait(serialized(data))
-
-            self.send_nowait = send_nowait_bytes
-
-        async def send(data: bytes) -> None:
-            await transport.send(serialized(data))
-
-        async def recv_batch() -> list[bytes]:
-            msg = await transport.recv()
-            if msg is None:
-                return []
-            # A local envelope has no bytes: an empty payload is refused and reported.
-            return [b"" if msg.is_local else msg.data]
-
-        self.send = send
-        self.recv_batch = recv_batch

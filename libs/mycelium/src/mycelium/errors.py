@@ -28,6 +28,10 @@ Which error means what:
 * :class:`WrongThread`: a ref was used from a thread other than its event loop's. Nothing
   was enqueued; hand the call to the loop with ``loop.call_soon_threadsafe``. Also a
   :class:`RuntimeError`.
+* :class:`TransportFull`: a transport has no room for a frame and the call does not wait
+  (``send_nowait``, ``send_bytes_nowait``). Nothing was accepted; the transport stays open. Also
+  an :class:`asyncio.QueueFull`. A ``RemoteActorRef``'s ``try_send`` raises :class:`MailboxFull`
+  instead, as any ref does when the way to its actor is full.
 * :class:`FrameTooLarge`: ``send`` was given a message larger than the transport's maximum
   frame size. Nothing was written and the transport stays open. (A peer that *announces* such a
   frame breaks the connection instead: ``recv`` raises :class:`TransportClosed`, caused by this.)
@@ -39,6 +43,8 @@ Which error means what:
 """
 
 from __future__ import annotations
+
+import asyncio
 
 __all__ = [
     "ActorStopped",
@@ -55,6 +61,7 @@ __all__ = [
     "SocketPathInUse",
     "SystemStopped",
     "TransportClosed",
+    "TransportFull",
     "WouldDeadlock",
     "WrongThread",
 ]
@@ -192,6 +199,30 @@ class TransportClosed(MyceliumError):
         self.transport, self.detail = transport, detail
         why = f": {detail}" if detail else ""
         super().__init__(f"transport {transport} is closed{why}")
+
+
+class TransportFull(MyceliumError, asyncio.QueueFull):
+    """The transport has no room for another frame, and the call does not wait.
+
+    Raised by ``send_nowait``/``send_bytes_nowait``: nothing was accepted and the transport
+    stays open. Wait for room with ``send``/``send_bytes``, or retry later. Also an
+    ``asyncio.QueueFull`` (what transports raised before, so ``except asyncio.QueueFull`` still
+    works). Not a :class:`MailboxFull`: no actor's mailbox is concerned, and nothing is counted
+    as dropped; ``RemoteActorRef.try_send`` turns it into the ``MailboxFull`` every ref raises.
+
+    Attributes:
+        transport: a description of the transport.
+        capacity: the frames it holds before it is full (``0`` when it cannot tell).
+        detail: what is full, when the transport knows more (frames and bytes waiting).
+    """
+
+    def __init__(self, transport: str, capacity: int, detail: str = "") -> None:
+        self.transport, self.capacity, self.detail = transport, capacity, detail
+        what = f" ({detail})" if detail else f" ({capacity} frames)" if capacity else ""
+        super().__init__(
+            f"transport {transport} is full{what}; nothing was sent. Use `await send` to wait "
+            "for room, or retry later."
+        )
 
 
 class FrameTooLarge(MyceliumError, ValueError):

@@ -1,11 +1,13 @@
 """``RemoteActorRef``: an ``ActorRef`` to an actor in another process (Phase 2).
 
 A ``RemoteActorRef[M]`` sends through a duplex transport (a
-:class:`~mycelium.transport.unix.UnixSocketTransport`) to an
-:class:`~mycelium.server.ActorServer`, which delivers to the actor on the other side. Code
-holding the ref cannot tell it from a local one: ``send``, ``try_send`` and ``ask`` keep their
-meaning, and errors map onto the same classes, plus ``TransportClosed`` when the other process
-is gone.
+:class:`~mycelium.transport.unix.UnixSocketTransport`, or any
+:class:`~mycelium.transport.base.FrameTransport`: what the ref uses of it is that protocol;
+an envelope-only ``Transport`` is adapted) to an :class:`~mycelium.server.ActorServer`, which
+delivers to the actor on the other side. Code holding the ref cannot tell it from a local one:
+``send``, ``try_send`` and ``ask`` keep their meaning, and errors map onto the same classes
+(``_wire_errors.py``), plus ``TransportClosed`` when the other process is gone and
+``MailboxFull`` when the transport is full (its ``TransportFull``).
 
 The runtime knows no message schema: the message type (a msgspec-encodable class, or a union
 of tagged ``msgspec.Struct``) is given to both sides, and messages travel as msgpack in the
@@ -42,27 +44,24 @@ from ._wire import (
     ENVELOPE_DECODER,
     ENVELOPE_VERSION,
     ERROR,
-    FAILURE_DECODER,
-    RAISED,
-    REFUSED,
     REPLY,
     STOPPED,
     TELL,
-    Failure,
-    Pipe,
     decoder_for,
     message_check,
 )
+from ._wire_errors import error_of, read_failure, rejection
 from .actor_ref import ActorId, ActorRef
 from .errors import (
     ActorStopped,
     AskTimeout,
     MailboxFull,
     MessageTypeError,
-    RemoteError,
     TransportClosed,
+    TransportFull,
 )
-from .transport.base import Transport
+from .transport.adapter import as_frame_transport
+from .transport.base import FrameTransport, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -106,12 +105,12 @@ class RemoteActorRef(ActorRef[M]):
     __slots__ = (
         "_check",
         "_encode",
+        "_frames",
         "_id",
         "_loop",
         "_name",
         "_next_question",
         "_pending",
-        "_pipe",
         "_reader",
         "_reply_decoder",
         "_send_nowait",
@@ -124,7 +123,7 @@ class RemoteActorRef(ActorRef[M]):
 
     def __init__(
         self: RemoteActorRef[S],
-        transport: Transport,
+        transport: FrameTransport | Transport,
         message_type: TypeForm[S],
         *,
         name: str | None = None,
@@ -144,8 +143,8 @@ class RemoteActorRef(ActorRef[M]):
         self._reply_decoder = decoder_for(reply_type, "RemoteActorRef")
         self._loop = asyncio.get_running_loop()
         self._transport = transport
-        self._pipe = Pipe(transport)
-        self._send_nowait = self._pipe.send_nowait
+        self._frames = frames = as_frame_transport(transport)
+        self._send_nowait = frames.send_bytes_nowait
         self._encode = msgspec.msgpack.Encoder().encode
         self._id = ActorId.next_value()
         self._name = name
@@ -164,7 +163,7 @@ class RemoteActorRef(ActorRef[M]):
     @property
     def is_alive(self) -> bool:
         """True until the transport closes or the remote side reports the actor stopped."""
-        return self._stopped is None and not self._transport.closed
+        return self._stopped is None and not self._frames.closed
 
     @property
     def label(self) -> str:
@@ -172,7 +171,7 @@ class RemoteActorRef(ActorRef[M]):
         return f"{self._name or 'remote'}#{self._id}"
 
     @property
-    def transport(self) -> Transport:
+    def transport(self) -> FrameTransport | Transport:
         """The transport this ref sends through."""
         return self._transport
 
@@ -184,20 +183,16 @@ class RemoteActorRef(ActorRef[M]):
             MailboxFull: the transport is full; counted in ``dropped``.
             ActorStopped: the remote side reported the actor stopped.
             TransportClosed: the connection is closed.
-            TypeError: the transport has no ``send_nowait``.
         """
         if type(msg) not in self._check.accepted:
             self._admit(msg)
         if self._stopped is not None:
             raise ActorStopped(self.label, msg, reason=self._stopped)
-        send_nowait = self._send_nowait
-        if send_nowait is None:
-            raise TypeError(f"{self._transport!r} cannot send without waiting; use `await send`")
         try:
-            send_nowait(self._encode((ENVELOPE_VERSION, TELL, 0, msg)))
-        except asyncio.QueueFull:
+            self._send_nowait(self._encode((ENVELOPE_VERSION, TELL, 0, msg)))
+        except TransportFull:
             self.dropped += 1
-            raise MailboxFull(self.label, getattr(self._transport, "capacity", 0), msg) from None
+            raise MailboxFull(self.label, self._frames.capacity, msg) from None
 
     tell = try_send
 
@@ -217,15 +212,10 @@ class RemoteActorRef(ActorRef[M]):
         if self._stopped is not None:
             raise ActorStopped(self.label, msg, reason=self._stopped)
         frame = self._encode((ENVELOPE_VERSION, TELL, 0, msg))
-        send_nowait = self._send_nowait
-        if send_nowait is not None:
-            try:
-                send_nowait(frame)
-            except asyncio.QueueFull:
-                pass
-            else:
-                return
-        await self._pipe.send(frame)
+        try:
+            self._send_nowait(frame)
+        except TransportFull:
+            await self._frames.send_bytes(frame)
 
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> Any:
         """Send ``msg`` and return the remote handler's answer, decoded as ``reply_type``.
@@ -260,12 +250,9 @@ class RemoteActorRef(ActorRef[M]):
         )
         self._pending[question] = (reply, msg)
         try:
-            send_nowait = self._send_nowait
             try:
-                if send_nowait is None:
-                    raise asyncio.QueueFull
-                send_nowait(frame)
-            except asyncio.QueueFull:
+                self._send_nowait(frame)
+            except TransportFull:
                 await self._send_before(frame, reply)
             return await reply
         finally:
@@ -278,7 +265,7 @@ class RemoteActorRef(ActorRef[M]):
 
         If ``reply`` fails first the send is cancelled: the question was never sent.
         """
-        sending = self._loop.create_task(self._pipe.send(frame))
+        sending = self._loop.create_task(self._frames.send_bytes(frame))
         await asyncio.wait((sending, reply), return_when=asyncio.FIRST_COMPLETED)
         if not sending.done():
             sending.cancel()
@@ -294,16 +281,14 @@ class RemoteActorRef(ActorRef[M]):
 
         Pending asks then raise ``TransportClosed``; later calls raise it too.
         """
-        self._transport.close()
+        self._frames.close()
 
     async def aclose(self) -> None:
         """Close, then wait until the reader has finished and the transport is closed."""
         self.close()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(self._reader)
-        wait_closed = getattr(self._transport, "wait_closed", None)
-        if wait_closed is not None:
-            await wait_closed()
+        await self._frames.wait_closed()
 
     # -------------------------------------------------------------------------- internals
 
@@ -314,21 +299,22 @@ class RemoteActorRef(ActorRef[M]):
 
     async def _read(self) -> None:
         """Take every frame the server sends back: answers and refusal notices."""
-        recv_batch = self._pipe.recv_batch
+        frames = self._frames
+        recv_batch = frames.recv_batch
         on_frame = self._on_frame
         why = "the connection closed"
         try:
             while batch := await recv_batch():
                 for frame in batch:
                     on_frame(frame)
-            why = getattr(self._transport, "close_reason", "") or why
+            why = frames.close_reason or why
         except TransportClosed as exc:
             why = str(exc)
         except Exception as exc:
             log.exception("remote ref %s: reader failed", self.label)
             why = f"the reader failed ({exc!r})"
         finally:
-            self._transport.close()
+            frames.close()
             for reply, _msg in self._pending.values():
                 if not reply.done():
                     reply.set_exception(TransportClosed(repr(self._transport), why))
@@ -349,33 +335,17 @@ class RemoteActorRef(ActorRef[M]):
             except msgspec.DecodeError as exc:
                 reply.set_exception(exc)
         elif envelope.kind == ERROR:
-            try:
-                failure = FAILURE_DECODER.decode(envelope.payload)
-            except msgspec.DecodeError as exc:
-                failure = Failure(RAISED, "DecodeError", f"unreadable error report: {exc}")
+            failure = read_failure(envelope.payload)
             if failure.code == STOPPED:
                 self._stopped = f"remote: {failure.message}"
             if entry is None:
                 self.rejected += 1
-                self.last_rejection = (
-                    f"refused (the remote actor handles {failure.type_name}): {failure.message}"
-                    if failure.code == REFUSED
-                    else f"{failure.type_name}: {failure.message}"
-                )
+                self.last_rejection = rejection(failure)
                 log.warning(
                     "remote actor %s refused a message: %s", self.label, self.last_rejection
                 )
             elif not entry[0].done():
-                entry[0].set_exception(self._error(failure, entry[1]))
-
-    def _error(self, failure: Failure, msg: object) -> Exception:
-        if failure.code == STOPPED:
-            return ActorStopped(self.label, msg, reason=f"remote: {failure.message}")
-        if failure.code == REFUSED:
-            error = MessageTypeError(self.label, f"{failure.type_name} (remote)", msg)
-            error.add_note(f"the remote side refused it: {failure.message}")
-            return error
-        return RemoteError(self.label, failure.type_name, failure.message, failure.traceback)
+                entry[0].set_exception(error_of(failure, self.label, entry[1]))
 
 
 def _expire(reply: asyncio.Future[Any], label: str, timeout: float, msg: object) -> None:

@@ -2,8 +2,9 @@
 
 The receiving half of location transparency: frames arriving on a transport are decoded as
 the message type given here and delivered to a local ``ActorRef``; questions are answered
-through the same transport. See ``remote.py`` for the sending half and ``_wire.py`` for the
-envelope.
+through the same transport. See ``remote.py`` for the sending half, ``_wire.py`` for the
+envelope and ``_wire_errors.py`` for how exceptions become error reports. What the server uses
+of its transport is ``transport.base.FrameTransport``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import msgspec
@@ -26,17 +25,18 @@ from ._wire import (
     RAISED,
     REFUSED,
     REPLY,
-    STOPPED,
     TELL,
-    Pipe,
+    Failure,
     decoder_for,
     describe_type,
     typed_envelope_decoder,
 )
+from ._wire_errors import outcome, raised, refused, shortened, stopped, too_large
 from .actor_ref import ActorRef
-from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed
+from .errors import ActorStopped, FrameTooLarge, MessageTypeError, TransportClosed, TransportFull
 from .local_ref import Ask, LocalActorRef
-from .transport.base import Transport
+from .transport.adapter import as_frame_transport
+from .transport.base import FrameTransport, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import TypeForm
@@ -52,9 +52,6 @@ DEFAULT_MAX_PENDING: Final = 1024
 
 DEFAULT_MAX_PENDING_BYTES: Final = 1024 * 1024
 """Bytes of those asks' frames before a server holds off reading."""
-
-_MAX_TRACEBACK: Final = 4000
-"""Characters of a remote traceback sent back with an error (its end, where the raise is)."""
 
 
 @final
@@ -108,15 +105,14 @@ class ActorServer(Generic[S]):
         "_decoder",
         "_encode",
         "_expected",
+        "_frames",
         "_held",
         "_hold",
         "_loop",
         "_max_frame",
-        "_pipe",
         "_ref",
         "_resume",
         "_task",
-        "_transport",
         "_writer",
         "answered",
         "backlog_bytes",
@@ -137,7 +133,7 @@ class ActorServer(Generic[S]):
 
     def __init__(
         self,
-        transport: Transport,
+        transport: FrameTransport | Transport,
         ref: ActorRef[S],
         message_type: TypeForm[S],
         *,
@@ -164,10 +160,8 @@ class ActorServer(Generic[S]):
         self._expected = describe_type(message_type)
         self._decode_envelope = typed_envelope_decoder(message_type).decode
         self._loop = asyncio.get_running_loop()
-        self._transport = transport
-        self._pipe = Pipe(transport)
-        limit = getattr(transport, "max_frame_size", None)
-        self._max_frame: int | None = limit if isinstance(limit, int) else None
+        self._frames = frames = as_frame_transport(transport)
+        self._max_frame = frames.max_frame_size
         self._ref = ref
         self._encode = msgspec.msgpack.Encoder().encode
         self.name = name or f"ActorServer({ref.name or ref.id})"
@@ -229,7 +223,7 @@ class ActorServer(Generic[S]):
 
     def close(self) -> None:
         """Close the transport; the server stops once it has read what had arrived."""
-        self._transport.close()
+        self._frames.close()
 
     async def wait_closed(self) -> None:
         """Wait until the transport has ended and every frame read from it was delivered."""
@@ -238,10 +232,10 @@ class ActorServer(Generic[S]):
     # -------------------------------------------------------------------------- internals
 
     async def _run(self) -> None:
-        recv_batch = self._pipe.recv_batch
+        transport = self._frames
+        recv_batch = transport.recv_batch
         decode = self._decode_envelope
         ref = self._ref
-        transport = self._transport
         try:
             while batch := await recv_batch():
                 for index, frame in enumerate(batch):
@@ -259,10 +253,10 @@ class ActorServer(Generic[S]):
                         try:
                             await ref.send(envelope.payload)
                         except MessageTypeError as exc:
-                            self._refuse(0, exc)
+                            self._report(0, refused(exc, self._expected))
                         except ActorStopped as exc:
                             self.undelivered += 1
-                            self._report(0, STOPPED, exc)
+                            self._report(0, stopped(exc))
                         else:
                             self.delivered += 1
                     else:
@@ -271,22 +265,21 @@ class ActorServer(Generic[S]):
             self.error = exc
             log.warning("%s: %s", self.name, exc)
         finally:
-            self._transport.close()
+            transport.close()
             if self._closing is not None:
                 self._closing.cancel()
 
     async def _wait_for_room(self, batch: list[bytes], index: int) -> None:
         """Hold off reading until the reply path has room again, or the transport has ended
         (what had arrived is then delivered: its answers are counted in ``unanswered``)."""
+        frames = self._frames
         if self._closing is None:
-            wait_closed = getattr(self._transport, "wait_closed", None)
-            if wait_closed is not None:
-                self._closing = self._loop.create_task(_call(wait_closed))
-                self._closing.add_done_callback(self._on_transport_closed)
+            self._closing = self._loop.create_task(frames.wait_closed())
+            self._closing.add_done_callback(self._on_transport_closed)
         self.pauses += 1
         self._held = (batch, index)
         try:
-            while self._hold and not self._transport.closed:
+            while self._hold and not frames.closed:
                 resume: asyncio.Future[None] = self._loop.create_future()
                 self._resume = resume
                 await resume
@@ -326,7 +319,7 @@ class ActorServer(Generic[S]):
             self._decoder.decode(envelope.payload)  # raises the error, with the field's path
             raise msgspec.DecodeError("the envelope does not decode")  # pragma: no cover
         except msgspec.DecodeError as exc:
-            self._refuse(question, exc)
+            self._report(question, refused(exc, self._expected))
 
     async def _deliver_ask(self, question: int, msg: object, size: int) -> None:
         ref = self._ref
@@ -339,11 +332,11 @@ class ActorServer(Generic[S]):
                 # waiting for room (backpressure), without a task per question.
                 await ref._enqueue(Ask(msg, reply), msg)  # pyright: ignore[reportPrivateUsage]
             except MessageTypeError as exc:
-                self._refuse(question, exc)
+                self._report(question, refused(exc, self._expected))
                 return
             except ActorStopped as exc:
                 self.undelivered += 1
-                self._report(question, STOPPED, exc)
+                self._report(question, stopped(exc))
                 return
         else:
             reply = self._loop.create_task(ref.ask(msg, timeout=None))  # pyright: ignore[reportArgumentType]
@@ -357,18 +350,11 @@ class ActorServer(Generic[S]):
     def _answer(self, question: int, size: int, reply: asyncio.Future[Any]) -> None:
         self.pending -= 1
         self.pending_bytes -= size
-        if reply.cancelled():
-            self._report(question, STOPPED, asyncio.CancelledError("the handler was cancelled"))
+        failure = outcome(reply, self._expected)
+        if failure is None:
+            self._reply(question, reply.result())
         else:
-            exc = reply.exception()
-            if exc is None:
-                self._reply(question, reply.result())
-            elif isinstance(exc, ActorStopped):
-                self._report(question, STOPPED, exc)
-            elif isinstance(exc, MessageTypeError):
-                self._refuse(question, exc)
-            else:
-                self._report(question, RAISED, exc)
+            self._report(question, failure)
         if self._hold:
             self._update_hold()
 
@@ -376,7 +362,7 @@ class ActorServer(Generic[S]):
         try:
             data = self._encode((ENVELOPE_VERSION, REPLY, question, result))
         except Exception as error:  # TypeError, OverflowError, EncodeError...
-            self._report(question, RAISED, error, "the answer cannot be encoded: ")
+            self._report(question, raised(error, "the answer cannot be encoded: "))
             return
         limit = self._max_frame
         if limit is not None and len(data) > limit:
@@ -389,64 +375,42 @@ class ActorServer(Generic[S]):
                 len(data),
                 limit,
             )
-            self._send_error(
-                question,
-                (
-                    RAISED,
-                    "FrameTooLarge",
-                    f"the answer is {len(data)} bytes encoded, above max_frame_size={limit} "
-                    "of the server's transport, so it was not sent (the handler ran and its "
-                    "actor goes on): return less, or raise max_frame_size on both sides",
-                    "",
-                ),
-            )
+            self._send_error(question, too_large(len(data), limit))
             return
         self.answered += 1
         self._send_back(question, data)
 
-    def _refuse(self, question: int, exc: BaseException) -> None:
-        self.rejected += 1
-        log.warning("%s refused a message: %s", self.name, exc)
-        self._report(question, REFUSED, exc)
-
-    def _report(self, question: int, code: int, exc: BaseException, prefix: str = "") -> None:
-        if code == RAISED:
+    def _report(self, question: int, failure: Failure) -> None:
+        """Count and send the error report ``failure`` (``question`` 0: a refused tell)."""
+        if failure.code == RAISED:
             self.failed += 1
-            tb = "".join(traceback.format_exception(exc))[-_MAX_TRACEBACK:]
-            failure = (code, type(exc).__qualname__, prefix + str(exc), tb)
-        elif code == REFUSED:
-            expected = exc.expected if isinstance(exc, MessageTypeError) else self._expected
-            failure = (code, expected, str(exc), "")
-        else:
-            failure = (code, type(exc).__qualname__, str(exc), "")
+        elif failure.code == REFUSED:
+            self.rejected += 1
+            log.warning("%s refused a message: %s", self.name, failure.message)
         self._send_error(question, failure)
 
-    def _send_error(self, question: int, failure: tuple[int, str, str, str]) -> None:
+    def _send_error(self, question: int, failure: Failure) -> None:
         """Send an error report; one too large for a frame is shortened, and says so."""
         data = self._encode((ENVELOPE_VERSION, ERROR, question, failure))
         limit = self._max_frame
         if limit is not None and len(data) > limit:
             self.oversized += 1
-            code, type_name, message, _traceback = failure
             log.warning(
                 "%s: the error report for question %d (%s) is %d bytes, above "
                 "max_frame_size=%d of the transport; it is shortened",
                 self.name,
                 question,
-                type_name,
+                failure.type_name,
                 len(data),
                 limit,
             )
-            note = (
-                f" [shortened: the report was {len(data)} bytes, too large for a frame "
-                f"(max_frame_size={limit}); the traceback is left out]"
-            )
-            keep = max(0, min(len(message), limit - len(note) - len(type_name) - 64))
             data = self._encode(
-                (ENVELOPE_VERSION, ERROR, question, (code, type_name, message[:keep] + note, ""))
+                (ENVELOPE_VERSION, ERROR, question, shortened(failure, len(data), limit))
             )
             if len(data) > limit:
-                data = self._encode((ENVELOPE_VERSION, ERROR, question, (code, "", "", "")))
+                data = self._encode(
+                    (ENVELOPE_VERSION, ERROR, question, Failure(failure.code, "", "", ""))
+                )
             if len(data) > limit:  # pragma: no cover - smaller than any question that fit
                 self.unanswered += 1
                 log.error(
@@ -464,17 +428,14 @@ class ActorServer(Generic[S]):
         in the backlog, in order, and the reader holds off (answers may overtake one another;
         each names its question)."""
         if not self._backlog:
-            send_nowait = self._pipe.send_nowait
             try:
-                if send_nowait is None:
-                    raise asyncio.QueueFull
-                send_nowait(data)
-            except asyncio.QueueFull:
+                self._frames.send_bytes_nowait(data)
+            except TransportFull:
                 pass
             except TransportClosed:
                 self.unanswered += 1
                 return
-            except FrameTooLarge as exc:  # a transport whose limit we could not read
+            except FrameTooLarge as exc:  # a transport that does not tell its limit
                 self._lost_to_size(question, exc)
                 return
             else:
@@ -488,7 +449,7 @@ class ActorServer(Generic[S]):
     async def _write_backlog(self) -> None:
         """Send the backlog in order, waiting for room; the one task of a stall."""
         backlog = self._backlog
-        send = self._pipe.send
+        send = self._frames.send_bytes
         try:
             while backlog:
                 question, data = backlog[0]
@@ -521,12 +482,8 @@ class ActorServer(Generic[S]):
         )
 
 
-async def _call(wait: Callable[[], Awaitable[object]]) -> None:
-    await wait()
-
-
 def serve(
-    transport: Transport,
+    transport: FrameTransport | Transport,
     ref: ActorRef[S],
     message_type: TypeForm[S],
     *,

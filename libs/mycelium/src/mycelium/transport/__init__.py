@@ -1,4 +1,9 @@
-"""Transports: how envelopes cross from one endpoint to another."""
+"""Transports: how envelopes and frames cross from one endpoint to another.
+
+``base`` states the contracts (``Transport``; ``FrameTransport``, what ``RemoteActorRef`` and
+``ActorServer`` need), ``local`` and ``unix`` implement both, ``adapter`` makes a
+``FrameTransport`` of any ``Transport``; a full transport raises ``errors.TransportFull``.
+"""
 
 from .base import Transport as Transport
 from .local import LocalTransport as LocalTransport

@@ -4,12 +4,13 @@ The first transport that crosses a process boundary, behind the same ``Transport
 ``LocalTransport``. It carries *serialized* envelopes only: encode first (``RemoteActorRef``
 does, with msgspec msgpack).
 
-Wire format: each side first writes an 8-byte greeting, ``b"MYCF"`` then the big-endian
-``u16`` frame-protocol version and two reserved zero bytes; then frames, each a 4-byte
-big-endian payload length followed by the payload (the ``ActorMessage.data`` bytes). A peer
-that does not greet correctly, announces a frame above ``max_frame_size`` or ends the stream
-inside a frame breaks the connection: this side's ``recv`` returns every complete frame that
-arrived before the fault, then raises ``TransportClosed`` with a detail saying what was wrong.
+Wire format (``framing.py``, which encodes and decodes it without a socket): each side first
+writes an 8-byte greeting, ``b"MYCF"`` then the big-endian ``u16`` frame-protocol version and
+two reserved zero bytes; then frames, each a 4-byte big-endian payload length followed by the
+payload (the ``ActorMessage.data`` bytes). A peer that does not greet correctly, announces a
+frame above ``max_frame_size`` or ends the stream inside a frame breaks the connection: this
+side's ``recv`` returns every complete frame that arrived before the fault, then raises
+``TransportClosed`` with a detail saying what was wrong.
 
 Batching: frames sent during one loop turn are coalesced in this side's buffer and written
 with one ``write`` at the end of the turn (or at once when the buffer passes
@@ -17,14 +18,15 @@ with one ``write`` at the end of the turn (or at once when the buffer passes
 so one wake-up of ``recv`` can hand out many frames without waiting again, and ``recv_batch``
 takes them all at once.
 
-Fast path: ``send_bytes``/``send_bytes_nowait``/``recv_batch`` move payload ``bytes`` without
-building an ``ActorMessage`` per frame (``RemoteActorRef`` and ``ActorServer`` use them); the
-``Transport`` methods ``send``/``send_nowait``/``recv`` wrap the same frames in envelopes.
+Fast path: ``send_bytes``/``send_bytes_nowait``/``recv_batch`` (the ``FrameTransport``
+protocol of ``base.py``) move payload ``bytes`` without building an ``ActorMessage`` per frame
+(``RemoteActorRef`` and ``ActorServer`` use them); the ``Transport`` methods
+``send``/``send_nowait``/``recv`` wrap the same frames in envelopes.
 
 Flow control, end to end, counted in bytes as well as frames: when the peer reads too slowly,
 the kernel buffer and the event loop's write buffer fill, frames collect in this side's
 buffer, and once ``max_buffered_bytes`` bytes or ``capacity`` frames wait there ``send`` waits
-and ``send_nowait`` raises ``asyncio.QueueFull``. On the receiving side, reading from the
+and ``send_nowait`` raises ``TransportFull``. On the receiving side, reading from the
 socket pauses while ``max_buffered_bytes`` bytes or ``capacity`` frames received wait for
 ``recv``, and resumes when both are back under half. So each side of a connection holds, per
 direction, at most about ``max_buffered_bytes`` plus the event loop's own buffers (a read chunk
@@ -32,12 +34,13 @@ of up to 256 KiB; a write buffer of 64 KiB plus one write, up to ``FLUSH_BYTES``
 and one frame, whatever the frame size (``send_buffer_bytes`` and ``recv_buffer_bytes`` tell
 how much it holds now).
 
-Who may connect (``listen``): the socket file is created with ``mode`` (default ``0o600``,
-owner only), and every connection's peer uid (``SO_PEERCRED``) must be in ``allowed_uids``
-(default: this process's effective uid); other peers are closed at once, logged and counted in
-the listener's ``refused``. Connections are taken from the kernel only by ``accept()``: those
-not accepted yet wait in the kernel's listen queue, at most ``backlog`` of them; beyond that the
-kernel refuses new connections (the connecting side gets an error saying the queue is full).
+Who may connect (``listen``, implemented by ``listener.py``): the socket file is created with
+``mode`` (default ``0o600``, owner only), and every connection's peer uid (``SO_PEERCRED``)
+must be in ``allowed_uids`` (default: this process's effective uid); other peers are closed at
+once, logged and counted in the listener's ``refused``. Connections are taken from the kernel
+only by ``accept()``: those not accepted yet wait in the kernel's listen queue, at most
+``backlog`` of them; beyond that the kernel refuses new connections (the connecting side gets
+an error saying the queue is full).
 
 Invariants, for every connection:
 
@@ -58,20 +61,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import functools
+import itertools
 import logging
 import os
 import socket
-import stat
-import struct
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Final, cast, final
 
-from mycelium.errors import FrameTooLarge, TransportClosed
+from mycelium.errors import FrameTooLarge, TransportClosed, TransportFull
 from mycelium.message import ActorMessage
 
-from ._socket_path import bind_unix_socket, identity
+from ._waiters import wake_all, wake_first
+from .framing import GREETING, MAX_FRAME_LIMIT, PROTOCOL_VERSION, FrameDecoder, frame_header
+from .listener import (
+    DEFAULT_BACKLOG,
+    DEFAULT_MODE,
+    SocketListener,
+    check_uids,
+    listening_socket,
+)
 
 __all__ = [
     "DEFAULT_BACKLOG",
@@ -87,9 +96,6 @@ __all__ = [
 
 log = logging.getLogger("mycelium")
 
-PROTOCOL_VERSION: Final = 1
-"""Version of the frame protocol, sent in the greeting; a peer with another version is refused."""
-
 DEFAULT_MAX_FRAME_SIZE: Final = 4 * 1024 * 1024
 """Largest payload accepted by default, in bytes (4 MiB)."""
 
@@ -99,23 +105,8 @@ DEFAULT_CAPACITY: Final = 1024
 DEFAULT_MAX_BUFFERED_BYTES: Final = 1024 * 1024
 """Bytes that may wait in each direction's buffer before ``send`` waits / reading pauses."""
 
-DEFAULT_MODE: Final = 0o600
-"""Mode of a listener's socket file: read and write for its owner only."""
-
-DEFAULT_BACKLOG: Final = 100
-"""Connections that may wait in the kernel for ``accept()``; the kernel refuses more."""
-
 FLUSH_BYTES: Final = 256 * 1024
 """Buffered bytes above which frames are written at once instead of at the end of the turn."""
-
-_MAGIC: Final = b"MYCF"
-_GREETING: Final = _MAGIC + struct.pack(">HH", PROTOCOL_VERSION, 0)
-_GREETING_SIZE: Final = len(_GREETING)
-_HEADER: Final = struct.Struct(">I")
-_HEADER_SIZE: Final = _HEADER.size
-_MAX_FRAME_LIMIT: Final = 2**32 - 1
-_SO_PEERCRED: Final[int | None] = getattr(socket, "SO_PEERCRED", None)
-_PEERCRED: Final = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @final
@@ -126,7 +117,7 @@ class UnixSocketTransport:
     :meth:`listen`) or :meth:`pair` (two connected ends in this process).
 
     ``send`` waits only while ``max_buffered_bytes`` bytes or ``capacity`` frames already wait
-    for a backed-up socket; ``send_nowait`` raises ``asyncio.QueueFull`` instead. Both raise
+    for a backed-up socket; ``send_nowait`` raises ``TransportFull`` instead. Both raise
     ``TransportClosed`` once the transport is closed (by ``close()``, or because the peer is
     gone), ``TypeError`` for a local ``ActorMessage`` (encode first) and ``FrameTooLarge`` for
     a payload above ``max_frame_size`` (nothing is written; the transport stays open).
@@ -145,20 +136,18 @@ class UnixSocketTransport:
 
     __slots__ = (
         "_closed",
+        "_decoder",
         "_detail",
         "_error",
         "_flush_handle",
         "_getters",
-        "_greeted",
         "_inbox",
         "_inbox_bytes",
         "_link",
         "_loop",
         "_lost",
-        "_need",
         "_paused",
         "_reading_paused",
-        "_rest",
         "_resume_at",
         "_resume_bytes",
         "_room",
@@ -202,11 +191,7 @@ class UnixSocketTransport:
         self._flush_handle: asyncio.Handle | None = None
         self._paused = False
         self._room: deque[asyncio.Future[None]] = deque()
-        # Invariant: _rest holds the bytes of an incomplete greeting or frame, and _need the
-        # total size it must reach before anything more can be parsed.
-        self._greeted = False
-        self._rest = bytearray()
-        self._need = _GREETING_SIZE
+        self._decoder = FrameDecoder(max_frame_size, describe=self._describe())
         # Invariant: _inbox_bytes is the sum of the payload sizes in _inbox; reading is paused
         # once it reaches max_buffered_bytes or _inbox holds capacity frames, and resumes when
         # both are back under half.
@@ -315,33 +300,23 @@ class UnixSocketTransport:
             TypeError: ``allowed_uids`` is not an iterable of ints.
         """
         _check_limits(max_frame_size, capacity, max_buffered_bytes)
-        if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1:
-            raise ValueError(f"backlog must be an int >= 1, got {backlog!r}")
-        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
-            raise ValueError(f"mode must be permission bits in [0, 0o777], got {mode!r}")
-        uids = _check_uids(allowed_uids)
+        uids = check_uids(allowed_uids)
         where = os.fspath(path)
-        sock = bind_unix_socket(where, replace=replace)
+        sock = listening_socket(where, replace=replace, backlog=backlog, mode=mode)
         try:
-            # Before listen(): until then every connection attempt is refused, so nobody can
-            # connect through the umask's wider mode.
-            os.chmod(where, mode)
-            listener = UnixSocketListener(
+            return UnixSocketListener(
                 where,
-                identity(where),
                 sock,
+                allowed_uids=uids,
                 max_frame_size=max_frame_size,
                 capacity=capacity,
                 max_buffered_bytes=max_buffered_bytes,
-                allowed_uids=uids,
             )
-            sock.listen(backlog)
         except BaseException:
             sock.close()
             with contextlib.suppress(OSError):
                 os.unlink(where)
             raise
-        return listener
 
     @classmethod
     async def pair(
@@ -387,7 +362,8 @@ class UnixSocketTransport:
 
         Raises:
             TransportClosed: the transport is closed.
-            asyncio.QueueFull: ``capacity`` frames already wait for a backed-up socket.
+            TransportFull: ``capacity`` frames or ``max_buffered_bytes`` bytes already wait for
+                a backed-up socket; nothing was accepted.
             TypeError: ``msg`` is not a serialized ``ActorMessage``.
             FrameTooLarge: the payload exceeds ``max_frame_size``; nothing was written.
         """
@@ -417,7 +393,12 @@ class UnixSocketTransport:
         """
         size = self._check_payload(data)
         if self._paused and self._full():
-            raise asyncio.QueueFull
+            raise TransportFull(
+                self._describe(),
+                self.capacity,
+                f"{self._wframes} frames, {len(self._wbuf)} bytes wait for a backed-up socket; "
+                f"capacity={self.capacity}, max_buffered_bytes={self.max_buffered_bytes}",
+            )
         self._append(data, size)
 
     async def send_bytes(self, data: bytes, /) -> None:
@@ -472,11 +453,11 @@ class UnixSocketTransport:
     def recv_buffer_bytes(self) -> int:
         """Bytes read from the socket and not yet taken by ``recv`` (complete frames' payloads
         and the incomplete frame being read)."""
-        return self._inbox_bytes + len(self._rest)
+        return self._inbox_bytes + self._decoder.buffered
 
     def _append(self, data: bytes, size: int) -> None:
         wbuf = self._wbuf
-        wbuf += _HEADER.pack(size)
+        wbuf += frame_header(size)
         wbuf += data
         self._wframes += 1
         self.sent += 1
@@ -560,7 +541,7 @@ class UnixSocketTransport:
                 with contextlib.suppress(ValueError):
                     self._getters.remove(getter)
                 if inbox:
-                    _wake_all(self._getters)
+                    wake_all(self._getters)
                 raise
         return True
 
@@ -630,80 +611,30 @@ class UnixSocketTransport:
 
     def _on_made(self, link: asyncio.Transport) -> None:
         self._link = link
-        link.write(_GREETING)
+        link.write(GREETING)
 
     def _on_data(self, data: bytes) -> None:
         if self._closed:
             return
-        rest = self._rest
-        if rest:
-            rest += data
-            if len(rest) < self._need:
-                return
-            data = bytes(rest)
-            rest.clear()
-        if not self._greeted:
-            if len(data) < _GREETING_SIZE:
-                rest += data
-                return
-            if not self._check_greeting(data[:_GREETING_SIZE]):
-                return
-            data = data[_GREETING_SIZE:]
-        self._parse(data)
-
-    def _check_greeting(self, greeting: bytes) -> bool:
-        if greeting[:4] != _MAGIC:
-            self._fail(
-                f"the peer did not greet as a Mycelium frame transport (got {greeting!r}); is "
-                "something else connected to this socket?"
-            )
-            return False
-        (version,) = struct.unpack_from(">H", greeting, 4)
-        if version != PROTOCOL_VERSION:
-            self._fail(
-                f"the peer speaks frame protocol version {version}, this side "
-                f"{PROTOCOL_VERSION}; run the same Mycelium version on both sides"
-            )
-            return False
-        self._greeted = True
-        self._need = _HEADER_SIZE
-        return True
-
-    def _parse(self, data: bytes) -> None:
-        """Queue every complete frame of ``data``; keep the incomplete tail in ``_rest``."""
-        end_of_data = len(data)
-        limit = self.max_frame_size
-        unpack = _HEADER.unpack_from
-        append = self._inbox.append
-        start = 0
-        count = 0
-        while end_of_data - start >= _HEADER_SIZE:
-            (size,) = unpack(data, start)
-            if size > limit:
-                self.received += count
-                self._inbox_bytes += start - count * _HEADER_SIZE
+        inbox = self._inbox
+        before = len(inbox)
+        try:
+            size = self._decoder.feed(data, inbox.append)
+        except TransportClosed as error:
+            taken = list(itertools.islice(inbox, before, None))  # the frames before the fault
+            self.received += len(taken)
+            self._inbox_bytes += sum(map(len, taken))
+            if isinstance(error.__cause__, FrameTooLarge):
                 self.oversized += 1
-                cause = FrameTooLarge(self._describe(), size, limit)
-                self._fail(f"the peer announced a frame of {size} bytes", cause)
-                return
-            end = start + _HEADER_SIZE + size
-            if end > end_of_data:
-                break
-            append(data[start + _HEADER_SIZE : end])
-            start = end
-            count += 1
-        if start < end_of_data:
-            self._rest += data[start:]
-            if end_of_data - start >= _HEADER_SIZE:
-                self._need = _HEADER_SIZE + unpack(data, start)[0]
-            else:
-                self._need = _HEADER_SIZE
+            self._fail(error)
+            return
+        count = len(inbox) - before
         if count:
             self.received += count
-            self._inbox_bytes += start - count * _HEADER_SIZE
-            self._wake_one()
+            self._inbox_bytes += size
+            wake_first(self._getters)
             if not self._reading_paused and (
-                len(self._inbox) >= self.capacity or self._inbox_bytes >= self.max_buffered_bytes
+                len(inbox) >= self.capacity or self._inbox_bytes >= self.max_buffered_bytes
             ):
                 self._reading_paused = True
                 if self._link is not None:
@@ -712,12 +643,10 @@ class UnixSocketTransport:
     def _on_eof(self) -> None:
         if self._closed:
             return  # after our close(): the peer has closed too; the loop closes the socket
-        if self._rest:
-            what = "greeting" if not self._greeted else "frame"
-            self._fail(
-                f"the stream ended inside a {what} ({len(self._rest)} of {self._need} bytes "
-                "arrived); the peer died or wrote a truncated frame"
-            )
+        try:
+            self._decoder.end()
+        except TransportClosed as error:
+            self._fail(error)
             return
         self._mark_ended(self._why_ended(None))
 
@@ -735,12 +664,12 @@ class UnixSocketTransport:
     def _resume_writing(self) -> None:
         self._paused = False
         self._flush()
-        _wake_all(self._room)
+        wake_all(self._room)
 
     # -------------------------------------------------------------------------- internals
 
     def _why_ended(self, exc: Exception | None) -> str:
-        if not self._greeted:
+        if not self._decoder.greeted:
             cause = "" if exc is None else f" ({exc})"
             return (
                 f"the peer closed the connection before greeting{cause}; a listener closes "
@@ -750,13 +679,11 @@ class UnixSocketTransport:
             return "the peer closed the connection"
         return f"the connection was lost ({exc})"
 
-    def _fail(self, detail: str, cause: BaseException | None = None) -> None:
+    def _fail(self, error: TransportClosed) -> None:
         """The peer broke the protocol: end the connection; ``recv`` reports it once."""
-        error = TransportClosed(self._describe(), detail)
-        error.__cause__ = cause
         self._error = error
-        self._mark_ended(detail)
-        log.warning("transport %s closed: %s", self._describe(), detail)
+        self._mark_ended(error.detail)
+        log.warning("transport %s closed: %s", self._describe(), error.detail)
         self.abort()
 
     def _mark_ended(self, detail: str) -> None:
@@ -773,17 +700,9 @@ class UnixSocketTransport:
             self._flush_handle.cancel()
             self._flush_handle = None
 
-    def _wake_one(self) -> None:
-        getters = self._getters
-        while getters:
-            getter = getters.popleft()
-            if not getter.done():
-                getter.set_result(None)
-                return
-
     def _wake_everyone(self) -> None:
-        _wake_all(self._getters)
-        _wake_all(self._room)
+        wake_all(self._getters)
+        wake_all(self._room)
 
     def _describe(self) -> str:
         return f"UnixSocketTransport({self.name!r})"
@@ -797,236 +716,43 @@ class UnixSocketTransport:
 
 
 @final
-class UnixSocketListener:
+class UnixSocketListener(SocketListener[UnixSocketTransport]):
     """A listening Unix socket; each accepted connection is a :class:`UnixSocketTransport`.
 
     Made by :meth:`UnixSocketTransport.listen` (see it for ``mode``, ``allowed_uids`` and
-    ``backlog``). Connections are taken from the kernel only by ``accept()``, one per call, so
-    those not accepted yet cost this process nothing: they wait in the kernel's listen queue,
-    at most ``backlog`` of them. Use it as an async context manager, or call ``close()``: it
-    stops listening, closes connections not yet accepted, and unlinks the socket file (unless
-    another file has replaced it since).
-
-    Counters: ``accepted`` (connections ``accept()`` returned), ``refused`` (peers closed at
-    once because their uid is not in ``allowed_uids``; each is logged with the reason).
+    ``backlog``); ``listener.py`` holds how it listens and accepts (see ``SocketListener``:
+    ``accept``, ``close``, the counters ``accepted`` and ``refused``). Each accepted end gets
+    this listener's ``max_frame_size``, ``capacity`` and ``max_buffered_bytes``.
     """
 
-    __slots__ = (
-        "_closed",
-        "_count",
-        "_identity",
-        "_loop",
-        "_ready",
-        "_sock",
-        "_waiters",
-        "_watching",
-        "accepted",
-        "allowed_uids",
-        "capacity",
-        "max_buffered_bytes",
-        "max_frame_size",
-        "path",
-        "refused",
-    )
+    __slots__ = ("capacity", "max_buffered_bytes", "max_frame_size")
 
     def __init__(
         self,
         path: str,
-        file_id: tuple[int, int],
         sock: socket.socket,
         *,
+        allowed_uids: frozenset[int],
         max_frame_size: int,
         capacity: int,
         max_buffered_bytes: int,
-        allowed_uids: frozenset[int],
     ) -> None:
-        """Made by :meth:`UnixSocketTransport.listen`, with ``sock`` bound at ``path``."""
-        self.path = path
+        """Made by :meth:`UnixSocketTransport.listen`, with ``sock`` listening at ``path``."""
         self.max_frame_size = max_frame_size
         self.capacity = capacity
         self.max_buffered_bytes = max_buffered_bytes
-        self.allowed_uids = allowed_uids
-        self.accepted = 0
-        self.refused = 0
-        self._loop = asyncio.get_running_loop()
-        self._sock = sock
-        self._identity = file_id
-        # Connections set up for an accept() that was cancelled meanwhile: the next one takes
-        # them. Invariant: empty once closed.
-        self._ready: deque[UnixSocketTransport] = deque()
-        # Invariant: the socket is watched for readability exactly while accept() calls wait.
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        self._watching = False
-        self._closed = False
-        self._count = 0
-        if _SO_PEERCRED is None:  # pragma: no cover - Linux has it
-            log.warning(
-                "%r: this platform cannot tell the uid of a peer (no SO_PEERCRED); only the "
-                "socket file's mode (%o) limits who may connect",
-                self,
-                stat.S_IMODE(os.stat(path).st_mode),
-            )
+        super().__init__(path, sock, allowed_uids=allowed_uids)
 
-    @property
-    def closed(self) -> bool:
-        """True once ``close()`` was called."""
-        return self._closed
-
-    async def accept(self) -> UnixSocketTransport:
-        """The next connection from an allowed peer, waiting for one.
-
-        Peers whose uid is not allowed are closed, logged and counted in ``refused`` on the
-        way. Cancelled: no connection was taken (one being set up is kept for the next call).
-
-        Raises:
-            TransportClosed: the listener is closed.
-            OSError: the kernel refused to hand over a connection (e.g. too many open files).
-        """
-        while True:
-            if self._closed:
-                raise TransportClosed(f"UnixSocketListener({self.path!r})", "listener closed")
-            if self._ready:
-                self.accepted += 1
-                return self._ready.popleft()
-            conn = self._take()
-            if conn is None:
-                await self._wait_for_a_connection()
-                continue
-            self._count += 1
-            end = UnixSocketTransport(
-                name=f"{self.path}#{self._count}",
-                max_frame_size=self.max_frame_size,
-                capacity=self.capacity,
-                max_buffered_bytes=self.max_buffered_bytes,
-            )
-            setup = self._loop.create_task(
-                self._loop.connect_accepted_socket(lambda end=end: _Link(end), conn)
-            )
-            try:
-                await asyncio.shield(setup)
-            except asyncio.CancelledError:
-                setup.add_done_callback(functools.partial(self._keep, end))
-                raise
-            except OSError:
-                conn.close()
-                raise
-            if self._closed:
-                end.close()
-                continue
-            self.accepted += 1
-            return end
-
-    def _take(self) -> socket.socket | None:
-        """A connection from an allowed peer, if the kernel has one ready; never waits."""
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return None
-            refusal = self._refusal(conn)
-            if refusal is None:
-                conn.setblocking(False)
-                return conn
-            conn.close()
-            self.refused += 1
-            log.warning("%r refused a connection: %s", self, refusal)
-
-    def _refusal(self, conn: socket.socket) -> str | None:
-        """Why the peer of ``conn`` may not connect, or None when it may."""
-        if _SO_PEERCRED is None:  # pragma: no cover - Linux has it
-            return None
-        try:
-            raw = conn.getsockopt(socket.SOL_SOCKET, _SO_PEERCRED, _PEERCRED.size)
-        except OSError as exc:
-            return f"the peer's credentials cannot be read ({exc.strerror})"
-        pid, uid, _gid = _PEERCRED.unpack(raw)
-        if uid in self.allowed_uids:
-            return None
-        return (
-            f"the peer (pid {pid}) runs as uid {uid}, which is not in allowed_uids "
-            f"{sorted(self.allowed_uids)}; pass allowed_uids=... to listen() to admit it"
+    def _open(
+        self, conn: socket.socket, name: str
+    ) -> tuple[UnixSocketTransport, Awaitable[object]]:
+        end = UnixSocketTransport(
+            name=name,
+            max_frame_size=self.max_frame_size,
+            capacity=self.capacity,
+            max_buffered_bytes=self.max_buffered_bytes,
         )
-
-    async def _wait_for_a_connection(self) -> None:
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        self._waiters.append(waiter)
-        self._watch()
-        try:
-            await waiter
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
-            if self._waiters and not self._closed:
-                self._watch()  # pass a wake-up on: another accept() may find a connection too
-            else:
-                self._unwatch()
-
-    def _watch(self) -> None:
-        if not self._watching:
-            self._watching = True
-            self._loop.add_reader(self._sock.fileno(), self._on_readable)
-
-    def _unwatch(self) -> None:
-        if self._watching:
-            self._watching = False
-            self._loop.remove_reader(self._sock.fileno())
-
-    def _on_readable(self) -> None:
-        """A connection waits in the kernel: wake one accept() to take it."""
-        self._unwatch()
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-
-    def _keep(self, end: UnixSocketTransport, setup: asyncio.Task[object]) -> None:
-        """Done callback of a set-up whose accept() was cancelled: keep its connection."""
-        if setup.cancelled() or setup.exception() is not None:
-            return
-        if self._closed:
-            end.close()
-        else:
-            self._ready.append(end)
-            _wake_all(self._waiters)
-
-    def close(self) -> None:
-        """Stop listening, close connections not yet accepted, unlink the socket. Idempotent.
-
-        Connections still waiting in the kernel are reset by the kernel.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        self._unwatch()
-        self._sock.close()
-        while self._ready:
-            self._ready.popleft().close()
-        with contextlib.suppress(OSError):
-            if identity(self.path) == self._identity:
-                os.unlink(self.path)
-        _wake_all(self._waiters)
-
-    async def wait_closed(self) -> None:
-        """Wait until the listening socket is closed (call ``close()`` first).
-
-        ``close()`` closes it at once: this returns without waiting.
-        """
-
-    async def __aenter__(self) -> UnixSocketListener:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self.close()
-        await self.wait_closed()
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else "listening"
-        return (
-            f"<UnixSocketListener {self.path!r} {state} accepted={self.accepted} "
-            f"refused={self.refused}>"
-        )
+        return end, self._loop.connect_accepted_socket(lambda: _Link(end), conn)
 
 
 class _Link(asyncio.Protocol):
@@ -1054,13 +780,6 @@ class _Link(asyncio.Protocol):
         self.end._resume_writing()
 
 
-def _wake_all(waiters: deque[asyncio.Future[None]]) -> None:
-    while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-
-
 def _not_serialized(msg: object) -> TypeError:
     if isinstance(msg, ActorMessage):
         return TypeError(
@@ -1071,26 +790,9 @@ def _not_serialized(msg: object) -> TypeError:
 
 
 def _check_limits(max_frame_size: int, capacity: int, max_buffered_bytes: int) -> None:
-    if not 1 <= max_frame_size <= _MAX_FRAME_LIMIT:
+    if not 1 <= max_frame_size <= MAX_FRAME_LIMIT:
         raise ValueError(f"max_frame_size must be in [1, 2**32 - 1], got {max_frame_size}")
     if capacity < 1:
         raise ValueError(f"capacity must be >= 1, got {capacity}")
     if max_buffered_bytes < 1:
         raise ValueError(f"max_buffered_bytes must be >= 1, got {max_buffered_bytes}")
-
-
-def _check_uids(allowed_uids: Iterable[int] | None) -> frozenset[int]:
-    """``allowed_uids`` as a set, checked; ``None`` is this process's effective uid."""
-    if allowed_uids is None:
-        return frozenset((os.geteuid(),))
-    if isinstance(allowed_uids, (str, bytes)) or not isinstance(allowed_uids, Iterable):
-        raise TypeError(
-            f"allowed_uids must be an iterable of uids (ints), got {type(allowed_uids).__name__}"
-        )
-    uids = frozenset(allowed_uids)
-    for uid in uids:
-        if isinstance(uid, bool) or not isinstance(uid, int):
-            raise TypeError(f"allowed_uids must hold ints, got {uid!r}")
-        if uid < 0:
-            raise ValueError(f"a uid is >= 0, got {uid} in allowed_uids")
-    return uids
