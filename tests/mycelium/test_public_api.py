@@ -23,6 +23,7 @@ PUBLIC = [
     "DeadLetter",
     "DeadLetters",
     "FrameTooLarge",
+    "FrameTransport",
     "LocalTransport",
     "Mailbox",
     "MailboxEmpty",
@@ -44,6 +45,7 @@ PUBLIC = [
     "Timers",
     "Transport",
     "TransportClosed",
+    "TransportFull",
     "UnixSocketListener",
     "UnixSocketTransport",
     "WouldDeadlock",
@@ -128,6 +130,7 @@ def test_the_public_errors_are_the_expected_ones() -> None:
         "SocketPathInUse",
         "SystemStopped",
         "TransportClosed",
+        "TransportFull",
         "WouldDeadlock",
         "WrongThread",
     ]
@@ -150,6 +153,7 @@ def test_transport_namespace_exports_the_same_objects() -> None:
     import mycelium.transport
 
     assert sorted(mycelium.transport.__all__) == [
+        "FrameTransport",
         "LocalTransport",
         "Transport",
         "UnixSocketListener",

@@ -39,6 +39,7 @@ from .errors import SocketPathError as SocketPathError
 from .errors import SocketPathInUse as SocketPathInUse
 from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
+from .errors import TransportFull as TransportFull
 from .errors import WouldDeadlock as WouldDeadlock
 from .errors import WrongThread as WrongThread
 from .mailbox import Mailbox as Mailbox
@@ -53,6 +54,7 @@ from .supervisor import Child as Child
 from .supervisor import Supervisor as Supervisor
 from .system import ActorSystem as ActorSystem
 from .timers import Timers as Timers
+from .transport import FrameTransport as FrameTransport
 from .transport import LocalTransport as LocalTransport
 from .transport import Transport as Transport
 from .transport import UnixSocketListener as UnixSocketListener
@@ -74,6 +76,7 @@ __all__ = [
     "DeadLetter",
     "DeadLetters",
     "FrameTooLarge",
+    "FrameTransport",
     "LocalTransport",
     "Mailbox",
     "MailboxEmpty",
@@ -94,6 +97,7 @@ __all__ = [
     "Timers",
     "Transport",
     "TransportClosed",
+    "TransportFull",
     "UnixSocketListener",
     "UnixSocketTransport",
     "WouldDeadlock",

@@ -5,9 +5,16 @@
 ``FrameTransport`` of any ``Transport``; a full transport raises ``errors.TransportFull``.
 """
 
+from .base import FrameTransport as FrameTransport
 from .base import Transport as Transport
 from .local import LocalTransport as LocalTransport
 from .unix import UnixSocketListener as UnixSocketListener
 from .unix import UnixSocketTransport as UnixSocketTransport
 
-__all__ = ["LocalTransport", "Transport", "UnixSocketListener", "UnixSocketTransport"]
+__all__ = [
+    "FrameTransport",
+    "LocalTransport",
+    "Transport",
+    "UnixSocketListener",
+    "UnixSocketTransport",
+]
