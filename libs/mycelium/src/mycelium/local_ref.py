@@ -44,7 +44,7 @@ from collections.abc import Coroutine
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Final, final
 
-from ._core import MailboxCore, SendFuture
+from ._core import MailboxCore, SendFuture, WokenSend
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from ._signals import NO_MESSAGE, Signal, letter_of
@@ -209,7 +209,14 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
-        return self._enqueue(msg, msg)
+        if self.scheduled or not self.dispatcher.wake_inline:
+            return self._enqueue(msg, msg)
+        # It wakes an idle actor: enqueued and scheduled now, as always; awaiting the result
+        # may then run the handler at once (Dispatcher.run_woken), unless a turn came first.
+        sent = self._enqueue(msg, msg)
+        if sent is not self.dispatcher.completed:
+            return sent
+        return WokenSend(self)
 
     def __bool__(self) -> bool:
         return True
@@ -234,16 +241,33 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
             raise ActorStopped(self.label, msg)
-        loop = self.dispatcher.loop
-        reply: asyncio.Future[Any] = loop.create_future()
-        entering = self._put_or_wait(Ask(msg, reply), msg)
+        dispatcher = self.dispatcher
+        loop = dispatcher.loop
+        if not self.scheduled and self.state == RUNNING and not self._queue:
+            # Idle: its handler answers here and now (see Dispatcher.run_inline); a handler
+            # that suspends goes on in its own task, and this waits for its reply as below.
+            if type(self._queue) is tuple:  # as the first message would, it makes the queue
+                self._queue = deque()
+                self._limit = self.capacity
+            ran = dispatcher.run_inline(self, msg, True)
+            if ran is not None:
+                if ran[0]:
+                    return ran[1]
+                reply: asyncio.Future[Any] = ran[1]
+                entering = None
+            else:
+                reply = loop.create_future()
+                entering = self._put_or_wait(Ask(msg, reply), msg)
+        else:
+            reply = loop.create_future()
+            entering = self._put_or_wait(Ask(msg, reply), msg)
         if timeout is None:
             if entering is not None:
                 await entering
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
-        deadlines = self.dispatcher.ask_deadlines
+        deadlines = dispatcher.ask_deadlines
         if timeout >= SHORTEST_BUCKETED:
             bucket = deadlines.add(reply, self, timeout, msg)
             expiry = None
