@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, final, overload
+from typing import Any, Generic, Self, final, overload
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
 else:  # TypeVar defaults (PEP 696) at runtime, so that Actor[M] stays valid
     from typing_extensions import TypeVar
 
-if TYPE_CHECKING:
-    from .actor_ref import ActorRef
-    from .local_ref import LocalActorRef
-    from .mailbox import Overflow
-    from .supervision import Supervision
-    from .system import ActorSystem
-    from .timers import Timers
-    from .watch import Terminated
+from ._behaviour import Behaviour
+from .actor_ref import ActorRef
+from .local_ref import LocalActorRef
+from .mailbox import Overflow
+from .supervision import Supervision
+from .system import DEFAULT_CAPACITY, ActorSystem
+from .timers import Timers
+from .watch import unwatch, watch
 
 __all__ = ["Actor"]
 
@@ -39,8 +39,6 @@ R = TypeVar("R", covariant=True, default=Any)
 N = TypeVar("N")
 S = TypeVar("S", default=Any)
 T = TypeVar("T")
-
-DEFAULT_CAPACITY = 1000
 
 
 @final
@@ -92,7 +90,7 @@ class _RuntimeName(Generic[T]):
         own.pop(self._name, None)
 
 
-class Actor(Generic[M, R]):
+class Actor(Behaviour[M, R]):
     """Base class of actors that handle messages of type ``M`` (and answer with ``R``).
 
     Subclass it with a concrete message type, a class or a union, and optionally the type of
@@ -133,17 +131,9 @@ class Actor(Generic[M, R]):
     when ``ref`` stops for good.
     """
 
-    # One slot, part of the actor object: spawn stores the actor's ref in it.
-    __slots__ = ("_mycelium_ref",)
-
-    message_type: ClassVar[Any] = None
-
-    _mycelium_ref: LocalActorRef[Any] | None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        self = super().__new__(cls)
-        self._mycelium_ref = None
-        return self
+    # The slot holding its ref, and the hooks (handle, on_start, on_stop, on_terminated),
+    # are Behaviour's: what the runtime's lower layers know of an actor.
+    __slots__ = ()
 
     @_RuntimeName
     def ref(self) -> ActorRef[Any]:
@@ -153,11 +143,11 @@ class Actor(Generic[M, R]):
     @_RuntimeName
     def system(self) -> ActorSystem:
         """The system running this actor (available from ``on_start`` on)."""
-        return self._spawned().system
+        return _system_of(self._spawned())
 
     def _spawned(self) -> LocalActorRef[Any]:
         ref = self._mycelium_ref
-        if ref is None:
+        if not isinstance(ref, LocalActorRef):  # None until spawned
             raise RuntimeError(
                 f"{type(self).__qualname__} is not spawned: ref and system are set by "
                 "ActorSystem.spawn, before on_start"
@@ -181,7 +171,7 @@ class Actor(Generic[M, R]):
         its parent fail with its last exception.
         """
         cell = self._spawned()
-        return await cell.system.spawn_child(
+        return await _system_of(cell).spawn_child(
             cell,
             actor_or_factory,
             name=name,
@@ -201,38 +191,26 @@ class Actor(Generic[M, R]):
         """This actor's timers: ``send_after``, ``send_every``, ``cancel``, ``cancel_all``
         (see ``mycelium.timers``); cancelled when it stops or restarts."""
         cell = self._spawned()
-        return cell.ensure_node().timers_for(cell)
+        node = cell.ensure_node()
+        timers = node.timers
+        if timers is None:
+            timers = node.timers = Timers(cell)
+        return timers
 
     def watch(self, ref: ActorRef[Any]) -> None:
         """Have ``on_terminated`` called once ``ref`` has stopped for good (at once if it
         already has); one notice however many calls. See ``mycelium.watch``."""
-        from .watch import watch  # noqa: PLC0415 - watch.py needs the runtime, which needs this
-
-        watch(self._spawned(), self._spawned().system.local_cell(ref, "watch"))
+        cell = self._spawned()
+        watch(cell, _system_of(cell).local_cell(ref, "watch"))
 
     def unwatch(self, ref: ActorRef[Any]) -> None:
         """Stop watching ``ref``; a notice already queued is not delivered either."""
-        from .watch import unwatch  # noqa: PLC0415 - see watch()
+        cell = self._spawned()
+        unwatch(cell, _system_of(cell).local_cell(ref, "unwatch"))
 
-        unwatch(self._spawned(), self._spawned().system.local_cell(ref, "unwatch"))
 
-    async def on_terminated(self, terminated: Terminated, /) -> None:
-        """Called, in order with the messages, when an actor this one watches has stopped
-        for good. An exception here is a handler failure (the supervision decides)."""
-
-    async def handle(self, msg: M, /) -> R:
-        """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
-
-        An exception is logged with the actor's id and the message becomes a dead letter whose
-        reason names the exception; then the actor's supervision decides (``spawn(...,
-        supervision=...)``, see ``mycelium.supervision``). By default the actor stops:
-        ``on_stop`` runs and the messages still in its mailbox become dead letters. Other
-        actors keep running.
-        """
-        raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
-
-    async def on_start(self) -> None:
-        """Called once before the first message. Raising makes ``spawn`` raise."""
-
-    async def on_stop(self) -> None:
-        """Called once after the last message, whatever stopped the actor."""
+def _system_of(cell: LocalActorRef[Any]) -> ActorSystem:
+    """The system running ``cell`` (the runtime's own read: never a subclass's ``system``)."""
+    system = cell.system
+    assert isinstance(system, ActorSystem)  # the only kind that spawns actors
+    return system

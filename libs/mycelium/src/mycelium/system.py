@@ -10,7 +10,7 @@ actor down gracefully::
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
+# (a friend of Actor and LocalActorRef: sets an actor's ref slot, reads a cell's queue and id)
 
 from __future__ import annotations
 
@@ -22,13 +22,15 @@ from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, final, overload
 
+from ._behaviour import Behaviour
+from ._fault_tolerance import adopt, child_name, instance_from
 from ._message_type import message_check_for
-from ._node import child_name, instance_from
-from .actor import Actor
+from ._runtime import Runtime
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
+from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import Overflow, check_capacity, check_overflow
 from .supervision import Supervision
@@ -73,6 +75,7 @@ class ActorSystem:
         "_dispatcher",
         "_loop",
         "_names",
+        "_runtime",
         "_shut_down",
         "_shutting_down",
         "_starting",
@@ -105,6 +108,8 @@ class ActorSystem:
         self._throughput = throughput
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: Dispatcher | None = None
+        # What its cells use of it (see _runtime.py); built with the dispatcher.
+        self._runtime: Runtime | None = None
         # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
         self._cells: dict[int, LocalActorRef[Any]] = {}
         self._names: dict[str, LocalActorRef[Any]] = {}
@@ -128,24 +133,36 @@ class ActorSystem:
     ) -> None:
         await self.shutdown()
 
-    def _bind(self) -> Dispatcher:
+    @property
+    def shut_down(self) -> bool:
+        """True once the shutdown has begun (spawns are refused from then on)."""
+        return self._shut_down
+
+    def _bind(self) -> tuple[Dispatcher, Runtime]:
         loop = asyncio.get_running_loop()
-        if self._dispatcher is None:
+        if self._dispatcher is None or self._runtime is None:
             self._loop = loop
-            self._dispatcher = Dispatcher(
-                loop, self, self.dead_letters, self._forget, throughput=self._throughput
+            dispatcher = self._dispatcher = Dispatcher(
+                loop, self._starting, throughput=self._throughput
+            )
+            self._runtime = Runtime(
+                loop,
+                self,
+                self.dead_letters,
+                run_detached=dispatcher.run_detached,
+                forget=self._forget,
             )
             if self._trim_interval is not None:
                 self._trim_handle = loop.call_later(self._trim_interval, self._trim_tick)
         elif loop is not self._loop:
             raise RuntimeError(f"actor system {self.name!r} is bound to another event loop")
-        return self._dispatcher
+        return self._dispatcher, self._runtime
 
     # ------------------------------------------------------------------------------ actors
 
     async def spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -182,7 +199,7 @@ class ActorSystem:
     async def spawn_child(
         self,
         parent: LocalActorRef[Any],
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -196,7 +213,7 @@ class ActorSystem:
 
     async def _spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         name: str | None,
         capacity: int,
         supervision: Supervision | None,
@@ -209,9 +226,9 @@ class ActorSystem:
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
             )
-        factory: Callable[[], Actor[Any]] | None = None
-        actor: Actor[M, R]
-        if isinstance(actor_or_factory, Actor):
+        factory: Callable[[], Behaviour[Any]] | None = None
+        actor: Behaviour[M, R]
+        if isinstance(actor_or_factory, Behaviour):
             actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             if supervision is not None and supervision.kind == "restart":
                 raise ValueError(
@@ -250,19 +267,19 @@ class ActorSystem:
             if parent.state >= FINISHING:  # it stopped its children while this one started
                 await self.stop(cell)
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
-            parent.ensure_node().adopt(parent, cell)
+            adopt(parent, cell)
         return cell
 
     async def _spawn_actor(
         self,
-        actor: Actor[M, R],
+        actor: Behaviour[M, R],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
     ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
-        if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(actor, Behaviour):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -273,7 +290,7 @@ class ActorSystem:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
-        dispatcher = self._bind()
+        dispatcher, runtime = self._bind()
         message_check_for(type(actor))  # raises TypeError early for an uncheckable type
         if name is not None and name in self._names:
             raise NameTaken(name)
@@ -283,7 +300,8 @@ class ActorSystem:
             ActorId.next_value(),
             name,
             capacity,
-            dispatcher,
+            dispatcher=dispatcher,
+            runtime=runtime,
             overflow=check_overflow(overflow),
         )
         actor._mycelium_ref = cell
@@ -301,20 +319,7 @@ class ActorSystem:
                 ON_BEHALF.reset(behalf)
         except BaseException as exc:
             self._starting.pop(cell._id, None)
-            # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
-            # dead letters, its asks and waiting senders fail, and stop() callers are released.
-            # on_stop does not run.
-            cell.close()
-            cell._abandon_queue("on_start raised")
-            cell._refuse_waiters("on_start raised")
-            if cell.node is not None:  # what on_start began: children, timers, watches
-                await cell.node.teardown_unstarted(cell)
-            cell.release()
-            self._forget(cell)
-            watchers, cell.watchers = cell.watchers, None
-            for watcher in watchers or ():
-                if not watcher.done():
-                    watcher.set_result(None)
+            await start_failed(cell)  # it never ran: see lifecycle.start_failed
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
@@ -325,7 +330,7 @@ class ActorSystem:
             dispatcher.schedule(cell)
         elif cell.state == STOPPING:  # stopped during on_start, with nothing to drain
             cell.scheduled = True
-            cell.finish_stop()
+            finish_stop(cell)
         if self._shut_down and cell.state != RUNNING:
             # The system shut down while on_start ran: the actor is stopping (on_stop runs
             # after on_start, never before); it is of no use to the caller.
@@ -363,14 +368,14 @@ class ActorSystem:
         """
         cell = self.local_cell(ref, "watch")
         if cell.state != STOPPED:
-            await cell.stopped()
+            await when_stopped(cell)
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
 
     async def upgrade(
         self,
         ref: ActorRef[Any],
-        factory: Callable[[], Actor[Any]],
+        factory: Callable[[], Behaviour[Any]],
         *,
         migrate: Migrate | None = None,
     ) -> None:
@@ -401,7 +406,7 @@ class ActorSystem:
         """
         if not isinstance(ref, LocalActorRef):
             raise TypeError(f"{what} expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
+        if ref.runtime is not self._runtime:
             raise TypeError(f"{ref!r} belongs to another actor system")
         return ref
 
@@ -460,14 +465,14 @@ class ActorSystem:
             ValueError: ``timeout`` is negative or NaN.
         """
         seconds = _seconds(timeout, none_allowed=True)
-        cell = self._cell_of(ref)
-        return self._stop(cell, seconds, itself=cell.handling_now())
+        cell = self.local_cell(ref, "stop")
+        return self._stop(cell, seconds, itself=cell.dispatcher.runs_code_of(cell))
 
     async def _stop(self, cell: LocalActorRef[Any], seconds: float | None, itself: bool) -> None:
         node = cell.node
         if itself and node is not None and node.link is not None and node.link.exit(cell):
             return  # a permanent child of a Supervisor that stops itself is restarted
-        cell.begin_stop()
+        begin_stop(cell)
         if not itself:
             await self._stop_in_order([cell], self._deadline(seconds), set())
 
@@ -543,7 +548,10 @@ class ActorSystem:
 
     def _calling_cells(self) -> set[LocalActorRef[Any]]:
         """The actors whose own code is running now (a handler, an on_start, a task of one)."""
-        return {cell for cell in self._cells.values() if cell.handling_now()}
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            return set()
+        return {cell for cell in self._cells.values() if dispatcher.runs_code_of(cell)}
 
     async def _stop_in_order(
         self,
@@ -562,16 +570,16 @@ class ActorSystem:
         for cell in order:
             if cell.state == STOPPED:
                 continue
-            cell.begin_stop()
+            begin_stop(cell)
             if cell.state == STOPPED or cell in calling:
                 continue
             left = self._left(deadline)
             if left == 0.0:
                 break
-            stopped = cell.stopped()
-            done, _ = await asyncio.wait((stopped,), timeout=left)
+            done_stopping = when_stopped(cell)
+            done, _ = await asyncio.wait((done_stopping,), timeout=left)
             if not done:
-                stopped.cancel()
+                done_stopping.cancel()
                 break
         else:
             return
@@ -585,7 +593,7 @@ class ActorSystem:
         for cell in cells:
             if cell.state == STOPPED or cell in calling:
                 continue
-            cell.begin_stop()  # one the graceful pass did not reach: if idle, it stops now
+            begin_stop(cell)  # one the graceful pass did not reach: if idle, it stops now
             if cell.state == STOPPED:
                 continue
             if cell._id in self._starting:
@@ -595,8 +603,8 @@ class ActorSystem:
             else:
                 stuck.append(cell)
         for cell in stuck:
-            cell.abandon()
-        waiting = [cell.stopped() for cell in stuck if cell.state != STOPPED]
+            abandon(cell)
+        waiting = [when_stopped(cell) for cell in stuck if cell.state != STOPPED]
         if not waiting:
             return
         # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.
@@ -611,13 +619,6 @@ class ActorSystem:
                     cell.label,
                 )
                 self._forget(cell)
-
-    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any]:
-        if not isinstance(ref, LocalActorRef):
-            raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
-            raise TypeError(f"{ref!r} belongs to another actor system")
-        return ref
 
     def _forget(self, cell: LocalActorRef[Any]) -> None:
         self._cells.pop(cell._id, None)

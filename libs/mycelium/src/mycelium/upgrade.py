@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ._behaviour import Behaviour
+from ._fault_tolerance import HOLLOW, instance_from
 from ._message_type import message_check_for
-from ._node import HOLLOW, instance_from
 from ._signals import Control
-from .actor import Actor
 from .errors import ActorStopped
 from .local_ref import RUNNING
 
@@ -42,13 +42,13 @@ __all__ = ["Migrate", "upgrade"]
 
 log = logging.getLogger("mycelium")
 
-Migrate = Callable[[Any], "Actor[Any] | Awaitable[Actor[Any]]"]
+Migrate = Callable[[Any], "Behaviour[Any] | Awaitable[Behaviour[Any]]"]
 """``migrate(old_actor) -> new_actor``, or a coroutine function returning it."""
 
 
 async def upgrade(
     cell: LocalActorRef[Any],
-    factory: Callable[[], Actor[Any]],
+    factory: Callable[[], Behaviour[Any]],
     migrate: Migrate | None = None,
 ) -> None:
     """Swap the instance of ``cell`` (see the module docstring).
@@ -61,7 +61,7 @@ async def upgrade(
     """
     given: object = factory
     kind = type(given).__name__
-    if isinstance(given, Actor) or not callable(given):
+    if isinstance(given, Behaviour) or not callable(given):
         raise TypeError(
             f"upgrade needs a factory (a zero-argument callable returning a new Actor), got {kind}"
         )
@@ -69,26 +69,26 @@ async def upgrade(
         raise TypeError(f"migrate must be callable or None, got {type(migrate).__name__}")
     if cell.state != RUNNING:
         raise ActorStopped(cell.label, reason="a stopped actor cannot be upgraded")
-    if cell.handling_now():
+    if cell.dispatcher.runs_code_of(cell):
         raise RuntimeError(
             f"actor {cell.label} awaited its own upgrade from its handler: the swap happens "
             "after that handler returns, so it would wait forever. Call upgrade from outside "
             "the actor, or start it with asyncio.ensure_future and do not await it."
         )
-    done: asyncio.Future[None] = cell.dispatcher.loop.create_future()
+    done: asyncio.Future[None] = cell.runtime.loop.create_future()
 
     def dropped() -> None:
         if not done.done():
             done.set_exception(ActorStopped(cell.label, reason="it stopped before the upgrade"))
 
     turn = partial(_swap, cell, factory, migrate, done)
-    cell.post_signal(Control(turn, supervised=True, dropped=dropped), front=True)
+    cell.post_signal(Control(cell, turn, supervised=True, dropped=dropped), front=True)
     await asyncio.shield(done)
 
 
 async def _swap(
     cell: LocalActorRef[Any],
-    factory: Callable[[], Actor[Any]],
+    factory: Callable[[], Behaviour[Any]],
     migrate: Migrate | None,
     done: asyncio.Future[None],
 ) -> None:
@@ -131,13 +131,13 @@ async def _swap(
         done.set_result(None)
 
 
-async def _migrated(old: Actor[Any], migrate: Migrate) -> Actor[Any]:
+async def _migrated(old: Behaviour[Any], migrate: Migrate) -> Behaviour[Any]:
     made: object = migrate(old)
     if inspect.isawaitable(made):
         made = await made
-    if not isinstance(made, Actor):
+    if not isinstance(made, Behaviour):
         raise TypeError(f"migrate returned {type(made).__name__}, not an Actor")
-    new: Actor[Any] = made  # pyright: ignore[reportUnknownVariableType]
+    new: Behaviour[Any] = made  # pyright: ignore[reportUnknownVariableType]
     if new._mycelium_ref is not None:
         raise ValueError(
             f"migrate returned a {type(new).__qualname__} that is already spawned (the old "
