@@ -500,6 +500,17 @@ class Dispatcher(DispatcherCore):
         self.running = running
         self._inline_depth = depth
         self.wake_inline = wake_inline
+        if (
+            code == DONE
+            and not len(context)
+            and task.held is None
+            and not cell._queue
+            and not cell.waiters
+            and cell.state == RUNNING
+        ):  # the common ending, as the C twin has it
+            cell.handled += 1
+            cell.scheduled = False
+            return True, a
         return self._after_run(cell, msg, asking, depth, task, context, code, a, b)
 
     def _after_run(  # noqa: PLR0917 - positional, for the C fast path's call
@@ -567,9 +578,11 @@ class Dispatcher(DispatcherCore):
         queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => a deque
         if not queue or type(queue[0]) is Ask or cell.waiters or cell.state != RUNNING:
             return
-        if get_ident() != self.thread_id or not self._may_run_inline(False):
+        if get_ident() != self.thread_id:
             return
-        if self._inline_depth == 0:
+        if self._inline_depth == 0:  # (nested: wake_inline says the depth allows it)
+            if not self._may_run_inline(False):
+                return
             self._inline_sent += 1
             if self._inline_sent >= INLINE_SENDS_PER_TURN:
                 self.wake_inline = False  # until the next turn
