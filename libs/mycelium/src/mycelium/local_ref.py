@@ -138,7 +138,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
 
     # The scheduler that runs this actor: the dispatcher (a plain field of MailboxCore, which
     # the C fast path reads directly; see _runtime.Scheduler for what a cell may use of it).
-    dispatcher: Scheduler
+    dispatcher: Scheduler[LocalActorRef[Any]]
 
     def __init__(
         self,
@@ -147,14 +147,14 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         name: str | None,
         capacity: int,
         *,
-        dispatcher: Scheduler,
-        runtime: Runtime,
+        dispatcher: Scheduler[LocalActorRef[Any]],
+        runtime: Runtime[LocalActorRef[Any]],
         overflow: Overflow = "block",
     ) -> None:
         super().__init__(capacity)
         self.overflow = overflow
-        # Invariant: the running actor until STOPPED, then _RELEASED (refs may outlive actors:
-        # a stopped actor's state is not kept alive by the refs others still hold).
+        # Invariant: the running actor until STOPPED, then lifecycle.RELEASED (refs may
+        # outlive actors: a stopped actor's state is not kept alive by the refs others hold).
         self.actor: Behaviour[Any] = actor
         self._kind: type[Behaviour[Any]] = type(actor)
         self._id = actor_id
@@ -171,8 +171,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.waiters: deque[tuple[object, SendFuture]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
-        # Its supervision, parent, children, watches and timers (None: none of them; see
-        # _node.py, which owns everything fault tolerance adds to the lifecycle).
+        # Its supervision, parent, children, watches and timers (None: none of them): the
+        # record of _node.py, which _fault_tolerance.py acts on.
         self.node: Node[LocalActorRef[Any]] | None = None
 
     # ------------------------------------------------------------------------- the ActorRef
