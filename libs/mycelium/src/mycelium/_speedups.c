@@ -251,7 +251,7 @@ woken_run(WokenObject *self)
     if (fast == 0) {
         res = PyObject_CallMethodOneArg(dispatcher, str_run_woken, cell);
     }
-    else if (fast > 0) {
+    else if (fast > 0) { /* ran it, or (2) run_woken would decline at once */
         res = Py_NewRef(Py_None);
     }
     Py_DECREF(dispatcher);
@@ -1575,15 +1575,19 @@ inline_budget(DispatcherCoreObject *d, Py_ssize_t depth, int asking, int *need_b
 }
 
 /* The fast path of Dispatcher.run_woken (the reference, in Python): the same checks, then
- * inline_go. 1 if it ran the message, 0 if it did not apply (nothing was changed: the caller
- * calls run_woken, which decides), -1 on error. */
+ * inline_go. 1 if it ran the message, 2 if run_woken would do nothing (wake_inline is off, its
+ * first check), 0 if it did not apply (nothing was changed: the caller calls run_woken, which
+ * decides), -1 on error. */
 static int
 woken_fast(DispatcherCoreObject *d, CoreObject *cell)
 {
     Py_ssize_t depth;
     PyObject *task, *context;
     int need_budget;
-    if (!d->wake_inline || !inline_slot(d, &depth, &task, &context) ||
+    if (!d->wake_inline) {
+        return 2;
+    }
+    if (!inline_slot(d, &depth, &task, &context) ||
         !inline_budget(d, depth, 0, &need_budget)) {
         return 0;
     }
