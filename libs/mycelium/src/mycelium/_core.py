@@ -30,6 +30,15 @@ Intended differences between the builds. None is visible through the public API 
 one process (results, errors and their messages and tracebacks, the state left). What remains
 is means, seen only by code that reaches into the cores:
 
+* What ``send`` returns when its message woke an idle actor while the dispatcher's
+  ``wake_inline`` is set: a ``WokenSend`` in both (``PyWokenSend`` in Python), which calls
+  ``dispatcher.run_woken(cell)`` when first stepped; the C one first tries that method's common
+  case itself (checks, run, ending: ``woken_fast`` in ``_speedups.c``) and calls ``run_woken``
+  only when it does not apply. Likewise ``inline_ask`` (C) runs the common case of
+  ``Dispatcher.run_inline(cell, msg, True)`` and leaves the rest to it; ``py_inline_ask`` just
+  calls it. Same outcomes; the C build reads the inline fields from the ``DispatcherCore``
+  layout, and leaves everything to the Python methods when asyncio's dict of current tasks is
+  not usable (``_current_tasks`` None).
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
@@ -75,10 +84,11 @@ is means, seen only by code that reaches into the cores:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from sys import getrefcount
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, final
@@ -98,16 +108,22 @@ __all__ = [
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "PyWokenSend",
     "Ready",
     "SendFuture",
+    "WokenSend",
     "clock",
     "completed_send",
     "deadline_after",
+    "inline_ask",
     "py_clock",
     "py_completed_send",
     "py_deadline_after",
+    "py_inline_ask",
     "py_run_batch",
+    "py_run_first",
     "run_batch",
+    "run_first",
 ]
 
 # run_batch's outcome codes (the same numbers in _speedups.c). An outcome is
@@ -249,8 +265,12 @@ class PyMailboxCore:
     tell = try_send
 
     def send(self, msg: Any, /) -> Coroutine[Any, Any, None]:
-        """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``)."""
+        """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``). If that woke the
+        actor while the dispatcher's ``wake_inline`` is set, a ``WokenSend``."""
+        was_idle = not self.scheduled
         if _fast_put(self, msg):
+            if was_idle and self.dispatcher.wake_inline:
+                return PyWokenSend(self)
             return PY_READY
         return self._send_slow(msg)
 
@@ -288,6 +308,45 @@ def _fast_put(core: PyMailboxCore, msg: Any, /) -> bool:
     return False
 
 
+@final
+class PyWokenSend(Coroutine[Any, Any, None]):
+    """What ``send`` returns when its message woke an idle actor (enqueued, the actor
+    scheduled) while the dispatcher's ``wake_inline`` was set: awaiting it (its first step)
+    calls ``cell.dispatcher.run_woken(cell)`` once, which may run the handler at once; it then
+    completes with None. Thrown into, it raises what was thrown; closed, it forgets the cell:
+    either way the message, accepted already, is the dispatcher's turn's to handle."""
+
+    __slots__ = ("_cell",)
+
+    __name__ = "send"  # how a task driving it names its coroutine
+
+    def __init__(self, cell: Any) -> None:
+        self._cell: Any = cell
+
+    def send(self, value: None, /) -> Any:
+        cell = self._cell
+        if cell is not None:
+            self._cell = None
+            cell.dispatcher.run_woken(cell)
+        raise StopIteration
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+        self._cell = None
+        exc: BaseException = typ if val is None else val
+        if isinstance(exc, type):
+            exc = exc()
+        raise exc
+
+    def close(self) -> None:
+        self._cell = None
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self  # type: ignore[return-value]  # an iterator: __next__ is send(None)
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+
 class PyDispatcherCore:
     """The pure-Python ``DispatcherCore`` (the reference behaviour).
 
@@ -297,17 +356,51 @@ class PyDispatcherCore:
     (the loop's thread); the send path moves it when it finds the loop running on another.
     """
 
-    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle", "thread_id")
+    __slots__ = (
+        "_ask_type",
+        "_call_soon",
+        "_current_tasks",
+        "_inline_budget",
+        "_inline_cap",
+        "_inline_contexts",
+        "_inline_deadline",
+        "_inline_depth",
+        "_inline_loop",
+        "_inline_sent",
+        "_inline_tasks",
+        "_loop_turned_handle",
+        "_pending",
+        "_ready",
+        "_run_handle",
+        "running",
+        "thread_id",
+        "wake_inline",
+    )
 
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
     _run_handle: Callable[[], None]
     _pending: bool
     thread_id: int
+    wake_inline: bool
+    # The fields of inline runs (set by the subclass; the C WokenSend's fast path reads them).
+    running: Any
+    _inline_sent: int
+    _inline_depth: int
+    _inline_cap: int
+    _inline_deadline: float
+    _inline_budget: float
+    _inline_tasks: list[Any]
+    _inline_contexts: list[Any]
+    _current_tasks: dict[object, object] | None
+    _inline_loop: Any
+    _ask_type: type
+    _loop_turned_handle: Callable[[], None]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         self = super().__new__(cls)
         self.thread_id = get_ident()
+        self.wake_inline = False
         return self
 
     def __getstate__(self) -> NoReturn:
@@ -395,6 +488,67 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     return done, DONE, None, None, None
 
 
+def py_run_first(  # noqa: PLR0917 - positional, as the C twin's fast call
+    handle: Callable[[Any], Awaitable[Any]],
+    msg: object,
+    context: contextvars.Context,
+    task: object,
+    loop: object,
+    tasks: dict[object, object] | None,
+    /,
+) -> tuple[int, Any, Any]:
+    """Take the first step of ``handle(msg)``, run inline (``Dispatcher._run_here``).
+
+    It runs in ``context``, with ``task`` as ``loop``'s current task in ``tasks`` (asyncio's
+    dict of current tasks; None: the caller makes ``task`` current itself), the previous one
+    put back after. Returns ``(code, a, b)``, with run_batch's codes: ``DONE`` (``a``: the
+    answer), ``TAINTED`` (it returned, ``a``: the answer, and ``task`` has more or fewer
+    references than before it), ``PARKED`` (``a``: its coroutine, ``b``: what it yielded),
+    ``RAISED`` (``a``: the exception).
+    """
+    outer = None
+    if tasks is not None:
+        outer = tasks.get(loop)
+        tasks[loop] = task
+    held = getrefcount(task)
+    try:
+        steps, value = context.run(_py_start, handle, msg)
+    except BaseException as exc:  # the dispatcher decides what each kind means
+        outcome: tuple[int, Any, Any] = (RAISED, exc, None)
+    else:
+        if steps is not None:
+            outcome = (PARKED, steps, value)
+        elif getrefcount(task) != held:
+            outcome = (TAINTED, value, None)
+        else:
+            outcome = (DONE, value, None)
+    if tasks is not None:
+        if outer is None:
+            del tasks[loop]
+        else:
+            tasks[loop] = outer
+    return outcome
+
+
+def py_inline_ask(dispatcher: Any, cell: Any, msg: object, /) -> Any:
+    """``dispatcher.run_inline(cell, msg, True)``: an ask's inline run (the C twin does its
+    common case itself, and leaves the rest to ``run_inline``)."""
+    return dispatcher.run_inline(cell, msg, True)
+
+
+def _py_start(handle: Callable[[Any], Awaitable[Any]], msg: object) -> tuple[Any, Any]:
+    """``(steps, yielded)`` if ``handle(msg)`` suspended, ``(None, answer)`` if it returned."""
+    awaitable = handle(msg)
+    try:
+        steps = awaitable.__await__()
+    except AttributeError:
+        raise TypeError(f"handle() returned {type(awaitable).__name__}, not an awaitable") from None
+    try:
+        return steps, steps.send(None)
+    except StopIteration as stop:
+        return None, stop.value
+
+
 py_clock: Callable[[], float] = perf_counter
 """The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
 
@@ -406,6 +560,9 @@ def py_deadline_after(seconds: float, /) -> float:
 
 if TYPE_CHECKING:
     run_batch = py_run_batch
+    run_first = py_run_first
+    inline_ask = py_inline_ask
+    WokenSend = PyWokenSend
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     clock: Callable[[], float] = perf_counter
@@ -415,6 +572,9 @@ if TYPE_CHECKING:
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
     READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
+    run_first = py_run_first
+    inline_ask = py_inline_ask
+    WokenSend = PyWokenSend
     SPEEDUPS = False
 else:
     try:
@@ -422,9 +582,12 @@ else:
             READY,
             DispatcherCore,
             MailboxCore,
+            WokenSend,
             clock,
             deadline_after,
+            inline_ask,
             run_batch,
+            run_first,
         )
     except ImportError as exc:
         # Never built (a source install without a compiler) is legitimate and silent; an
@@ -442,6 +605,9 @@ else:
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
         READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
+        run_first = py_run_first
+        inline_ask = py_inline_ask
+        WokenSend = PyWokenSend
         SPEEDUPS = False
     else:
         SPEEDUPS = True

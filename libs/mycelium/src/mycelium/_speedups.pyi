@@ -1,7 +1,7 @@
 """Types of the optional C module: the same shapes as their pure-Python twins in _core.py."""
 
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, final
 
 from ._core import py_run_batch
@@ -25,15 +25,34 @@ class MailboxCore:
     def tell(self, msg: Any, /) -> None: ...
     def send(self, msg: Any, /) -> Coroutine[Any, Any, None]: ...
 
+@final
+class WokenSend(Coroutine[Any, Any, None]):
+    def __init__(self, cell: Any, /) -> None: ...
+    def send(self, value: None, /) -> Any: ...
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any: ...
+    def close(self) -> None: ...
+    def __await__(self) -> Generator[Any]: ...
+
 class DispatcherCore:
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
     _run_handle: Callable[[], None]
     _pending: bool
+    wake_inline: bool
     thread_id: int
     def schedule(self, cell: Any, /) -> None: ...
 
 run_batch = py_run_batch  # the same signature, in C
 
+def inline_ask(dispatcher: Any, cell: Any, msg: object, /) -> Any: ...
+def run_first(
+    handle: Callable[[Any], Awaitable[Any]],
+    msg: object,
+    context: Any,
+    task: object,
+    loop: object,
+    tasks: dict[object, object] | None,
+    /,
+) -> tuple[int, Any, Any]: ...
 def clock() -> float: ...
 def deadline_after(seconds: float, /) -> float: ...
