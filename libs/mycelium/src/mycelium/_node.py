@@ -28,7 +28,6 @@ instance from the factory behind the same ref, id, name and mailbox.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -36,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from ._message_type import message_check_for
 from ._signals import Control
-from .actor import Actor
+from .actor import Actor, handle_is_async
 from .local_ref import RUNNING, STOPPING
 from .supervision import RestartHistory, Supervision
 from .timers import Timers
@@ -66,7 +65,7 @@ def instance_from(factory: Factory) -> Actor[Any]:
         raise TypeError(
             f"the factory {_name_of(factory)} returned {type(actor).__name__}, not an Actor"
         )
-    if not inspect.iscoroutinefunction(actor.handle):
+    if not handle_is_async(actor):
         raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
     if actor._mycelium_ref is not None:
         raise ValueError(

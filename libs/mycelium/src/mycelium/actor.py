@@ -14,9 +14,11 @@ sent, so nothing is ever dropped silently at the receiver.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, final, overload
+from types import FunctionType, MethodType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Self, final, overload
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from .timers import Timers
     from .watch import Terminated
 
-__all__ = ["Actor"]
+__all__ = ["Actor", "handle_is_async", "starts_itself"]
 
 M = TypeVar("M", contravariant=True)
 R = TypeVar("R", covariant=True, default=Any)
@@ -236,3 +238,31 @@ class Actor(Generic[M, R]):
 
     async def on_stop(self) -> None:
         """Called once after the last message, whatever stopped the actor."""
+
+
+_ASYNC_CODE: Final = inspect.CO_COROUTINE
+
+
+def handle_is_async(actor: Actor[Any]) -> bool:
+    """True if ``actor.handle`` is an ``async def`` (what ``inspect.iscoroutinefunction`` says).
+
+    For the usual case, a method whose function's code is flagged a coroutine, the flag is read
+    directly (no cache: a class whose ``handle`` is replaced, or an instance given its own, is
+    judged on what it has now); anything else is left to ``inspect.iscoroutinefunction``.
+    """
+    handle = actor.handle
+    if type(handle) is MethodType:
+        func = handle.__func__
+        if type(func) is FunctionType and func.__code__.co_flags & _ASYNC_CODE:
+            return True
+    return inspect.iscoroutinefunction(handle)
+
+
+_NO_START: Final[object] = Actor[Any].on_start
+
+
+def starts_itself(actor: Actor[Any]) -> bool:
+    """False if ``actor.on_start`` is ``Actor``'s own, which does nothing (so spawning need
+    not run it); True for any other (an override, or an instance's own attribute)."""
+    on_start = actor.on_start
+    return type(on_start) is not MethodType or on_start.__func__ is not _NO_START

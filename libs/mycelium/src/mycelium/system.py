@@ -15,7 +15,6 @@ actor down gracefully::
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
@@ -24,7 +23,7 @@ from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
 from ._node import child_name, instance_from
-from .actor import Actor
+from .actor import Actor, handle_is_async, starts_itself
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
@@ -41,6 +40,9 @@ log = logging.getLogger("mycelium")
 
 M = TypeVar("M")
 R = TypeVar("R")
+
+_running_loop = asyncio.get_running_loop
+_next_actor_id = ActorId.next_value
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -143,7 +145,7 @@ class ActorSystem:
 
     # ------------------------------------------------------------------------------ actors
 
-    async def spawn(
+    def spawn(
         self,
         actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
         *,
@@ -151,8 +153,10 @@ class ActorSystem:
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
         supervision: Supervision | None = None,
-    ) -> ActorRef[M, R]:
+    ) -> Coroutine[Any, Any, ActorRef[M, R]]:
         """Start an actor and return its ref; ``on_start`` has run when this returns.
+
+        (Awaited, as ``async def`` would be: the arguments are checked, in order, when it is.)
 
         ``actor_or_factory`` is an ``Actor``, or a factory: any zero-argument callable that
         returns a new ``Actor`` (an ``Actor`` subclass itself qualifies). ``supervision``
@@ -175,11 +179,9 @@ class ActorSystem:
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
-        return await self._spawn(
-            actor_or_factory, name, capacity, supervision, None, overflow=overflow
-        )
+        return self._spawn(actor_or_factory, name, capacity, supervision, None, overflow=overflow)
 
-    async def spawn_child(
+    def spawn_child(
         self,
         parent: LocalActorRef[Any],
         actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
@@ -188,11 +190,9 @@ class ActorSystem:
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
         supervision: Supervision | None = None,
-    ) -> ActorRef[M, R]:
+    ) -> Coroutine[Any, Any, ActorRef[M, R]]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
-        return await self._spawn(
-            actor_or_factory, name, capacity, supervision, parent, overflow=overflow
-        )
+        return self._spawn(actor_or_factory, name, capacity, supervision, parent, overflow=overflow)
 
     async def _spawn(
         self,
@@ -235,7 +235,7 @@ class ActorSystem:
             if parent.state >= FINISHING:
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
             name = child_name(parent, name)
-        cell = await self._spawn_actor(actor, name=name, capacity=capacity, overflow=overflow)
+        cell = await self._spawn_actor(actor, name, capacity, overflow)
         if (
             factory is None
             and parent is None
@@ -254,42 +254,41 @@ class ActorSystem:
         return cell
 
     async def _spawn_actor(
-        self,
-        actor: Actor[M, R],
-        *,
-        name: str | None = None,
-        capacity: int = DEFAULT_CAPACITY,
-        overflow: Overflow = "block",
+        self, actor: Actor[M, R], name: str | None, capacity: int, overflow: Overflow
     ) -> LocalActorRef[M, R]:
-        """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
+        """Start ``actor`` (checked here) and return its cell; see ``spawn``.
+
+        ``overflow`` was checked by the caller. An actor whose ``on_start`` is ``Actor``'s own
+        (it does nothing) is not started on anyone's behalf: no code of it runs.
+        """
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
-        if not inspect.iscoroutinefunction(actor.handle):
+        if not handle_is_async(actor):
             raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
         if actor._mycelium_ref is not None:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
-        dispatcher = self._bind()
+        dispatcher = self._dispatcher
+        if dispatcher is None or _running_loop() is not self._loop:
+            dispatcher = self._bind()  # the first spawn, or the wrong loop (which it refuses)
         message_check_for(type(actor))  # raises TypeError early for an uncheckable type
         if name is not None and name in self._names:
             raise NameTaken(name)
 
         cell: LocalActorRef[M, R] = LocalActorRef(
-            actor,
-            ActorId.next_value(),
-            name,
-            capacity,
-            dispatcher,
-            overflow=check_overflow(overflow),
+            actor, _next_actor_id(), name, capacity, dispatcher, overflow=overflow
         )
         actor._mycelium_ref = cell
         self._cells[cell._id] = cell
         if name is not None:
             self._names[name] = cell
+        if not starts_itself(actor):
+            cell.scheduled = False
+            return cell
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
         # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
         serial = self._starting[cell._id] = next_start_serial()

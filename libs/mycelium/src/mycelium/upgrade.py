@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ._message_type import message_check_for
 from ._node import HOLLOW, instance_from
 from ._signals import Control
-from .actor import Actor
+from .actor import Actor, handle_is_async
 from .errors import ActorStopped
 from .local_ref import RUNNING
 
@@ -143,7 +143,7 @@ async def _migrated(old: Actor[Any], migrate: Migrate) -> Actor[Any]:
             f"migrate returned a {type(new).__qualname__} that is already spawned (the old "
             "instance itself?); build a new instance and move the state into it"
         )
-    if not inspect.iscoroutinefunction(new.handle):
+    if not handle_is_async(new):
         raise TypeError(f"{type(new).__qualname__}.handle must be an `async def`")
     message_check_for(type(new))  # raises TypeError for an uncheckable message type
     return new
