@@ -18,7 +18,7 @@ BUCKETED = SHORTEST_BUCKETED + 0.01  # long enough to take the bucketed path, sh
 
 def _deadlines(ref: ActorRef[int]) -> AskDeadlines:
     assert isinstance(ref, LocalActorRef)
-    return ref.dispatcher.ask_deadlines
+    return ref.runtime.ask_deadlines
 
 
 class Gate(Actor[int]):

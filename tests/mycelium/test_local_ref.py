@@ -332,7 +332,7 @@ def test_a_send_whose_schedule_fails_leaves_nothing_behind() -> None:
     loop.close()
     cell = ref
     assert isinstance(cell, LocalActorRef)
-    dispatcher = cell.dispatcher
+    dispatcher: Any = cell.dispatcher  # the Dispatcher, beyond what a cell sees of it
     for attempt in range(2):  # the second attempt fails the same way: nothing was left
         with pytest.raises(RuntimeError, match="closed"):
             ref.try_send(attempt)

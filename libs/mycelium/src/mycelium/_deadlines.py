@@ -21,14 +21,11 @@ Loop-affine, like the dispatcher that owns it.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, Protocol, final
 
 from .errors import AskTimeout
 
-if TYPE_CHECKING:
-    from .local_ref import LocalActorRef
-
-__all__ = ["GRANULARITY", "SHORTEST_BUCKETED", "AskDeadlines"]
+__all__ = ["GRANULARITY", "SHORTEST_BUCKETED", "AskDeadlines", "Asked"]
 
 GRANULARITY: Final = 0.005
 """Width of a bucket, s: a bucketed ask times out at most this much late."""
@@ -37,8 +34,15 @@ SHORTEST_BUCKETED: Final = 0.05
 """Timeouts shorter than this get an exact timer of their own (5 ms late would be 10% late)."""
 
 
+class Asked(Protocol):
+    """The actor an ask went to, as a timeout names it (a local ref)."""
+
+    @property
+    def label(self) -> str: ...
+
+
 @final
-class Bucket(dict["asyncio.Future[Any]", tuple["LocalActorRef[Any]", float, object]]):
+class Bucket(dict["asyncio.Future[Any]", tuple[Asked, float, object]]):
     """The asks whose deadlines fall in one slot: reply -> (ref, timeout, message)."""
 
     __slots__ = ("slot", "timer")
@@ -68,9 +72,7 @@ class AskDeadlines:
         # The bucket asks were last added to (it may be empty).
         self.latest: Bucket | None = None
 
-    def add(
-        self, reply: asyncio.Future[Any], ref: LocalActorRef[Any], timeout: float, msg: object
-    ) -> Bucket:
+    def add(self, reply: asyncio.Future[Any], ref: Asked, timeout: float, msg: object) -> Bucket:
         """Fail ``reply`` with ``AskTimeout`` once ``timeout`` has passed, unless it is done.
 
         Returns the bucket to take ``reply`` out of once the ask is over (see the class).

@@ -120,7 +120,6 @@ class Node:
         "over_limit",
         "parent",
         "reason",
-        "reply",
         "signals",
         "supervision",
         "timers",
@@ -158,8 +157,6 @@ class Node:
         self.over_limit: BaseException | None = None
         # Invariant: how many of the runtime's own items (signals) its mailbox holds.
         self.signals = 0
-        # The already-complete reply its signals travel with (their Ask envelope needs one).
-        self.reply: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------------- failures
 
@@ -193,7 +190,7 @@ class Node:
                 cell.label,
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
-            cell.dispatcher._settle(cell)
+            cell.dispatcher.settle(cell)
             return True
         if kind == "restart":
             delay = self._next_restart(cell)
@@ -206,8 +203,8 @@ class Node:
                 f" in {delay:.3g} s" if delay else "",
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
-            cell.post_signal(Control(partial(self._restart, cell, delay)), front=True)
-            cell.dispatcher._settle(cell)
+            cell.post_signal(Control(cell, partial(self._restart, cell, delay)), front=True)
+            cell.dispatcher.settle(cell)
             return True
         self.escalate = over_limit
         self._stopped_by(exc)
@@ -221,7 +218,7 @@ class Node:
         history = self.history
         if history is None:
             history = self.history = self.supervision.history()
-        return history.failure(cell.dispatcher.loop.time())
+        return history.failure(cell.runtime.loop.time())
 
     def _give_up(self, cell: LocalActorRef[Any], exc: BaseException) -> None:
         supervision = self.supervision
@@ -245,7 +242,7 @@ class Node:
         async def fail() -> None:
             raise exc
 
-        cell.post_signal(Control(fail, supervised=True), front=True)
+        cell.post_signal(Control(cell, fail, supervised=True), front=True)
 
     # ------------------------------------------------------------------------- restarts
 
@@ -316,20 +313,12 @@ class Node:
         if cell.state != RUNNING:
             return False
         if delay > 0:
-            wakeup = self.wakeup = cell.dispatcher.loop.create_future()
+            wakeup = self.wakeup = cell.runtime.loop.create_future()
             try:
                 await asyncio.wait((wakeup,), timeout=delay)
             finally:
                 self.wakeup = None
         return cell.state == RUNNING
-
-    def signal_reply(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        """An already-complete future: the reply of this actor's signal envelopes."""
-        reply = self.reply
-        if reply is None:
-            reply = self.reply = loop.create_future()
-            reply.set_result(None)
-        return reply
 
     def timers_for(self, cell: LocalActorRef[Any]) -> Timers:
         """The ``Timers`` of ``cell`` (whose node this is), created on first use."""

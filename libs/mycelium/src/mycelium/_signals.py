@@ -6,19 +6,36 @@ complete, so the batch loop hands it back to Python without any change to the ho
 it is not a message anyone sent: it bypasses the capacity and the type check, it is never
 counted in ``handled``, and an abandoned mailbox drops it (``drop``) instead of counting it as
 a dead letter. ``LocalActorRef.post_signal`` puts one in; the dispatcher calls ``open`` when the
-actor reaches it, at a message boundary.
+actor reaches it, at a message boundary. A signal knows its actor from the start (it is made
+for one mailbox), so ``open`` and ``drop`` take no argument.
+
+This module is low in the runtime: it knows an actor's cell only as a ``SignalTarget``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, Protocol, final
 
-if TYPE_CHECKING:
-    from .local_ref import LocalActorRef
+__all__ = ["NO_MESSAGE", "Control", "Signal", "SignalTarget", "letter_of", "uncounted"]
 
-__all__ = ["NO_MESSAGE", "Control", "Signal", "letter_of", "uncounted"]
+
+class _Finality(Protocol):
+    final: bool
+    """Set when the actor's next failure must stop it whatever its supervision."""
+
+
+class SignalTarget(Protocol):
+    """What a signal's turn needs of the actor it was made for (a ``LocalActorRef``)."""
+
+    handled: int
+    """Messages handled: a signal's turn takes its count back (it is not a message)."""
+
+    @property
+    def node(self) -> _Finality | None:
+        """The actor's fault-tolerance node, if it has one."""
+        ...
 
 
 @final
@@ -43,11 +60,11 @@ class Signal:
         """What the dead letters record if the handler this signal runs raises."""
         return NO_MESSAGE
 
-    def open(self, cell: LocalActorRef[Any], /) -> Coroutine[Any, Any, Any] | None:
+    def open(self) -> Coroutine[Any, Any, Any] | None:
         """The actor reached this signal: the coroutine to run as its turn, or ``None``."""
         raise NotImplementedError
 
-    def drop(self, cell: LocalActorRef[Any], /) -> None:
+    def drop(self) -> None:
         """The mailbox was abandoned with this signal still in it (the actor is stopping)."""
 
 
@@ -57,7 +74,7 @@ def letter_of(msg: object) -> object:
     return msg.message if isinstance(msg, Signal) else msg
 
 
-async def uncounted(cell: LocalActorRef[Any], awaitable: Awaitable[Any]) -> Any:
+async def uncounted(cell: SignalTarget, awaitable: Awaitable[Any]) -> Any:
     """Await ``awaitable`` as a turn of ``cell`` that ``handled`` does not count.
 
     The dispatcher counts every turn that completes; a signal's turn is not a message anyone
@@ -80,23 +97,26 @@ class Control(Signal):
     raised it, and its supervision decides. ``dropped`` runs if the actor stops first.
     """
 
-    __slots__ = ("_body", "_dropped", "_supervised")
+    __slots__ = ("_body", "_cell", "_dropped", "_supervised")
 
     def __init__(
         self,
+        cell: SignalTarget,
         body: Callable[[], Coroutine[Any, Any, None]],
         *,
         supervised: bool = False,
         dropped: Callable[[], None] | None = None,
     ) -> None:
+        self._cell = cell
         self._body = body
         self._supervised = supervised
         self._dropped = dropped
 
-    def open(self, cell: LocalActorRef[Any], /) -> Coroutine[Any, Any, None]:
-        return self._turn(cell)
+    def open(self) -> Coroutine[Any, Any, None]:
+        return self._turn()
 
-    async def _turn(self, cell: LocalActorRef[Any]) -> None:
+    async def _turn(self) -> None:
+        cell = self._cell
         await asyncio.sleep(0)
         try:
             await self._body()
@@ -106,6 +126,6 @@ class Control(Signal):
             raise
         cell.handled -= 1
 
-    def drop(self, cell: LocalActorRef[Any], /) -> None:
+    def drop(self) -> None:
         if self._dropped is not None:
             self._dropped()

@@ -23,7 +23,7 @@ it, and a new standby is made); handlers that finish without suspending share th
 unless one keeps or changes it, which retires it after that handler.
 
 Failures: the message whose handler raised (before or after suspending) is recorded in the dead
-letters, with a reason naming the exception, and its actor crashes (``LocalActorRef.crash``);
+letters, with a reason naming the exception, and its actor crashes (``lifecycle.crash``);
 if its supervision lets it go on (resume, restart), it keeps its place: the rest of its batch
 runs next (``_go_on_first``). A
 suspended handler given up on at a stop's deadline (``abandon``) is unparked first: what it
@@ -36,11 +36,17 @@ in progress (``acting_for``). This costs nothing on a run: only parking sets it.
 before the handler's first suspension do not carry it; the calls that could wait for their own
 actor (``ask``, ``send``, ``stop``, ``shutdown``) check at the call instead, in the handler.
 
+What the dispatcher reads of a cell (a ``LocalActorRef``), and nothing else: its queue
+(``_queue``, a plain field the batch loop pops from), ``actor.handle``, ``handled``, ``state``,
+``scheduled``, ``waiters``/``admit_waiters`` (to let waiting senders in as room frees) and
+``take_signal``; the lifecycle's ``crash``/``finish_stop``/``handler_ended`` when a run ends
+that way. What a cell may use of the dispatcher is ``_runtime.Scheduler``.
+
 Threads: everything here runs on the loop's thread.
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
+# (a friend of LocalActorRef: the hot path reads its queue directly, as MailboxCore's C twin)
 
 from __future__ import annotations
 
@@ -50,10 +56,10 @@ import itertools
 import logging
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Coroutine, Generator, Mapping
 from functools import partial
 from sys import getrefcount
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
 from ._core import (
     ASK,
@@ -66,14 +72,10 @@ from ._core import (
     deadline_after,
     run_batch,
 )
-from ._deadlines import AskDeadlines
 from ._handler_task import CURRENT_TASKS, HandlerTask
 from ._signals import Signal
-from .dead_letters import DeadLetters
+from .lifecycle import crash, finish_stop, handler_ended
 from .local_ref import STOPPING, Ask, LocalActorRef
-
-if TYPE_CHECKING:
-    from .system import ActorSystem
 
 __all__ = ["DEFAULT_THROUGHPUT", "ON_BEHALF", "Dispatcher", "next_start_serial"]
 
@@ -125,7 +127,8 @@ class _Parked:
 
 @final
 class Dispatcher(DispatcherCore):
-    """Schedules ready actors onto one event loop and drives their handlers.
+    """Schedules ready actors onto one event loop and drives their handlers; the
+    ``_runtime.Scheduler`` of every cell of its system.
 
     Invariant: ``_pending`` is True iff a call to ``_run`` is scheduled on the loop or running;
     every cell in ``_ready`` has ``scheduled`` set. ``schedule`` and those fields come from
@@ -136,18 +139,15 @@ class Dispatcher(DispatcherCore):
         "_context",
         "_cut",
         "_cut_left",
-        "_forget",
         "_idle_waiters",
         "_moved_up",
         "_parked",
         "_serial",
         "_standby",
-        "ask_deadlines",
+        "_starting",
         "completed",
-        "dead_letters",
         "loop",
         "running",
-        "system",
         "throughput",
         "turn_budget_s",
     )
@@ -155,9 +155,7 @@ class Dispatcher(DispatcherCore):
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        system: ActorSystem,
-        dead_letters: DeadLetters,
-        forget: Callable[[LocalActorRef[Any]], None],
+        starting: Mapping[int, int],
         *,
         throughput: int = DEFAULT_THROUGHPUT,
         turn_budget_s: float = DEFAULT_TURN_BUDGET_S,
@@ -167,11 +165,11 @@ class Dispatcher(DispatcherCore):
         if not turn_budget_s > 0:
             raise ValueError(f"turn_budget_s must be > 0, got {turn_budget_s}")
         self.loop = loop
-        self.system: ActorSystem = system
-        self.dead_letters = dead_letters
+        # The system's registry of the actors whose on_start is running, each with the serial
+        # its code runs under (read only here, see acting_for).
+        self._starting = starting
         self.throughput = throughput
         self.turn_budget_s = turn_budget_s
-        self._forget = forget
         self._ready = deque()
         self._call_soon = loop.call_soon
         self._pending = False
@@ -196,14 +194,8 @@ class Dispatcher(DispatcherCore):
         self._idle_waiters: list[asyncio.Future[None]] = []
         # One bound method, reused for every call_soon: each turn in a fresh, empty context.
         self._run_handle = self._run_in_fresh_context
-        # The timeouts of this loop's asks, in coarse buckets (one timer per bucket).
-        self.ask_deadlines = AskDeadlines(loop)
         # Already complete: what send returns when it enqueued at once (see _core.py).
         self.completed: Coroutine[Any, Any, None] = completed_send(loop)
-
-    def system_forget(self, cell: LocalActorRef[Any]) -> None:
-        """Tell the system that ``cell`` has stopped for good."""
-        self._forget(cell)
 
     # ------------------------------------------------------------------------- the turn
 
@@ -328,7 +320,7 @@ class Dispatcher(DispatcherCore):
                         break
                     ready.append(cell)
                 elif cell.state == STOPPING:
-                    cell.finish_stop()
+                    finish_stop(cell)
                 else:
                     cell.scheduled = False
                 if overtime:
@@ -396,7 +388,7 @@ class Dispatcher(DispatcherCore):
         """A handler raised ``exc`` handling ``msg``: ``msg`` becomes a dead letter and the
         actor crashes; KeyboardInterrupt and the like then propagate."""
         self.running = None
-        cell.crash(exc, msg)
+        crash(cell, exc, msg)
         if not isinstance(exc, Exception | asyncio.CancelledError):
             raise exc
 
@@ -414,7 +406,7 @@ class Dispatcher(DispatcherCore):
             ready.appendleft(cell)
             self._moved_up = turn
 
-    def _settle(self, cell: LocalActorRef[Any]) -> None:
+    def settle(self, cell: LocalActorRef[Any]) -> None:
         """After a run: requeue the cell if it has mail, finish a stop, or release it."""
         if cell.waiters:
             cell.admit_waiters()
@@ -424,7 +416,7 @@ class Dispatcher(DispatcherCore):
                 self._pending = True
                 self.loop.call_soon(self._run_handle)
         elif cell.state == STOPPING:
-            cell.finish_stop()
+            finish_stop(cell)
         else:
             cell.scheduled = False
 
@@ -462,7 +454,6 @@ class Dispatcher(DispatcherCore):
             partial(self._resumed, cell, steps, parked),
         )
         parked.task = task
-        cell.task = task
         _leave_task(self.loop, task)
         self._standby = None
 
@@ -471,7 +462,6 @@ class Dispatcher(DispatcherCore):
         if self._parked.get(cell._id) is not parked:
             return False
         del self._parked[cell._id]
-        cell.task = None
         return True
 
     def give_up(self, cell: LocalActorRef[Any]) -> _Parked | None:
@@ -488,7 +478,6 @@ class Dispatcher(DispatcherCore):
         if parked is None:
             return None
         parked.abandoned = True
-        cell.task = None
         task = parked.task
         if task is not None and parked.started:
             task.cancel()
@@ -512,13 +501,13 @@ class Dispatcher(DispatcherCore):
             reply = parked.reply
             if reply is not None and not reply.done():
                 reply.set_exception(exc)
-            cell.crash(exc, parked.msg, from_outside=True)
+            crash(cell, exc, parked.msg, from_outside=True)
             if self._idle_waiters:
                 self._wake_if_idle()
         elif parked.abandoned:
             if not parked.started:
                 steps.close()
-            cell.handler_ended()
+            handler_ended(cell)
 
     async def _resume(
         self,
@@ -537,7 +526,7 @@ class Dispatcher(DispatcherCore):
                 reply = parked.reply
                 if reply is not None and not reply.done():
                     reply.set_exception(exc)
-                cell.crash(exc, parked.msg, from_outside=_cancelled_from_outside(exc))
+                crash(cell, exc, parked.msg, from_outside=_cancelled_from_outside(exc))
                 if self._idle_waiters:
                     self._wake_if_idle()
             if not isinstance(exc, Exception | asyncio.CancelledError):
@@ -549,9 +538,29 @@ class Dispatcher(DispatcherCore):
         reply = parked.reply
         if reply is not None and not reply.done():
             reply.set_result(result)
-        self._settle(cell)
+        self.settle(cell)
         if self._idle_waiters:
             self._wake_if_idle()
+
+    def runs_code_of(self, cell: LocalActorRef[Any]) -> bool:
+        """True if the code running now is ``cell``'s own, which cannot wait for the actor
+        itself: its handler or its ``on_start``, or, while that is in progress, a task started
+        by ``on_start`` or by the handler once it has suspended (``asyncio.wait_for`` starts
+        one). A task started before the handler's first suspension is not recognised: the
+        calls that wait for an actor check this when called, in the handler."""
+        if self.running is cell:
+            return True
+        if not cell.scheduled:
+            return False  # idle: no handler and no on_start of it is in progress
+        parked = self._parked.get(cell._id)
+        if parked is not None and parked.task is asyncio.current_task():
+            return True
+        return self.acting_for(cell)
+
+    def task_of(self, cell: LocalActorRef[Any]) -> asyncio.Task[None] | None:
+        """The task running ``cell``'s handler that suspended (None when none is)."""
+        parked = self._parked.get(cell._id)
+        return None if parked is None else parked.task
 
     def acting_for(self, cell: LocalActorRef[Any]) -> bool:
         """True if the code running now was started on behalf of ``cell``'s handler in progress
@@ -562,7 +571,7 @@ class Dispatcher(DispatcherCore):
             parked = self._parked.get(cell._id)
             return parked is not None and parked.serial == serial
         if serial < 0:
-            return self.system._starting.get(cell._id) == serial
+            return self._starting.get(cell._id) == serial
         return False
 
     # ----------------------------------------------------------------------------- quiet

@@ -1,11 +1,19 @@
-"""``LocalActorRef``: the ref, the mailbox and the lifecycle of one actor of this process.
+"""``LocalActorRef``: the send path. The ref and the mailbox of one actor of this process.
 
 One object plays three parts, because the send path is the hottest code of the runtime and an
 idle actor should cost little memory: it *is* the ``ActorRef`` handed to senders, it holds the
 actor's mailbox itself (a ``MailboxState``: a send reaches the queue with no extra hop, but
 nothing outside the runtime can take mail out; ``mailbox`` is a read-only ``MailboxView``), and
-it carries what the dispatcher and the lifecycle need (the actor, the "scheduled" flag, the stop
-machinery). Refs returned by ``spawn`` and ``lookup`` are this same object.
+it carries what the dispatcher and the lifecycle need (the actor, the "scheduled" flag, its
+state). Refs returned by ``spawn`` and ``lookup`` are this same object; the runtime calls it the
+actor's *cell*.
+
+Everything a send does is here, in the order it happens: the fast path (``try_send``/``send``,
+``MailboxCore`` in ``_core.py``, C when built), then, when it does not apply, the admission
+(the thread check, the type check, the overflow policy, the waiting senders), then waking the
+actor through its ``Scheduler`` (the dispatcher, ``dispatcher.py``). A cell meets the rest of
+the runtime through two small interfaces (``_runtime.py``): its ``Runtime`` (loop, dead letters,
+ask deadlines) and its ``Scheduler``.
 
 Sending when the mailbox is full: the message joins ``waiters`` at call time, with the
 ``SendFuture`` the sender awaits, and the fast path is closed (``_limit`` 0) until that queue is
@@ -20,16 +28,12 @@ refused instead: it could never be answered), "drop_oldest" dead-letters the old
 message (never the runtime's own items) and enqueues the new one. Under these three nobody ever
 waits for room, so ``waiters`` stays empty.
 
-Lifecycle: RUNNING -> STOPPING (graceful: the mailbox is closed and drains) -> FINISHING
-(``on_stop`` runs) -> STOPPED. A handler crash or a forced stop goes from RUNNING or STOPPING
-straight to FINISHING, abandoning the queue to the dead letters. ``on_stop`` runs exactly once,
-never while a handler of the actor is still running (after a forced stop, once the cancelled
-handler has ended).
+States: RUNNING -> STOPPING -> FINISHING -> STOPPED (``state``); the transitions, and the
+cleanup of each way an actor ends, are ``lifecycle.py``'s. Here only the queue's side of them:
+``abandon_queue`` (every queued message becomes a dead letter) and ``refuse_waiters``.
 
 Accounting: every message a call accepted is handled (counted in ``handled``) or recorded once in
-the system's dead letters: the message whose handler raised, with a reason naming the
-exception; the queue left by a crash; at a forced stop, the message in progress and the queue,
-at once (the cancelled handler's task, whatever it does next, handles nothing more).
+the system's dead letters; every message not accepted raises at the sender.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
-from ._signals import NO_MESSAGE, Signal, letter_of
+from ._runtime import Runtime, Scheduler
+from ._signals import Signal
 from .actor import Actor
 from .actor_ref import ActorId, ActorRef
 from .errors import (
@@ -69,7 +74,6 @@ else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays v
 if TYPE_CHECKING:
     from ._node import Node
     from .dead_letters import DeadLetters
-    from .dispatcher import Dispatcher
     from .system import ActorSystem
 
 __all__ = [
@@ -79,7 +83,6 @@ __all__ = [
     "STOPPING",
     "Ask",
     "LocalActorRef",
-    "failure_reason",
 ]
 
 M = TypeVar("M", contravariant=True)
@@ -129,11 +132,15 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         "_name",
         "actor",
         "node",
+        "runtime",
         "state",
-        "task",
         "waiters",
         "watchers",
     )
+
+    # The scheduler that runs this actor: the dispatcher (a plain field of MailboxCore, which
+    # the C fast path reads directly; see _runtime.Scheduler for what a cell may use of it).
+    dispatcher: Scheduler
 
     def __init__(
         self,
@@ -141,8 +148,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         actor_id: int,
         name: str | None,
         capacity: int,
-        dispatcher: Dispatcher,
         *,
+        dispatcher: Scheduler,
+        runtime: Runtime,
         overflow: Overflow = "block",
     ) -> None:
         """``capacity`` and ``overflow`` are checked by the caller (``ActorSystem.spawn``)."""
@@ -162,12 +170,11 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self._id = actor_id
         self._name = name
         self.dispatcher = dispatcher
+        self.runtime = runtime
         self.accepts: set[type] = message_check_for(kind).accepted
         # Starts True: nothing is handled until on_start has finished and spawn schedules it.
         self.scheduled: bool = True
         self.state: int = RUNNING
-        # The task running a handler that suspended (None when no handler is suspended).
-        self.task: asyncio.Task[None] | None = None
         # Messages waiting for room, oldest first, each with the future its sender awaits (None
         # until a send first has to wait). admit_waiters moves them into the queue and resolves
         # the futures; a cancelled future's message is skipped (withdrawn).
@@ -197,9 +204,14 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         return MailboxView(self)
 
     @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task running this actor's handler that suspended (None when none is)."""
+        return self.dispatcher.task_of(self)
+
+    @property
     def system(self) -> ActorSystem:
         """The system running this actor."""
-        return self.dispatcher.system
+        return self.runtime.system
 
     # try_send and tell are MailboxCore's (C when built): the fast path appends when the
     # message's class was accepted before, the mailbox is open with room and nobody waits for
@@ -227,7 +239,11 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         # another task (asyncio.wait_for does that) could no longer tell whose code made it.
         # On another thread no handler of this actor can be running; _ask checks the thread
         # once it runs (the loop may by then be running there).
-        if self._limit >= 0 and get_ident() == self.dispatcher.thread_id and self.handling_now():
+        if (
+            self._limit >= 0
+            and get_ident() == self.dispatcher.thread_id
+            and self.dispatcher.runs_code_of(self)
+        ):
             raise WouldDeadlock(self.label, msg, "asked itself")
         return self._ask(msg, timeout)
 
@@ -242,7 +258,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             self.admit(msg)
         if self._limit < 0:  # say which message was refused, not its Ask envelope
             raise ActorStopped(self.label, msg)
-        loop = self.dispatcher.loop
+        runtime = self.runtime
+        loop = runtime.loop
         reply: asyncio.Future[Any] = loop.create_future()
         entering = self._put_or_wait(Ask(msg, reply), msg)
         if timeout is None:
@@ -251,7 +268,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             return await reply
         # The timeout covers the wait for room as well as the wait for the answer. Long ones
         # share a 5 ms timer bucket; short ones get an exact timer of their own.
-        deadlines = self.dispatcher.ask_deadlines
+        deadlines = runtime.ask_deadlines
         if timeout >= SHORTEST_BUCKETED:
             bucket = deadlines.add(reply, self, timeout, msg)
             expiry = None
@@ -322,7 +339,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is not dispatcher.loop:
+        if running is not self.runtime.loop:
             raise WrongThread(self.label, msg, here, dispatcher.thread_id)
         dispatcher.thread_id = here
 
@@ -398,9 +415,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if self.overflow != "block":  # full: the policy decides, nobody waits
             self._overflow(item, msg)
             return None
-        if self.handling_now():
+        if self.dispatcher.runs_code_of(self):
             raise WouldDeadlock(self.label, msg, "waited for room in its own full mailbox")
-        entering = SendFuture(loop=self.dispatcher.loop)
+        entering = SendFuture(loop=self.runtime.loop)
         waiters = self.waiters
         if waiters is None:
             waiters = self.waiters = deque()
@@ -421,7 +438,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.dropped += 1
         if policy == "fail" or (policy == "drop_new" and type(item) is Ask):
             raise MailboxFull(self.label, self.capacity, msg)
-        dead: DeadLetters = self.dispatcher.dead_letters
+        dead: DeadLetters = self.runtime.dead_letters
         if policy == "drop_new":
             dead.record(self.label, msg, "mailbox full: overflow policy 'drop_new' dropped it")
             return
@@ -459,22 +476,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self._limit = 0
         return True
 
-    def handling_now(self) -> bool:
-        """True if the code running now is this actor's own, which cannot wait for the actor
-        itself: its handler or its ``on_start``, or, while that is in progress, a task started
-        by ``on_start`` or by the handler once it has suspended (``asyncio.wait_for`` starts
-        one). A task started before the handler's first suspension is not recognised: the
-        calls that wait for an actor check this when called, in the handler."""
-        if self.dispatcher.running is self:
-            return True
-        task = self.task
-        if task is None:
-            if not self.scheduled:
-                return False  # idle: no handler and no on_start of it is in progress
-        elif task is asyncio.current_task():
-            return True
-        return self.dispatcher.acting_for(self)
-
     @property
     def waiting(self) -> int:
         """Messages whose senders wait for room (withdrawn ones excluded)."""
@@ -501,163 +502,20 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if not waiters:
             self._limit = capacity
 
-    # --------------------------------------------------------------------------- stopping
+    # ----------------------------------------------------------------- the queue at a stop
 
-    def begin_stop(self) -> None:
-        """Close the mailbox and let it drain; the dispatcher finishes the stop when empty."""
-        if self.state != RUNNING:
-            return
-        self.state = STOPPING
-        self.close()
-        self._refuse_waiters("the actor is stopping")
-        if self.node is not None:
-            self.node.stop_requested(self)
-        if not self.scheduled:
-            self.scheduled = True
-            self.finish_stop()
-
-    def crash(self, exc: BaseException, msg: object, *, from_outside: bool = False) -> None:
-        """Stop at once after the handler of ``msg`` failed with ``exc``: record ``msg`` as a
-        dead letter (with ``exc``), log the failure, dead-letter the mailbox, run ``on_stop``.
-
-        ``from_outside``: ``exc`` is the cancellation of the suspended handler's task by someone
-        else (typically the event loop ending while the system was not shut down): said in one
-        warning line, not as a crash.
-
-        The actor's supervision may take over after the dead letter is recorded (resume it, or
-        restart it): see ``_node.py``.
-        """
-        dead: DeadLetters = self.dispatcher.dead_letters
-        label = self.label
-        letter = letter_of(msg)
-        if letter is NO_MESSAGE:  # a control turn of the runtime's own: nothing was sent
-            pass
-        elif from_outside:
-            dead.record(label, letter, "handler cancelled from outside while suspended", exc)
-        else:
-            dead.record(label, letter, failure_reason(exc), exc)
-        rest = "its handler was cancelled from outside" if from_outside else "actor crashed"
-        if self.ensure_node().failed(self, exc, forced=from_outside):
-            return
-        if self.state >= FINISHING:
-            return
-        if from_outside:
-            system = self.dispatcher.system
-            if system._shut_down:  # pyright: ignore[reportPrivateUsage]
-                log.warning(
-                    "actor %s: its handler was cancelled while suspended, from outside the "
-                    "system, during its shutdown; the actor is stopped",
-                    label,
-                )
-            else:
-                log.warning(
-                    "actor %s: its handler was cancelled while suspended (the event loop ended, "
-                    "or its task was cancelled) and system %r was not shut down; the actor is "
-                    "stopped. Call `await system.shutdown()` (or use `async with`) before the "
-                    "loop ends.",
-                    label,
-                    system.name,
-                )
-        else:
-            log.error(
-                "actor %s crashed handling a message; it is stopped",
-                label,
-                exc_info=(type(exc), exc, exc.__traceback__),
-            )
-        self.close()
-        self._abandon_queue(rest)
-        self._refuse_waiters(rest)
-        self.scheduled = True
-        self.finish_stop()
-
-    def abandon(self) -> None:
-        """Forced stop (a deadline passed): everything the actor holds becomes a dead letter now.
-
-        The message of a suspended handler is counted and its asker gets ``ActorStopped``; the
-        handler is cancelled (``Dispatcher.give_up``) and, whatever it does next, handles nothing
-        more: ``on_stop`` runs once it has ended. The queue is dead-lettered, waiting senders are
-        refused.
-        """
-        if self.state >= FINISHING:
-            return  # on_stop is running (or done): there is nothing left to count
-        log.warning("actor %s did not stop in time and was cancelled", self.label)
-        self.close()
-        self.scheduled = True
-        parked = self.dispatcher.give_up(self)
-        if parked is not None:
-            label = self.label
-            reason = "handler cancelled: the actor did not stop in time"
-            letter = letter_of(parked.msg)
-            if letter is not NO_MESSAGE:
-                self.dispatcher.dead_letters.record(label, letter, reason)
-            reply = parked.reply
-            if reply is not None and not reply.done():
-                reply.set_exception(ActorStopped(label, parked.msg, reason=reason))
-        self._abandon_queue("the actor did not stop in time")
-        self._refuse_waiters("the actor did not stop in time")
-        if parked is None:
-            self.finish_stop()
-            return
-        self.state = FINISHING  # on_stop runs when the handler has ended: handler_ended()
-
-    def handler_ended(self) -> None:
-        """The task of a handler given up on by ``abandon`` has ended: run ``on_stop`` now."""
-        if self.state == FINISHING:
-            self.dispatcher.run_detached(self._on_stop(), self.label)
-
-    def finish_stop(self) -> None:
-        """Enter FINISHING: run ``on_stop`` once, then STOPPED: unregister, wake the waiters."""
-        if self.state >= FINISHING:
-            return
-        self.state = FINISHING
-        self.close()
-        self.dispatcher.run_detached(self._on_stop(), self.label)
-
-    async def _on_stop(self) -> None:
-        node = self.node
-        try:
-            if node is not None:
-                await node.before_on_stop(self)  # its children stop first, newest first
-            await self.actor.on_stop()
-        except Exception:
-            log.exception("on_stop of actor %s raised", self.label)
-        finally:
-            self.release()
-            self.dispatcher.system_forget(self)
-            watchers, self.watchers = self.watchers, None
-            for watcher in watchers or ():
-                if not watcher.done():
-                    watcher.set_result(None)
-            if node is not None:
-                node.stopped(self)
-
-    def release(self) -> None:
-        """Enter STOPPED for good and let go of the actor object (refs may outlive it)."""
-        self.state = STOPPED
-        self.actor = _RELEASED
-
-    def stopped(self) -> asyncio.Future[None]:
-        """A future resolved once this actor has STOPPED and ``on_stop`` has returned."""
-        fut: asyncio.Future[None] = self.dispatcher.loop.create_future()
-        if self.state == STOPPED:
-            fut.set_result(None)
-        else:
-            if self.watchers is None:
-                self.watchers = []
-            self.watchers.append(fut)
-        return fut
-
-    def _abandon_queue(self, reason: str) -> None:
-        """Record every queued message as a dead letter; its asker gets ``ActorStopped``."""
+    def abandon_queue(self, reason: str) -> None:
+        """Record every queued message as a dead letter, with ``reason``; its asker gets
+        ``ActorStopped``. The runtime's own items are dropped, not counted."""
         queue = self._queue
-        dead: DeadLetters = self.dispatcher.dead_letters
+        dead: DeadLetters = self.runtime.dead_letters
         label = self.label
         while queue:
             item = queue.popleft()  # type: ignore[union-attr]
             if type(item) is Ask:
                 if isinstance(item.msg, Signal):  # the runtime's own: dropped, not dead
                     self._signal_gone()
-                    item.msg.drop(self)
+                    item.msg.drop()
                     continue
                 if not item.reply.done():
                     item.reply.set_exception(ActorStopped(label, item.msg, reason=reason))
@@ -681,10 +539,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             self._kind = type(actor)
             self.accepts = message_check_for(type(actor)).accepted
 
-    def abandon_queue(self, reason: str) -> None:
-        """Dead-letter everything queued (the actor will not handle it), with ``reason``."""
-        self._abandon_queue(reason)
-
     def post_signal(self, signal: Signal, *, front: bool = False) -> None:
         """Put one of the runtime's own items in the mailbox (``_signals.py``), at the back or,
         with ``front``, ahead of the queued messages. It takes no sender's room: while it is
@@ -698,7 +552,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         node.signals += 1
         if self._limit > 0:  # the fast path is open: one more item fits
             self._limit += 1
-        item = Ask(signal, node.signal_reply(self.dispatcher.loop))
+        item = Ask(signal, self.runtime.signal_reply)
         if front:
             queue.appendleft(item)  # type: ignore[union-attr]  # a deque, made above
         else:
@@ -709,7 +563,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
     def take_signal(self, signal: Signal) -> Any:
         """The dispatcher reached ``signal``: give its room back; the turn it runs, if any."""
         self._signal_gone()
-        return signal.open(self)
+        return signal.open()
 
     def _signal_gone(self) -> None:
         node = self.node
@@ -718,7 +572,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             if self._limit > 0:
                 self._limit -= 1
 
-    def _refuse_waiters(self, reason: str) -> None:
+    def refuse_waiters(self, reason: str) -> None:
         """Fail every waiting sender with ActorStopped: their messages were never accepted."""
         waiters, self.waiters = self.waiters, None
         label = self.label
@@ -726,22 +580,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             if not entering.done():
                 msg = item.msg if type(item) is Ask else item
                 entering.set_exception(ActorStopped(label, msg, reason=reason))
-
-
-_REASON_LIMIT: Final = 200
-"""Characters of an exception's message kept in a dead letter's reason (``error`` has it all)."""
-
-
-def failure_reason(exc: BaseException) -> str:
-    """A dead letter's reason for a handler that raised ``exc``: its type and message."""
-    try:
-        text = str(exc)
-    except Exception:  # a broken __str__ must not break the accounting
-        text = "<unprintable message>"
-    if len(text) > _REASON_LIMIT:
-        text = text[: _REASON_LIMIT - 3] + "..."
-    name = type(exc).__name__
-    return f"handler raised {name}: {text}" if text else f"handler raised {name}"
 
 
 def _expire(
@@ -778,14 +616,3 @@ async def _until_entered_or_failed(entering: SendFuture, reply: asyncio.Future[A
         entering.cancel()  # withdrawn: it never enters the mailbox
         reply.result()  # raises the AskTimeout
     entering.result()  # raises ActorStopped if it was refused
-
-
-@final
-class _Released(Actor[object]):
-    """What a stopped actor's ref holds instead of the actor: nothing runs it any more."""
-
-    async def handle(self, msg: object, /) -> None:
-        raise RuntimeError("this actor has stopped; its handler cannot run")
-
-
-_RELEASED: Final = _Released()

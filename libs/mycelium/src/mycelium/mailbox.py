@@ -107,8 +107,8 @@ class MailboxState(MailboxCore):
         # open and -1 once closed, so one comparison on the hot path covers "no queue yet",
         # "full", "others wait first" and "closed".
         self._limit = 0
-        self.accepts: set[type] = set()
-        self.scheduled = True  # a standalone mailbox has no dispatcher to schedule
+        # (MailboxCore's other fields, accepts, dispatcher and scheduled, are the actor's:
+        # LocalActorRef sets them; a standalone Mailbox never takes the send path.)
 
     @property
     def closed(self) -> bool:

@@ -180,8 +180,8 @@ def _hold(cell: LocalActorRef[Any], failure: Exception | None) -> Hold:
         if failure is not None and hold.failure is None:
             hold.failure = failure
         return hold
-    hold = node.hold = Hold(cell.dispatcher.loop, failure)
-    cell.post_signal(Control(partial(_held_turn, cell, hold), dropped=hold.gone), front=True)
+    hold = node.hold = Hold(cell.runtime.loop, failure)
+    cell.post_signal(Control(cell, partial(_held_turn, cell, hold), dropped=hold.gone), front=True)
     return hold
 
 
@@ -205,7 +205,7 @@ class SupervisorLink:
         node = cell.ensure_node()
         already = node.hold is not None  # a restart of its siblings is on its way to it
         hold = _hold(cell, exc)
-        cell.dispatcher._settle(cell)
+        cell.dispatcher.settle(cell)
         if not already:
             log.error(
                 "actor %s failed handling a message; its supervisor %s decides",
@@ -238,7 +238,7 @@ class SupervisorLink:
 
     def _tell_supervisor(self, cell: LocalActorRef[Any], exc: Exception | None, hold: Hold) -> None:
         decide = partial(self.owner._child_exited, cell, exc, hold)
-        self.supervisor.post_signal(Control(decide, supervised=True))
+        self.supervisor.post_signal(Control(self.supervisor, decide, supervised=True))
 
 
 @final
@@ -304,7 +304,7 @@ class Supervisor(Actor[NoMessages]):
         if me.state != RUNNING or me.actor is not self:
             await cell.system.stop(cell)  # this supervisor is stopping: so are its children
             return
-        if self._history.failure(me.dispatcher.loop.time()) is None:
+        if self._history.failure(me.runtime.loop.time()) is None:
             await self._give_up(exc or RuntimeError(f"child {cell.label} exited"))
         group = self._group(cell)
         log.info(
@@ -344,7 +344,7 @@ class Supervisor(Actor[NoMessages]):
                     child.label,
                     exc_info=(type(exc), exc, exc.__traceback__),
                 )
-                if self._history.failure(me.dispatcher.loop.time()) is None:
+                if self._history.failure(me.runtime.loop.time()) is None:
                     await self._give_up(exc)
             else:
                 return

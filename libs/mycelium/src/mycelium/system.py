@@ -10,7 +10,7 @@ actor down gracefully::
 """
 
 # pyright: reportPrivateUsage=false
-# (a friend of Mailbox/LocalActorRef[Any]: the hot path reads their queue and limit directly)
+# (a friend of Actor and LocalActorRef: sets an actor's ref slot, reads a cell's queue and id)
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ from typing import Any, TypeVar, final, overload
 
 from ._message_type import message_check_for
 from ._node import child_name, instance_from
+from ._runtime import Runtime
 from .actor import Actor, handle_is_async, starts_itself
 from .actor_ref import ActorId, ActorRef
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
+from .lifecycle import abandon, begin_stop, finish_stop, start_failed, stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import Overflow, check_capacity, check_overflow
 from .supervision import Supervision
@@ -75,6 +77,7 @@ class ActorSystem:
         "_dispatcher",
         "_loop",
         "_names",
+        "_runtime",
         "_shut_down",
         "_shutting_down",
         "_starting",
@@ -107,6 +110,8 @@ class ActorSystem:
         self._throughput = throughput
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: Dispatcher | None = None
+        # What its cells use of it (see _runtime.py); built with the dispatcher.
+        self._runtime: Runtime | None = None
         # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
         self._cells: dict[int, LocalActorRef[Any]] = {}
         self._names: dict[str, LocalActorRef[Any]] = {}
@@ -130,18 +135,30 @@ class ActorSystem:
     ) -> None:
         await self.shutdown()
 
-    def _bind(self) -> Dispatcher:
+    @property
+    def shut_down(self) -> bool:
+        """True once the shutdown has begun (spawns are refused from then on)."""
+        return self._shut_down
+
+    def _bind(self) -> tuple[Dispatcher, Runtime]:
         loop = asyncio.get_running_loop()
-        if self._dispatcher is None:
+        if self._dispatcher is None or self._runtime is None:
             self._loop = loop
-            self._dispatcher = Dispatcher(
-                loop, self, self.dead_letters, self._forget, throughput=self._throughput
+            dispatcher = self._dispatcher = Dispatcher(
+                loop, self._starting, throughput=self._throughput
+            )
+            self._runtime = Runtime(
+                loop,
+                self,
+                self.dead_letters,
+                run_detached=dispatcher.run_detached,
+                forget=self._forget,
             )
             if self._trim_interval is not None:
                 self._trim_handle = loop.call_later(self._trim_interval, self._trim_tick)
         elif loop is not self._loop:
             raise RuntimeError(f"actor system {self.name!r} is bound to another event loop")
-        return self._dispatcher
+        return self._dispatcher, self._runtime
 
     # ------------------------------------------------------------------------------ actors
 
@@ -272,15 +289,21 @@ class ActorSystem:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
-        dispatcher = self._dispatcher
-        if dispatcher is None or _running_loop() is not self._loop:
-            dispatcher = self._bind()  # the first spawn, or the wrong loop (which it refuses)
+        dispatcher, runtime = self._dispatcher, self._runtime
+        if dispatcher is None or runtime is None or _running_loop() is not self._loop:
+            dispatcher, runtime = self._bind()  # the first spawn, or the wrong loop (refused)
         message_check_for(type(actor))  # raises TypeError early for an uncheckable type
         if name is not None and name in self._names:
             raise NameTaken(name)
 
         cell: LocalActorRef[M, R] = LocalActorRef(
-            actor, _next_actor_id(), name, capacity, dispatcher, overflow=overflow
+            actor,
+            _next_actor_id(),
+            name,
+            capacity,
+            dispatcher=dispatcher,
+            runtime=runtime,
+            overflow=overflow,
         )
         actor._mycelium_ref = cell
         self._cells[cell._id] = cell
@@ -300,20 +323,7 @@ class ActorSystem:
                 ON_BEHALF.reset(behalf)
         except BaseException as exc:
             self._starting.pop(cell._id, None)
-            # It never ran: what others sent it meanwhile (it was named, so reachable) becomes
-            # dead letters, its asks and waiting senders fail, and stop() callers are released.
-            # on_stop does not run.
-            cell.close()
-            cell._abandon_queue("on_start raised")
-            cell._refuse_waiters("on_start raised")
-            if cell.node is not None:  # what on_start began: children, timers, watches
-                await cell.node.teardown_unstarted(cell)
-            cell.release()
-            self._forget(cell)
-            watchers, cell.watchers = cell.watchers, None
-            for watcher in watchers or ():
-                if not watcher.done():
-                    watcher.set_result(None)
+            await start_failed(cell)  # it never ran: see lifecycle.start_failed
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
@@ -324,7 +334,7 @@ class ActorSystem:
             dispatcher.schedule(cell)
         elif cell.state == STOPPING:  # stopped during on_start, with nothing to drain
             cell.scheduled = True
-            cell.finish_stop()
+            finish_stop(cell)
         if self._shut_down and cell.state != RUNNING:
             # The system shut down while on_start ran: the actor is stopping (on_stop runs
             # after on_start, never before); it is of no use to the caller.
@@ -362,7 +372,7 @@ class ActorSystem:
         """
         cell = self.local_cell(ref, "watch")
         if cell.state != STOPPED:
-            await cell.stopped()
+            await stopped(cell)
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
 
@@ -400,7 +410,7 @@ class ActorSystem:
         """
         if not isinstance(ref, LocalActorRef):
             raise TypeError(f"{what} expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
+        if ref.runtime is not self._runtime:
             raise TypeError(f"{ref!r} belongs to another actor system")
         return ref
 
@@ -459,14 +469,14 @@ class ActorSystem:
             ValueError: ``timeout`` is negative or NaN.
         """
         seconds = _seconds(timeout, none_allowed=True)
-        cell = self._cell_of(ref)
-        return self._stop(cell, seconds, itself=cell.handling_now())
+        cell = self.local_cell(ref, "stop")
+        return self._stop(cell, seconds, itself=cell.dispatcher.runs_code_of(cell))
 
     async def _stop(self, cell: LocalActorRef[Any], seconds: float | None, itself: bool) -> None:
         node = cell.node
         if itself and node is not None and node.link is not None and node.link.exit(cell):
             return  # a permanent child of a Supervisor that stops itself is restarted
-        cell.begin_stop()
+        begin_stop(cell)
         if not itself:
             await self._stop_in_order([cell], self._deadline(seconds), set())
 
@@ -542,7 +552,10 @@ class ActorSystem:
 
     def _calling_cells(self) -> set[LocalActorRef[Any]]:
         """The actors whose own code is running now (a handler, an on_start, a task of one)."""
-        return {cell for cell in self._cells.values() if cell.handling_now()}
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            return set()
+        return {cell for cell in self._cells.values() if dispatcher.runs_code_of(cell)}
 
     async def _stop_in_order(
         self,
@@ -561,16 +574,16 @@ class ActorSystem:
         for cell in order:
             if cell.state == STOPPED:
                 continue
-            cell.begin_stop()
+            begin_stop(cell)
             if cell.state == STOPPED or cell in calling:
                 continue
             left = self._left(deadline)
             if left == 0.0:
                 break
-            stopped = cell.stopped()
-            done, _ = await asyncio.wait((stopped,), timeout=left)
+            done_stopping = stopped(cell)
+            done, _ = await asyncio.wait((done_stopping,), timeout=left)
             if not done:
-                stopped.cancel()
+                done_stopping.cancel()
                 break
         else:
             return
@@ -584,7 +597,7 @@ class ActorSystem:
         for cell in cells:
             if cell.state == STOPPED or cell in calling:
                 continue
-            cell.begin_stop()  # one the graceful pass did not reach: if idle, it stops now
+            begin_stop(cell)  # one the graceful pass did not reach: if idle, it stops now
             if cell.state == STOPPED:
                 continue
             if cell._id in self._starting:
@@ -594,8 +607,8 @@ class ActorSystem:
             else:
                 stuck.append(cell)
         for cell in stuck:
-            cell.abandon()
-        waiting = [cell.stopped() for cell in stuck if cell.state != STOPPED]
+            abandon(cell)
+        waiting = [stopped(cell) for cell in stuck if cell.state != STOPPED]
         if not waiting:
             return
         # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.
@@ -610,13 +623,6 @@ class ActorSystem:
                     cell.label,
                 )
                 self._forget(cell)
-
-    def _cell_of(self, ref: ActorRef[Any]) -> LocalActorRef[Any]:
-        if not isinstance(ref, LocalActorRef):
-            raise TypeError(f"stop expects a local ActorRef of this system, got {ref!r}")
-        if ref.dispatcher is not self._dispatcher:
-            raise TypeError(f"{ref!r} belongs to another actor system")
-        return ref
 
     def _forget(self, cell: LocalActorRef[Any]) -> None:
         self._cells.pop(cell._id, None)

@@ -145,7 +145,7 @@ class Timers:
         old = self._timers.pop(key, None)
         if old is not None:
             old.cancel()
-        loop = cell.dispatcher.loop
+        loop = cell.runtime.loop
         timer = _Timer(self, key, msg, interval, loop.time() + delay)
         self._timers[key] = timer
         timer.handle = loop.call_at(timer.deadline, timer.fire)
@@ -205,7 +205,7 @@ class _Timer(Signal):
             cell.post_signal(self)
         interval = self.interval
         if interval is not None:
-            loop = cell.dispatcher.loop
+            loop = cell.runtime.loop
             deadline = self.deadline + interval
             now = loop.time()
             if deadline <= now:  # late by more than an interval: back on the grid
@@ -219,11 +219,12 @@ class _Timer(Signal):
             self.handle.cancel()
             self.handle = None
 
-    def open(self, cell: LocalActorRef[Any], /) -> Coroutine[Any, Any, Any] | None:
+    def open(self) -> Coroutine[Any, Any, Any] | None:
         self.pending = False
         if not self.owner._taken(self):  # pyright: ignore[reportPrivateUsage]
             return None
+        cell = self.owner._cell  # pyright: ignore[reportPrivateUsage]
         return uncounted(cell, cell.actor.handle(self.msg))
 
-    def drop(self, cell: LocalActorRef[Any], /) -> None:
+    def drop(self) -> None:
         self.pending = False

@@ -69,20 +69,20 @@ async def upgrade(
         raise TypeError(f"migrate must be callable or None, got {type(migrate).__name__}")
     if cell.state != RUNNING:
         raise ActorStopped(cell.label, reason="a stopped actor cannot be upgraded")
-    if cell.handling_now():
+    if cell.dispatcher.runs_code_of(cell):
         raise RuntimeError(
             f"actor {cell.label} awaited its own upgrade from its handler: the swap happens "
             "after that handler returns, so it would wait forever. Call upgrade from outside "
             "the actor, or start it with asyncio.ensure_future and do not await it."
         )
-    done: asyncio.Future[None] = cell.dispatcher.loop.create_future()
+    done: asyncio.Future[None] = cell.runtime.loop.create_future()
 
     def dropped() -> None:
         if not done.done():
             done.set_exception(ActorStopped(cell.label, reason="it stopped before the upgrade"))
 
     turn = partial(_swap, cell, factory, migrate, done)
-    cell.post_signal(Control(turn, supervised=True, dropped=dropped), front=True)
+    cell.post_signal(Control(cell, turn, supervised=True, dropped=dropped), front=True)
     await asyncio.shield(done)
 
 

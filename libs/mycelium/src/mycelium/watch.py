@@ -48,16 +48,18 @@ class Terminated(NamedTuple):
 class Notice(Signal):
     """A ``Terminated`` queued for a watcher; handled only if the watch still holds."""
 
-    __slots__ = ("terminated",)
+    __slots__ = ("cell", "terminated")
 
-    def __init__(self, terminated: Terminated) -> None:
+    def __init__(self, cell: LocalActorRef[Any], terminated: Terminated) -> None:
+        self.cell = cell  # the watcher
         self.terminated = terminated
 
     @property
     def message(self) -> object:
         return self.terminated
 
-    def open(self, cell: LocalActorRef[Any], /) -> Coroutine[Any, Any, Any] | None:
+    def open(self) -> Coroutine[Any, Any, Any] | None:
+        cell = self.cell
         node = cell.node
         target: Any = self.terminated.ref
         if node is None or node.watching.get(target) is not self:
@@ -100,6 +102,6 @@ def notify(
     if watcher.state != RUNNING:
         del node.watching[target]
         return
-    notice = Notice(Terminated(target, reason))
+    notice = Notice(watcher, Terminated(target, reason))
     node.watching[target] = notice
     watcher.post_signal(notice)
