@@ -196,6 +196,11 @@ class ActorSystem:
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
+        if supervision is None and isinstance(actor_or_factory, Actor):
+            # The usual spawn (an instance, no supervision, no parent): nothing of _spawn's
+            # applies but the overflow check, which _spawn_actor then makes first.
+            actor: Actor[M, R] = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
+            return self._spawn_actor(actor, name, capacity, overflow, unchecked=True)
         return self._spawn(actor_or_factory, name, capacity, supervision, None, overflow=overflow)
 
     def spawn_child(
@@ -271,13 +276,22 @@ class ActorSystem:
         return cell
 
     async def _spawn_actor(
-        self, actor: Actor[M, R], name: str | None, capacity: int, overflow: Overflow
+        self,
+        actor: Actor[M, R],
+        name: str | None,
+        capacity: int,
+        overflow: Overflow,
+        *,
+        unchecked: bool = False,
     ) -> LocalActorRef[M, R]:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``.
 
-        ``overflow`` was checked by the caller. An actor whose ``on_start`` is ``Actor``'s own
-        (it does nothing) is not started on anyone's behalf: no code of it runs.
+        ``overflow`` was checked by the caller, unless ``unchecked``. An actor whose
+        ``on_start`` is ``Actor``'s own (it does nothing) is not started on anyone's behalf: no
+        code of it runs.
         """
+        if unchecked:
+            overflow = check_overflow(overflow)
         if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
