@@ -25,7 +25,7 @@ from ._message_type import message_check_for
 from ._node import child_name, instance_from
 from ._runtime import Runtime
 from .actor import Actor, handle_is_async, starts_itself
-from .actor_ref import ActorId, ActorRef
+from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
@@ -44,7 +44,7 @@ M = TypeVar("M")
 R = TypeVar("R")
 
 _running_loop = asyncio.get_running_loop
-_next_actor_id = ActorId.next_value
+_next_actor_id = _next_id  # ActorId.next_value without its Python frame
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
