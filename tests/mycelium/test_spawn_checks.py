@@ -144,3 +144,61 @@ async def test_a_class_whose_on_start_failed_spawns_again(system: ActorSystem) -
     assert await ref.ask(1) == 2
     assert system.lookup("once") is ref
     assert len(system) == 1
+
+
+class Slotted(Actor[int]):
+    """``__slots__`` and no instance dict: spawn keeps its verdict on this class's methods."""
+
+    __slots__ = ()
+
+    async def handle(self, msg: int) -> str:
+        return f"v1 {msg}"
+
+
+class SlottedChild(Slotted):
+    __slots__ = ()
+
+
+def _sync_slotted(self: Slotted, msg: int) -> str:
+    return f"sync {msg}"
+
+
+async def _async_slotted_v2(self: Slotted, msg: int) -> str:
+    return f"v2 {msg}"
+
+
+@pytest.fixture
+def slotted_class() -> Any:
+    """Put ``Slotted``'s own methods back after the test."""
+    handle = Slotted.__dict__["handle"]
+    yield Slotted
+    Slotted.handle = handle  # type: ignore[method-assign]
+    if "on_start" in Slotted.__dict__:
+        del Slotted.on_start
+
+
+async def test_a_slotted_class_patched_after_spawns_is_checked_again(
+    system: ActorSystem, slotted_class: Any
+) -> None:
+    for _ in range(2):  # the second spawn of each class may reuse the first one's verdict
+        assert await (await system.spawn(Slotted())).ask(1) == "v1 1"
+        assert await (await system.spawn(SlottedChild())).ask(1) == "v1 1"
+    Slotted.handle = _sync_slotted  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"^Slotted\.handle must be an `async def`$"):
+        await system.spawn(Slotted())
+    with pytest.raises(TypeError, match=r"^SlottedChild\.handle must be an `async def`$"):
+        await system.spawn(SlottedChild())  # inherited from the patched base
+    Slotted.handle = _async_slotted_v2  # type: ignore[assignment]
+    assert await (await system.spawn(SlottedChild())).ask(2) == "v2 2"
+    started: list[Slotted] = []
+
+    async def on_start(self: Slotted) -> None:
+        started.append(self)
+
+    Slotted.on_start = on_start  # type: ignore[method-assign]
+    child = SlottedChild()
+    await system.spawn(child)
+    assert started == [child]
+    del Slotted.on_start
+    await system.spawn(SlottedChild())
+    assert started == [child]  # Actor's own again: nothing more ran

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .timers import Timers
     from .watch import Terminated
 
-__all__ = ["Actor", "handle_is_async", "starts_itself"]
+__all__ = ["Actor", "handle_is_async", "spawn_check", "starts_itself"]
 
 M = TypeVar("M", contravariant=True)
 R = TypeVar("R", covariant=True, default=Any)
@@ -266,3 +266,35 @@ def starts_itself(actor: Actor[Any]) -> bool:
     not run it); True for any other (an override, or an instance's own attribute)."""
     on_start = actor.on_start
     return type(on_start) is not MethodType or on_start.__func__ is not _NO_START
+
+
+_CHECKED_CLASSES: Final = 256
+_checked: dict[type, tuple[object, object, bool]] = {}
+
+
+def spawn_check(actor: Actor[Any]) -> bool:
+    """What spawning checks of ``actor``'s methods: raise unless its ``handle`` is an
+    ``async def``; return ``starts_itself(actor)``.
+
+    The verdict is kept per class whose instances cannot carry methods of their own (no
+    ``__dict__``, the default attribute lookup), with the ``handle`` and ``on_start`` the
+    class had when it was checked, and reused only while the class still has those: a class
+    patched later (or a base class it inherits them from) is checked again.
+
+    Raises:
+        TypeError: ``actor.handle`` is not an ``async def``.
+    """
+    kind = type(actor)
+    seen = _checked.get(kind)
+    if seen is not None and seen[0] is kind.handle and seen[1] is kind.on_start:
+        return seen[2]
+    if not handle_is_async(actor):
+        raise TypeError(f"{kind.__qualname__}.handle must be an `async def`")
+    starts = starts_itself(actor)
+    if (
+        kind.__dictoffset__ == 0
+        and kind.__getattribute__ is object.__getattribute__
+        and len(_checked) < _CHECKED_CLASSES
+    ):
+        _checked[kind] = (kind.handle, kind.on_start, starts)
+    return starts

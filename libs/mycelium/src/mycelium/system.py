@@ -24,7 +24,7 @@ from typing import Any, TypeVar, final, overload
 from ._message_type import message_check_for
 from ._node import child_name, instance_from
 from ._runtime import Runtime
-from .actor import Actor, handle_is_async, starts_itself
+from .actor import Actor, spawn_check
 from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
@@ -292,13 +292,11 @@ class ActorSystem:
         """
         if unchecked:
             overflow = check_overflow(overflow)
-        if not isinstance(actor, Actor):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
+        # (An Actor: both callers made sure of it.)
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
-        if not handle_is_async(actor):
-            raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
+        starts = spawn_check(actor)  # TypeError unless handle is an async def
         if actor._mycelium_ref is not None:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
@@ -323,7 +321,7 @@ class ActorSystem:
         self._cells[cell._id] = cell
         if name is not None:
             self._names[name] = cell
-        if not starts_itself(actor):
+        if not starts:
             cell.scheduled = False
             return cell
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
