@@ -6,12 +6,13 @@ import asyncio
 
 import pytest
 
-from mycelium import Actor, ActorRef, ActorSystem, AskTimeout, LocalActorRef
+from mycelium import Actor, ActorRef, ActorSystem, AskTimeout
 from mycelium._deadlines import (  # pyright: ignore[reportPrivateUsage]
     GRANULARITY,
     SHORTEST_BUCKETED,
     AskDeadlines,
 )
+from mycelium.local_ref import LocalActorRef
 
 BUCKETED = SHORTEST_BUCKETED + 0.01  # long enough to take the bucketed path, short for a test
 

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from mycelium import Actor, ActorRef, ActorSystem, LocalActorRef
+from mycelium import Actor, ActorRef, ActorSystem
+from mycelium.local_ref import LocalActorRef
 
 
 class Logger(Actor[int]):

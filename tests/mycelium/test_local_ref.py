@@ -20,12 +20,12 @@ from mycelium import (
     Actor,
     ActorRef,
     ActorSystem,
-    LocalActorRef,
     Mailbox,
     MailboxFull,
     MailboxView,
     WrongThread,
 )
+from mycelium.local_ref import LocalActorRef
 from mycelium.mailbox import MAX_CAPACITY
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import mycelium
 from mycelium import _core  # pyright: ignore[reportPrivateUsage]
+from mycelium.local_ref import LocalActorRef
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = bool(os.environ.get("MYCELIUM_PURE_PYTHON"))
@@ -25,7 +25,7 @@ def test_the_core_in_use_matches_what_was_built() -> None:
 
 
 def test_local_refs_send_through_the_core() -> None:
-    ref_class: type = mycelium.LocalActorRef
+    ref_class: type = LocalActorRef
     assert getattr(ref_class, "try_send") is _core.MailboxCore.try_send  # noqa: B009
     assert getattr(ref_class, "send") is _core.MailboxCore.send  # noqa: B009
 

@@ -13,12 +13,12 @@ from mycelium import (
     ActorStopped,
     ActorSystem,
     Backoff,
-    LocalActorRef,
     MailboxFull,
     Supervision,
     Terminated,
 )
 from mycelium.actor import Actor
+from mycelium.local_ref import LocalActorRef
 from mycelium.supervision import RestartHistory
 
 

@@ -13,11 +13,11 @@ from mycelium import (
     Actor,
     ActorStopped,
     ActorSystem,
-    LocalActorRef,
     MailboxFull,
     MessageTypeError,
     Supervision,
 )
+from mycelium.local_ref import LocalActorRef
 
 
 class Boom(Exception):

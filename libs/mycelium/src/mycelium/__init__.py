@@ -25,7 +25,6 @@ from .actor_ref import ActorId as ActorId
 from .actor_ref import ActorRef as ActorRef
 from .dead_letters import DeadLetter as DeadLetter
 from .dead_letters import DeadLetters as DeadLetters
-from .dispatcher import Dispatcher as Dispatcher
 from .errors import ActorStopped as ActorStopped
 from .errors import AskTimeout as AskTimeout
 from .errors import FrameTooLarge as FrameTooLarge
@@ -42,7 +41,6 @@ from .errors import SystemStopped as SystemStopped
 from .errors import TransportClosed as TransportClosed
 from .errors import WouldDeadlock as WouldDeadlock
 from .errors import WrongThread as WrongThread
-from .local_ref import LocalActorRef as LocalActorRef
 from .mailbox import Mailbox as Mailbox
 from .mailbox import MailboxView as MailboxView
 from .message import ActorMessage as ActorMessage
@@ -75,9 +73,7 @@ __all__ = [
     "Child",
     "DeadLetter",
     "DeadLetters",
-    "Dispatcher",
     "FrameTooLarge",
-    "LocalActorRef",
     "LocalTransport",
     "Mailbox",
     "MailboxEmpty",

@@ -19,7 +19,7 @@ import types as _types
 import typing
 from typing import Any, Final, TypeVar, Union, final, get_args, get_origin
 
-from .actor import Actor
+from ._behaviour import Behaviour
 
 __all__ = ["MessageCheck", "declared_message_type", "message_check_for"]
 
@@ -126,9 +126,9 @@ def _find_actor_arg(cls: type, bindings: dict[object, object]) -> object | None:
         if origin is None:
             continue
         args = tuple(bindings.get(arg, arg) for arg in get_args(base))
-        if origin is Actor:
+        if origin is Behaviour:
             return args[0] if args else None
-        if isinstance(origin, type) and issubclass(origin, Actor):
+        if isinstance(origin, type) and issubclass(origin, Behaviour):
             generic: type = origin  # pyright: ignore[reportUnknownVariableType]
             params: tuple[object, ...] = getattr(generic, "__parameters__", ())
             found = _find_actor_arg(generic, dict(zip(params, args, strict=False)))

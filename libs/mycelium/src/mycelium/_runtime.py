@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final, Protocol, final
+from typing import Any, Final, Protocol, final
 
 from ._deadlines import AskDeadlines
 from .actor_ref import ActorRef
 from .dead_letters import DeadLetters
-
-if TYPE_CHECKING:
-    from .system import ActorSystem
 
 __all__ = ["Parked", "Runtime", "Scheduler", "SystemHandle"]
 
@@ -132,7 +129,7 @@ class Runtime:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        system: ActorSystem,
+        system: SystemHandle,
         dead_letters: DeadLetters,
         *,
         run_detached: Callable[[Coroutine[Any, Any, None], str], None],

@@ -14,35 +14,31 @@ sent, so nothing is ever dropped silently at the receiver.
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Callable
-from types import FunctionType, MethodType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Self, final, overload
+from typing import Any, Generic, Self, final, overload
 
 if sys.version_info >= (3, 13):
     from typing import TypeVar
 else:  # TypeVar defaults (PEP 696) at runtime, so that Actor[M] stays valid
     from typing_extensions import TypeVar
 
-if TYPE_CHECKING:
-    from .actor_ref import ActorRef
-    from .local_ref import LocalActorRef
-    from .mailbox import Overflow
-    from .supervision import Supervision
-    from .system import ActorSystem
-    from .timers import Timers
-    from .watch import Terminated
+from ._behaviour import Behaviour
+from .actor_ref import ActorRef
+from .local_ref import LocalActorRef
+from .mailbox import Overflow
+from .supervision import Supervision
+from .system import DEFAULT_CAPACITY, ActorSystem
+from .timers import Timers
+from .watch import unwatch, watch
 
-__all__ = ["Actor", "handle_is_async", "spawn_check", "starts_itself"]
+__all__ = ["Actor"]
 
 M = TypeVar("M", contravariant=True)
 R = TypeVar("R", covariant=True, default=Any)
 N = TypeVar("N")
 S = TypeVar("S", default=Any)
 T = TypeVar("T")
-
-DEFAULT_CAPACITY = 1000
 
 
 @final
@@ -94,7 +90,7 @@ class _RuntimeName(Generic[T]):
         own.pop(self._name, None)
 
 
-class Actor(Generic[M, R]):
+class Actor(Behaviour[M, R]):
     """Base class of actors that handle messages of type ``M`` (and answer with ``R``).
 
     Subclass it with a concrete message type, a class or a union, and optionally the type of
@@ -135,17 +131,9 @@ class Actor(Generic[M, R]):
     when ``ref`` stops for good.
     """
 
-    # One slot, part of the actor object: spawn stores the actor's ref in it.
-    __slots__ = ("_mycelium_ref",)
-
-    message_type: ClassVar[Any] = None
-
-    _mycelium_ref: LocalActorRef[Any] | None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        self = super().__new__(cls)
-        self._mycelium_ref = None
-        return self
+    # The slot holding its ref, and the hooks (handle, on_start, on_stop, on_terminated),
+    # are Behaviour's: what the runtime's lower layers know of an actor.
+    __slots__ = ()
 
     @_RuntimeName
     def ref(self) -> ActorRef[Any]:
@@ -155,11 +143,11 @@ class Actor(Generic[M, R]):
     @_RuntimeName
     def system(self) -> ActorSystem:
         """The system running this actor (available from ``on_start`` on)."""
-        return self._spawned().system
+        return _system_of(self._spawned())
 
     def _spawned(self) -> LocalActorRef[Any]:
         ref = self._mycelium_ref
-        if ref is None:
+        if not isinstance(ref, LocalActorRef):  # None until spawned
             raise RuntimeError(
                 f"{type(self).__qualname__} is not spawned: ref and system are set by "
                 "ActorSystem.spawn, before on_start"
@@ -183,7 +171,7 @@ class Actor(Generic[M, R]):
         its parent fail with its last exception.
         """
         cell = self._spawned()
-        return await cell.system.spawn_child(
+        return await _system_of(cell).spawn_child(
             cell,
             actor_or_factory,
             name=name,
@@ -203,98 +191,26 @@ class Actor(Generic[M, R]):
         """This actor's timers: ``send_after``, ``send_every``, ``cancel``, ``cancel_all``
         (see ``mycelium.timers``); cancelled when it stops or restarts."""
         cell = self._spawned()
-        return cell.ensure_node().timers_for(cell)
+        node = cell.ensure_node()
+        timers = node.timers
+        if timers is None:
+            timers = node.timers = Timers(cell)
+        return timers
 
     def watch(self, ref: ActorRef[Any]) -> None:
         """Have ``on_terminated`` called once ``ref`` has stopped for good (at once if it
         already has); one notice however many calls. See ``mycelium.watch``."""
-        from .watch import watch  # noqa: PLC0415 - watch.py needs the runtime, which needs this
-
-        watch(self._spawned(), self._spawned().system.local_cell(ref, "watch"))
+        cell = self._spawned()
+        watch(cell, _system_of(cell).local_cell(ref, "watch"))
 
     def unwatch(self, ref: ActorRef[Any]) -> None:
         """Stop watching ``ref``; a notice already queued is not delivered either."""
-        from .watch import unwatch  # noqa: PLC0415 - see watch()
-
-        unwatch(self._spawned(), self._spawned().system.local_cell(ref, "unwatch"))
-
-    async def on_terminated(self, terminated: Terminated, /) -> None:
-        """Called, in order with the messages, when an actor this one watches has stopped
-        for good. An exception here is a handler failure (the supervision decides)."""
-
-    async def handle(self, msg: M, /) -> R:
-        """Handle one message; the return value answers an ``ask`` (ignored for ``send``).
-
-        An exception is logged with the actor's id and the message becomes a dead letter whose
-        reason names the exception; then the actor's supervision decides (``spawn(...,
-        supervision=...)``, see ``mycelium.supervision``). By default the actor stops:
-        ``on_stop`` runs and the messages still in its mailbox become dead letters. Other
-        actors keep running.
-        """
-        raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
-
-    async def on_start(self) -> None:
-        """Called once before the first message. Raising makes ``spawn`` raise."""
-
-    async def on_stop(self) -> None:
-        """Called once after the last message, whatever stopped the actor."""
+        cell = self._spawned()
+        unwatch(cell, _system_of(cell).local_cell(ref, "unwatch"))
 
 
-_ASYNC_CODE: Final = inspect.CO_COROUTINE
-
-
-def handle_is_async(actor: Actor[Any]) -> bool:
-    """True if ``actor.handle`` is an ``async def`` (what ``inspect.iscoroutinefunction`` says).
-
-    For the usual case, a method whose function's code is flagged a coroutine, the flag is read
-    directly (no cache: a class whose ``handle`` is replaced, or an instance given its own, is
-    judged on what it has now); anything else is left to ``inspect.iscoroutinefunction``.
-    """
-    handle = actor.handle
-    if type(handle) is MethodType:
-        func = handle.__func__
-        if type(func) is FunctionType and func.__code__.co_flags & _ASYNC_CODE:
-            return True
-    return inspect.iscoroutinefunction(handle)
-
-
-_NO_START: Final[object] = Actor[Any].on_start
-
-
-def starts_itself(actor: Actor[Any]) -> bool:
-    """False if ``actor.on_start`` is ``Actor``'s own, which does nothing (so spawning need
-    not run it); True for any other (an override, or an instance's own attribute)."""
-    on_start = actor.on_start
-    return type(on_start) is not MethodType or on_start.__func__ is not _NO_START
-
-
-_CHECKED_CLASSES: Final = 256
-_checked: dict[type, tuple[object, object, bool]] = {}
-
-
-def spawn_check(actor: Actor[Any]) -> bool:
-    """What spawning checks of ``actor``'s methods: raise unless its ``handle`` is an
-    ``async def``; return ``starts_itself(actor)``.
-
-    The verdict is kept per class whose instances cannot carry methods of their own (no
-    ``__dict__``, the default attribute lookup), with the ``handle`` and ``on_start`` the
-    class had when it was checked, and reused only while the class still has those: a class
-    patched later (or a base class it inherits them from) is checked again.
-
-    Raises:
-        TypeError: ``actor.handle`` is not an ``async def``.
-    """
-    kind = type(actor)
-    seen = _checked.get(kind)
-    if seen is not None and seen[0] is kind.handle and seen[1] is kind.on_start:
-        return seen[2]
-    if not handle_is_async(actor):
-        raise TypeError(f"{kind.__qualname__}.handle must be an `async def`")
-    starts = starts_itself(actor)
-    if (
-        kind.__dictoffset__ == 0
-        and kind.__getattribute__ is object.__getattribute__
-        and len(_checked) < _CHECKED_CLASSES
-    ):
-        _checked[kind] = (kind.handle, kind.on_start, starts)
-    return starts
+def _system_of(cell: LocalActorRef[Any]) -> ActorSystem:
+    """The system running ``cell`` (the runtime's own read: never a subclass's ``system``)."""
+    system = cell.system
+    assert isinstance(system, ActorSystem)  # the only kind that spawns actors
+    return system

@@ -32,8 +32,10 @@ import asyncio
 import logging
 from typing import Any, Final, final
 
+from ._behaviour import Behaviour
+from ._fault_tolerance import before_on_stop, failed, stop_requested, teardown_unstarted
+from ._fault_tolerance import stopped as node_stopped
 from ._signals import NO_MESSAGE, letter_of
-from .actor import Actor
 from .errors import ActorStopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 
@@ -50,7 +52,7 @@ __all__ = [
     "finish_stop",
     "handler_ended",
     "start_failed",
-    "stopped",
+    "when_stopped",
 ]
 
 log = logging.getLogger("mycelium")
@@ -67,7 +69,7 @@ def begin_stop(cell: Cell) -> None:
     cell.close()
     cell.refuse_waiters("the actor is stopping")
     if cell.node is not None:
-        cell.node.stop_requested(cell)
+        stop_requested(cell)
     if not cell.scheduled:
         cell.scheduled = True
         finish_stop(cell)
@@ -96,7 +98,7 @@ def crash(cell: Cell, exc: BaseException, msg: object, *, from_outside: bool = F
     else:
         runtime.dead_letters.record(label, letter, failure_reason(exc), exc)
     rest = "its handler was cancelled from outside" if from_outside else "actor crashed"
-    if cell.ensure_node().failed(cell, exc, forced=from_outside):
+    if failed(cell, exc, forced=from_outside):
         return
     if cell.state >= FINISHING:
         return
@@ -177,14 +179,14 @@ async def start_failed(cell: Cell) -> None:
     """``on_start`` of ``cell`` raised at spawn: it never ran. What others sent it meanwhile
     (it was named, so reachable) becomes dead letters, its asks and waiting senders fail, what
     ``on_start`` began (children, timers, watches) is undone, and ``stop()`` callers are
-    released. ``on_stop`` does not run."""
+    released (``when_stopped``). ``on_stop`` does not run."""
     _drop_mail(cell, "on_start raised")
     if cell.node is not None:
-        await cell.node.teardown_unstarted(cell)
+        await teardown_unstarted(cell)
     _finished(cell)
 
 
-def stopped(cell: Cell) -> asyncio.Future[None]:
+def when_stopped(cell: Cell) -> asyncio.Future[None]:
     """A future resolved once ``cell`` has STOPPED and ``on_stop`` has returned."""
     fut: asyncio.Future[None] = cell.runtime.loop.create_future()
     if cell.state == STOPPED:
@@ -200,14 +202,14 @@ async def _on_stop(cell: Cell) -> None:
     node = cell.node
     try:
         if node is not None:
-            await node.before_on_stop(cell)  # its children stop first, newest first
+            await before_on_stop(cell)  # its children stop first, newest first
         await cell.actor.on_stop()
     except Exception:
         log.exception("on_stop of actor %s raised", cell.label)
     finally:
         _finished(cell)
         if node is not None:
-            node.stopped(cell)
+            node_stopped(cell)
 
 
 def _drop_mail(cell: Cell, reason: str) -> None:
@@ -246,7 +248,7 @@ def failure_reason(exc: BaseException) -> str:
 
 
 @final
-class _Released(Actor[object]):
+class _Released(Behaviour[object]):
     """What a stopped actor's ref holds instead of the actor: nothing runs it any more."""
 
     async def handle(self, msg: object, /) -> None:

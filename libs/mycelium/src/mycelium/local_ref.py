@@ -46,15 +46,17 @@ from _thread import get_ident
 from collections import deque
 from collections.abc import Coroutine
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
+from ._behaviour import Behaviour
 from ._core import MailboxCore, SendFuture
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
-from ._runtime import Runtime, Scheduler
+from ._node import Node
+from ._runtime import Runtime, Scheduler, SystemHandle
 from ._signals import Signal
-from .actor import Actor
 from .actor_ref import ActorId, ActorRef
+from .dead_letters import DeadLetters
 from .errors import (
     ActorStopped,
     AskTimeout,
@@ -71,10 +73,6 @@ if sys.version_info >= (3, 13):
 else:  # TypeVar defaults (PEP 696) at runtime, so that LocalActorRef[M] stays valid
     from typing_extensions import TypeVar
 
-if TYPE_CHECKING:
-    from ._node import Node
-    from .dead_letters import DeadLetters
-    from .system import ActorSystem
 
 __all__ = [
     "FINISHING",
@@ -144,7 +142,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
 
     def __init__(
         self,
-        actor: Actor[Any],
+        actor: Behaviour[Any],
         actor_id: int,
         name: str | None,
         capacity: int,
@@ -164,9 +162,9 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self._limit = 0
         # Invariant: the running actor until STOPPED, then _RELEASED (refs may outlive actors:
         # a stopped actor's state is not kept alive by the refs others still hold).
-        self.actor: Actor[Any] = actor
+        self.actor: Behaviour[Any] = actor
         kind = type(actor)
-        self._kind: type[Actor[Any]] = kind
+        self._kind: type[Behaviour[Any]] = kind
         self._id = actor_id
         self._name = name
         self.dispatcher = dispatcher
@@ -183,7 +181,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.watchers: list[asyncio.Future[None]] | None = None
         # Its supervision, parent, children, watches and timers (None: none of them; see
         # _node.py, which owns everything fault tolerance adds to the lifecycle).
-        self.node: Node | None = None
+        self.node: Node[LocalActorRef[Any]] | None = None
 
     # ------------------------------------------------------------------------- the ActorRef
 
@@ -209,7 +207,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         return self.dispatcher.task_of(self)
 
     @property
-    def system(self) -> ActorSystem:
+    def system(self) -> SystemHandle:
         """The system running this actor."""
         return self.runtime.system
 
@@ -523,16 +521,14 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             else:
                 dead.record(label, item, reason)
 
-    def ensure_node(self) -> Node:
+    def ensure_node(self) -> Node[LocalActorRef[Any]]:
         """This actor's ``Node`` (supervision, tree, watches, timers), created if need be."""
         node = self.node
         if node is None:
-            from ._node import Node  # noqa: PLC0415 - _node.py builds on this module
-
             node = self.node = Node()
         return node
 
-    def replace_actor(self, actor: Actor[Any]) -> None:
+    def replace_actor(self, actor: Behaviour[Any]) -> None:
         """Put ``actor`` behind this ref (a restart or an upgrade, at a message boundary)."""
         self.actor = actor
         if type(actor) is not self._kind:

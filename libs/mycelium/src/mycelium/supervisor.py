@@ -42,13 +42,13 @@ decides, in its own turn (one decision at a time):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, final
 
-from ._node import HOLLOW
+from ._fault_tolerance import HOLLOW, start_instance, stop_children, teardown
+from ._node import Hold
 from ._signals import Control
 from .actor import Actor
 from .local_ref import RUNNING
@@ -58,7 +58,7 @@ from .supervision import DEFAULT_MAX_RESTARTS, DEFAULT_WITHIN, RestartHistory, S
 if TYPE_CHECKING:
     from .local_ref import LocalActorRef
 
-__all__ = ["Child", "Hold", "NoMessages", "Supervisor", "SupervisorLink"]
+__all__ = ["Child", "NoMessages", "Supervisor", "SupervisorLink"]
 
 log = logging.getLogger("mycelium")
 
@@ -123,36 +123,6 @@ class NoMessages:
 
     def __new__(cls) -> NoReturn:
         raise TypeError("a Supervisor handles no messages")
-
-
-@final
-class Hold:
-    """A child held at a message boundary by its supervisor (a control turn of the child).
-
-    While held the child handles nothing, its mailbox keeps accepting, and the supervisor
-    replaces its instance. ``held`` resolves once the child's turn has started (or it is gone);
-    ``release`` ends the turn: the child goes on with its queue, or, if a stop began meanwhile
-    (stopping is final), it stops: it drains with a live instance, dead-letters its queue if
-    it has none, and fails for good with ``failure`` if its instance had failed.
-    """
-
-    __slots__ = ("failure", "held", "released")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, failure: Exception | None) -> None:
-        self.held: asyncio.Future[None] = loop.create_future()
-        self.released: asyncio.Future[None] = loop.create_future()
-        # The failure that made it held (its instance is dead), None for a live instance.
-        self.failure = failure
-
-    def release(self) -> None:
-        if not self.released.done():
-            self.released.set_result(None)
-
-    def gone(self) -> None:
-        """The child stopped before its turn came (its mailbox was abandoned)."""
-        if not self.held.done():
-            self.held.set_result(None)
-        self.release()
 
 
 async def _held_turn(cell: LocalActorRef[Any], hold: Hold) -> None:
@@ -325,7 +295,7 @@ class Supervisor(Actor[NoMessages]):
                 continue
             old = child.actor
             child.actor = HOLLOW
-            await child.ensure_node().teardown(child, old)
+            await teardown(child, old)
         for child in group:  # then start them in start order
             if child.state != RUNNING or child.ensure_node().hold is not holds[child]:
                 continue
@@ -337,7 +307,7 @@ class Supervisor(Actor[NoMessages]):
         me = self._spawned()
         while True:
             try:
-                await child.ensure_node().start_instance(child)
+                await start_instance(child)
             except Exception as exc:
                 log.error(
                     "on_start of actor %s raised during a restart",
@@ -360,7 +330,7 @@ class Supervisor(Actor[NoMessages]):
             self.within,
         )
         node = me.ensure_node()
-        await node.stop_children(me)
+        await stop_children(me)
         node.over_limit = exc
         raise exc
 
@@ -379,7 +349,7 @@ class Supervisor(Actor[NoMessages]):
 
     def _spec_of(self, cell: LocalActorRef[Any]) -> Child:
         link = cell.ensure_node().link
-        assert link is not None  # every child of a Supervisor has its link
+        assert isinstance(link, SupervisorLink)  # every child of a Supervisor has its link
         return link.spec
 
     def __repr__(self) -> str:

@@ -21,15 +21,15 @@ from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, final, overload
 
+from ._behaviour import Behaviour, spawn_check
+from ._fault_tolerance import adopt, child_name, instance_from
 from ._message_type import message_check_for
-from ._node import child_name, instance_from
 from ._runtime import Runtime
-from .actor import Actor, spawn_check
 from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, NameTaken, SystemStopped
-from .lifecycle import abandon, begin_stop, finish_stop, start_failed, stopped
+from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import Overflow, check_capacity, check_overflow
 from .supervision import Supervision
@@ -164,7 +164,7 @@ class ActorSystem:
 
     def spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -196,17 +196,17 @@ class ActorSystem:
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
-        if supervision is None and isinstance(actor_or_factory, Actor):
+        if supervision is None and isinstance(actor_or_factory, Behaviour):
             # The usual spawn (an instance, no supervision, no parent): nothing of _spawn's
             # applies but the overflow check, which _spawn_actor then makes first.
-            actor: Actor[M, R] = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
+            actor: Behaviour[M, R] = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             return self._spawn_actor(actor, name, capacity, overflow, unchecked=True)
         return self._spawn(actor_or_factory, name, capacity, supervision, None, overflow=overflow)
 
     def spawn_child(
         self,
         parent: LocalActorRef[Any],
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
         name: str | None = None,
         capacity: int = DEFAULT_CAPACITY,
@@ -218,7 +218,7 @@ class ActorSystem:
 
     async def _spawn(
         self,
-        actor_or_factory: Actor[M, R] | Callable[[], Actor[M, R]],
+        actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         name: str | None,
         capacity: int,
         supervision: Supervision | None,
@@ -231,9 +231,9 @@ class ActorSystem:
             raise TypeError(
                 f"supervision must be a Supervision or None, got {type(supervision).__name__}"
             )
-        factory: Callable[[], Actor[Any]] | None = None
-        actor: Actor[M, R]
-        if isinstance(actor_or_factory, Actor):
+        factory: Callable[[], Behaviour[Any]] | None = None
+        actor: Behaviour[M, R]
+        if isinstance(actor_or_factory, Behaviour):
             actor = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
             if supervision is not None and supervision.kind == "restart":
                 raise ValueError(
@@ -272,12 +272,12 @@ class ActorSystem:
             if parent.state >= FINISHING:  # it stopped its children while this one started
                 await self.stop(cell)
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
-            parent.ensure_node().adopt(parent, cell)
+            adopt(parent, cell)
         return cell
 
     async def _spawn_actor(
         self,
-        actor: Actor[M, R],
+        actor: Behaviour[M, R],
         name: str | None,
         capacity: int,
         overflow: Overflow,
@@ -287,12 +287,12 @@ class ActorSystem:
         """Start ``actor`` (checked here) and return its cell; see ``spawn``.
 
         ``overflow`` was checked by the caller, unless ``unchecked``. An actor whose
-        ``on_start`` is ``Actor``'s own (it does nothing) is not started on anyone's behalf: no
-        code of it runs.
+        ``on_start`` is the base class's own (it does nothing) is not started on anyone's
+        behalf: no code of it runs.
         """
         if unchecked:
             overflow = check_overflow(overflow)
-        # (An Actor: both callers made sure of it.)
+        # (An actor, a Behaviour: both callers made sure of it.)
         check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
@@ -384,14 +384,14 @@ class ActorSystem:
         """
         cell = self.local_cell(ref, "watch")
         if cell.state != STOPPED:
-            await stopped(cell)
+            await when_stopped(cell)
         node = cell.node
         return Terminated(cell, None if node is None else node.reason)
 
     async def upgrade(
         self,
         ref: ActorRef[Any],
-        factory: Callable[[], Actor[Any]],
+        factory: Callable[[], Behaviour[Any]],
         *,
         migrate: Migrate | None = None,
     ) -> None:
@@ -592,7 +592,7 @@ class ActorSystem:
             left = self._left(deadline)
             if left == 0.0:
                 break
-            done_stopping = stopped(cell)
+            done_stopping = when_stopped(cell)
             done, _ = await asyncio.wait((done_stopping,), timeout=left)
             if not done:
                 done_stopping.cancel()
@@ -620,7 +620,7 @@ class ActorSystem:
                 stuck.append(cell)
         for cell in stuck:
             abandon(cell)
-        waiting = [stopped(cell) for cell in stuck if cell.state != STOPPED]
+        waiting = [when_stopped(cell) for cell in stuck if cell.state != STOPPED]
         if not waiting:
             return
         # Cancellation runs the handlers' cleanup, then on_stop; give them a bounded moment.

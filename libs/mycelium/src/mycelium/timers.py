@@ -22,24 +22,52 @@ Cancellation: ``cancel(key)``, ``cancel_all()``, and automatically when the acto
 thing, at a graceful stop: a queued timer message is then dropped, not a dead letter, since no
 one sent it) and when it restarts (the new instance starts with no timers). An upgrade keeps
 them. Threads: loop-affine, like the actor.
+
+This module is low in the runtime: it knows its actor's cell only as a ``TimerTarget``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Coroutine, Hashable
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, Protocol, final
 
-from ._signals import Signal, uncounted
+from ._behaviour import Behaviour
+from ._runtime import Runtime
+from ._signals import Signal, SignalTarget, uncounted
 from .errors import ActorStopped
-from .local_ref import RUNNING
 
-if TYPE_CHECKING:
-    import asyncio
+__all__ = ["TimerTarget", "Timers"]
 
-    from .local_ref import LocalActorRef
 
-__all__ = ["Timers"]
+class TimerTarget(SignalTarget, Protocol):
+    """What timers need of their actor's cell (a ``LocalActorRef``)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def is_alive(self) -> bool:
+        """True while the actor is RUNNING (no stop has begun)."""
+        ...
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+    @property
+    def actor(self) -> Behaviour[Any]: ...
+
+    @property
+    def accepts(self) -> set[type]: ...
+
+    def admit(self, msg: object) -> None:
+        """Raise ``MessageTypeError`` unless ``msg`` is of the actor's declared type."""
+        ...
+
+    def post_signal(self, signal: Signal, *, front: bool = False) -> None:
+        """Queue one of the runtime's own items in the actor's mailbox."""
+        ...
 
 
 @final
@@ -73,7 +101,7 @@ class Timers:
 
     __slots__ = ("_cell", "_timers")
 
-    def __init__(self, cell: LocalActorRef[Any]) -> None:
+    def __init__(self, cell: TimerTarget) -> None:
         self._cell = cell
         # Invariant: the live timers by key; a timer leaves when cancelled, replaced, or (a
         # one-shot) when its message is taken for handling.
@@ -136,7 +164,7 @@ class Timers:
         self, delay: float, interval: float | None, msg: object, key: Hashable | None
     ) -> Hashable:
         cell = self._cell
-        if cell.state != RUNNING:
+        if not cell.is_alive:
             raise ActorStopped(cell.label, msg, reason="timers do not start once a stop has begun")
         if type(msg) not in cell.accepts:
             cell.admit(msg)
@@ -198,7 +226,7 @@ class _Timer(Signal):
         if self.cancelled:
             return
         cell = self.owner._cell  # pyright: ignore[reportPrivateUsage]
-        if cell.state != RUNNING:
+        if not cell.is_alive:
             return
         if not self.pending:  # else: skip this tick, the last one is still unhandled
             self.pending = True

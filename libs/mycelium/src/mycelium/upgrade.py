@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ._behaviour import Behaviour, handle_is_async
+from ._fault_tolerance import HOLLOW, instance_from
 from ._message_type import message_check_for
-from ._node import HOLLOW, instance_from
 from ._signals import Control
-from .actor import Actor, handle_is_async
 from .errors import ActorStopped
 from .local_ref import RUNNING
 
@@ -42,13 +42,13 @@ __all__ = ["Migrate", "upgrade"]
 
 log = logging.getLogger("mycelium")
 
-Migrate = Callable[[Any], "Actor[Any] | Awaitable[Actor[Any]]"]
+Migrate = Callable[[Any], "Behaviour[Any] | Awaitable[Behaviour[Any]]"]
 """``migrate(old_actor) -> new_actor``, or a coroutine function returning it."""
 
 
 async def upgrade(
     cell: LocalActorRef[Any],
-    factory: Callable[[], Actor[Any]],
+    factory: Callable[[], Behaviour[Any]],
     migrate: Migrate | None = None,
 ) -> None:
     """Swap the instance of ``cell`` (see the module docstring).
@@ -61,7 +61,7 @@ async def upgrade(
     """
     given: object = factory
     kind = type(given).__name__
-    if isinstance(given, Actor) or not callable(given):
+    if isinstance(given, Behaviour) or not callable(given):
         raise TypeError(
             f"upgrade needs a factory (a zero-argument callable returning a new Actor), got {kind}"
         )
@@ -88,7 +88,7 @@ async def upgrade(
 
 async def _swap(
     cell: LocalActorRef[Any],
-    factory: Callable[[], Actor[Any]],
+    factory: Callable[[], Behaviour[Any]],
     migrate: Migrate | None,
     done: asyncio.Future[None],
 ) -> None:
@@ -131,13 +131,13 @@ async def _swap(
         done.set_result(None)
 
 
-async def _migrated(old: Actor[Any], migrate: Migrate) -> Actor[Any]:
+async def _migrated(old: Behaviour[Any], migrate: Migrate) -> Behaviour[Any]:
     made: object = migrate(old)
     if inspect.isawaitable(made):
         made = await made
-    if not isinstance(made, Actor):
+    if not isinstance(made, Behaviour):
         raise TypeError(f"migrate returned {type(made).__name__}, not an Actor")
-    new: Actor[Any] = made  # pyright: ignore[reportUnknownVariableType]
+    new: Behaviour[Any] = made  # pyright: ignore[reportUnknownVariableType]
     if new._mycelium_ref is not None:
         raise ValueError(
             f"migrate returned a {type(new).__qualname__} that is already spawned (the old "

@@ -1,5 +1,7 @@
 """Death watch: ``Terminated``, and how a watcher learns that an actor stopped for good.
 
+(``Terminated`` is defined in ``_behaviour.py``, beside ``on_terminated``, and re-exported here.)
+
 From outside actors, ``await system.watch(ref)`` returns a ``Terminated`` once the actor has
 stopped for good (at once if it already has). Inside an actor, ``self.watch(ref)`` has the
 runtime call ``on_terminated(terminated)`` on the watcher: the notice is queued in the
@@ -16,32 +18,14 @@ decides, and the dead letters record the ``Terminated``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, final
+from collections.abc import Coroutine
+from typing import Any, final
 
+from ._behaviour import Terminated
 from ._signals import Signal, uncounted
-from .local_ref import RUNNING, STOPPED
-
-if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
-    from .actor_ref import ActorRef
-    from .local_ref import LocalActorRef
+from .local_ref import RUNNING, STOPPED, LocalActorRef
 
 __all__ = ["Notice", "Terminated", "notify", "unwatch", "watch"]
-
-
-class Terminated(NamedTuple):
-    """An actor stopped for good.
-
-    ``reason`` is ``None`` for a stop (``system.stop``, a parent's stop, shutdown, the actor
-    stopping itself, or a stop forced at its deadline), else the exception that ended it: the
-    handler's, or the last one of a restart limit that was exceeded.
-    """
-
-    ref: ActorRef[Any]
-    """The actor that stopped."""
-    reason: BaseException | None
-    """Why: ``None`` for a graceful stop, else the exception."""
 
 
 @final
