@@ -45,10 +45,11 @@ Intended differences between the builds (everything else behaves the same, and
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from _thread import get_ident
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from sys import getrefcount
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Self, final
@@ -66,14 +67,18 @@ __all__ = [
     "MailboxCore",
     "PyDispatcherCore",
     "PyMailboxCore",
+    "PyWokenSend",
     "SendFuture",
+    "WokenSend",
     "clock",
     "completed_send",
     "deadline_after",
     "py_completed_send",
     "py_deadline_after",
     "py_run_batch",
+    "py_run_first",
     "run_batch",
+    "run_first",
 ]
 
 # run_batch's outcome codes (the same numbers in _speedups.c). An outcome is
@@ -179,7 +184,8 @@ class PyMailboxCore:
     tell = try_send
 
     def send(self, msg: Any, /) -> Coroutine[Any, Any, None]:
-        """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``)."""
+        """Deliver ``msg`` now if there is room (see ``LocalActorRef.send``). If that woke the
+        actor while the dispatcher's ``wake_inline`` is set, a ``WokenSend``."""
         queue = self._queue
         if (
             type(msg) in self.accepts
@@ -193,6 +199,8 @@ class PyMailboxCore:
                 except BaseException:
                     queue.pop()  # type: ignore[union-attr]  # a failed wake-up leaves nothing
                     raise
+                if self.dispatcher.wake_inline:
+                    return PyWokenSend(self)
             # A completed future of the loop: awaiting it is cheaper than any Python __await__.
             completed: Coroutine[Any, Any, None] = self.dispatcher.completed
             return completed
@@ -207,6 +215,45 @@ class PyMailboxCore:
         raise NotImplementedError
 
 
+@final
+class PyWokenSend(Coroutine[Any, Any, None]):
+    """What ``send`` returns when its message woke an idle actor (enqueued, the actor
+    scheduled) while the dispatcher's ``wake_inline`` was set: awaiting it (its first step)
+    calls ``cell.dispatcher.run_woken(cell)`` once, which may run the handler at once; it then
+    completes with None. Thrown into, it raises what was thrown; closed, it forgets the cell:
+    either way the message, accepted already, is the dispatcher's turn's to handle."""
+
+    __slots__ = ("_cell",)
+
+    __name__ = "send"  # how a task driving it names its coroutine
+
+    def __init__(self, cell: Any) -> None:
+        self._cell: Any = cell
+
+    def send(self, value: None, /) -> Any:
+        cell = self._cell
+        if cell is not None:
+            self._cell = None
+            cell.dispatcher.run_woken(cell)
+        raise StopIteration
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+        self._cell = None
+        exc: BaseException = typ if val is None else val
+        if isinstance(exc, type):
+            exc = exc()
+        raise exc
+
+    def close(self) -> None:
+        self._cell = None
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self  # type: ignore[return-value]  # an iterator: __next__ is send(None)
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+
 class PyDispatcherCore:
     """The pure-Python ``DispatcherCore`` (the reference behaviour).
 
@@ -216,17 +263,19 @@ class PyDispatcherCore:
     (the loop's thread); the send path moves it when it finds the loop running on another.
     """
 
-    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle", "thread_id")
+    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle", "thread_id", "wake_inline")
 
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
     _run_handle: Callable[[], None]
     _pending: bool
     thread_id: int
+    wake_inline: bool
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         self = super().__new__(cls)
         self.thread_id = get_ident()
+        self.wake_inline = False
         return self
 
     def schedule(self, cell: Any, /) -> None:
@@ -304,6 +353,61 @@ def py_run_batch(  # noqa: PLR0917 - positional, as the C twin's fast call
     return done, DONE, None, None, None
 
 
+def py_run_first(  # noqa: PLR0917 - positional, as the C twin's fast call
+    handle: Callable[[Any], Awaitable[Any]],
+    msg: object,
+    context: contextvars.Context,
+    task: object,
+    loop: object,
+    tasks: dict[object, object] | None,
+    /,
+) -> tuple[int, Any, Any]:
+    """Take the first step of ``handle(msg)``, run inline (``Dispatcher._run_here``).
+
+    It runs in ``context``, with ``task`` as ``loop``'s current task in ``tasks`` (asyncio's
+    dict of current tasks; None: the caller makes ``task`` current itself), the previous one
+    put back after. Returns ``(code, a, b)``, with run_batch's codes: ``DONE`` (``a``: the
+    answer), ``TAINTED`` (it returned, ``a``: the answer, and ``task`` has more or fewer
+    references than before it), ``PARKED`` (``a``: its coroutine, ``b``: what it yielded),
+    ``RAISED`` (``a``: the exception).
+    """
+    outer = None
+    if tasks is not None:
+        outer = tasks.get(loop)
+        tasks[loop] = task
+    held = getrefcount(task)
+    try:
+        steps, value = context.run(_py_start, handle, msg)
+    except BaseException as exc:  # the dispatcher decides what each kind means
+        outcome: tuple[int, Any, Any] = (RAISED, exc, None)
+    else:
+        if steps is not None:
+            outcome = (PARKED, steps, value)
+        elif getrefcount(task) != held:
+            outcome = (TAINTED, value, None)
+        else:
+            outcome = (DONE, value, None)
+    if tasks is not None:
+        if outer is None:
+            del tasks[loop]
+        else:
+            tasks[loop] = outer
+    return outcome
+
+
+def _py_start(handle: Callable[[Any], Awaitable[Any]], msg: object) -> tuple[Any, Any]:
+    """``(steps, yielded)`` if ``handle(msg)`` suspended, ``(None, answer)`` if it returned."""
+    awaitable = handle(msg)
+    try:
+        steps = awaitable.__await__()
+    except AttributeError:
+        raise TypeError(f"handle() returned {type(awaitable).__name__}, not an awaitable") from None
+    try:
+        return steps, steps.send(None)
+    except StopIteration as stop:
+        return None, stop.value
+
+
 py_clock: Callable[[], float] = perf_counter
 """The pure-Python ``clock``: ``time.perf_counter`` (what ``py_run_batch`` reads)."""
 
@@ -315,6 +419,8 @@ def py_deadline_after(seconds: float, /) -> float:
 
 if TYPE_CHECKING:
     run_batch = py_run_batch
+    run_first = py_run_first
+    WokenSend = PyWokenSend
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
     clock: Callable[[], float] = perf_counter
@@ -328,6 +434,8 @@ if TYPE_CHECKING:
 elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
     completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+    run_first = py_run_first
+    WokenSend = PyWokenSend
     SPEEDUPS = False
 else:
     try:
@@ -335,9 +443,11 @@ else:
             READY,
             DispatcherCore,
             MailboxCore,
+            WokenSend,
             clock,
             deadline_after,
             run_batch,
+            run_first,
         )
     except ImportError as exc:
         # Never built (a source install without a compiler) is legitimate and silent; an
@@ -355,6 +465,8 @@ else:
             )
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
         completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
+        run_first = py_run_first
+        WokenSend = PyWokenSend
         SPEEDUPS = False
     else:
         SPEEDUPS = True

@@ -67,6 +67,10 @@ class Scheduler(Protocol):
     thread_id: int
     """The ident of the thread running the loop; the send path's thread check."""
 
+    wake_inline: bool
+    """True when an awaited ``send`` that wakes an idle actor may run its handler at the await
+    (``run_woken``): outside the dispatcher's turns, or nested in an inline run."""
+
     @property
     def completed(self) -> Coroutine[Any, Any, None]:
         """What ``send`` returns when it enqueued at once (already complete)."""
@@ -97,6 +101,17 @@ class Scheduler(Protocol):
 
     def task_of(self, cell: Any, /) -> asyncio.Task[None] | None:
         """The task running ``cell``'s handler that suspended (None when none is)."""
+        ...
+
+    def run_inline(self, cell: Any, msg: object, asking: bool, /) -> Any:
+        """Run the idle ``cell``'s handler of ``msg`` now, in the caller's stack, as a turn
+        would: None if it declined (the caller takes the queued path), ``(True, answer)`` if
+        it returned, ``(False, reply)`` if it suspended (``reply``: an ask's future)."""
+        ...
+
+    def run_woken(self, cell: Any, /) -> None:
+        """An awaited ``send`` that woke ``cell``: run its next message now if its turn has not
+        come yet and the dispatcher allows it; else nothing (the turn handles it)."""
         ...
 
     def give_up(self, cell: Any, /) -> Parked | None:

@@ -50,6 +50,7 @@ typedef struct {
     PyObject *thread_id;  /* the same, as the int that `thread_id` returns (made once) */
     void *thread_mark;    /* THREAD_MARK() of that thread (NULL: not known, no fast path) */
     char pending;         /* a _run is scheduled or running */
+    char wake_inline;     /* a send that wakes an idle actor may run it when awaited */
 } DispatcherCoreObject;
 
 /* THREAD_MARK(): a value that identifies the calling thread, for the fast path's check that
@@ -181,6 +182,172 @@ static PyType_Spec ready_spec = {
     .slots = ready_slots,
 };
 
+
+/* WokenSend: what send returns when its message woke an idle actor while the dispatcher's
+ * wake_inline was set. Awaiting it (its first step) calls cell.dispatcher.run_woken(cell) once,
+ * then it is complete (None); throw raises what is thrown, close forgets the cell. The Python
+ * twin is PyWokenSend in _core.py. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *cell; /* NULL once run, thrown into or closed */
+} WokenObject;
+
+static PyObject *woken_type = NULL;
+static PyObject *str_run_woken = NULL;
+
+static PyObject *
+woken_new(PyObject *cell)
+{
+    WokenObject *self = PyObject_GC_New(WokenObject, (PyTypeObject *)woken_type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->cell = Py_NewRef(cell);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+/* Run it once: 0, or -1 with the error of run_woken. */
+static int
+woken_run(WokenObject *self)
+{
+    PyObject *cell = self->cell;
+    if (cell == NULL) {
+        return 0;
+    }
+    self->cell = NULL;
+    PyObject *dispatcher = ((CoreObject *)cell)->dispatcher;
+    if (dispatcher == NULL) {
+        Py_DECREF(cell);
+        return 0;
+    }
+    Py_INCREF(dispatcher);
+    PyObject *res = PyObject_CallMethodOneArg(dispatcher, str_run_woken, cell);
+    Py_DECREF(dispatcher);
+    Py_DECREF(cell);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    return 0;
+}
+
+static PyObject *
+woken_iternext(PyObject *self)
+{
+    woken_run((WokenObject *)self);
+    return NULL; /* complete (no exception set), or the error */
+}
+
+static PySendResult
+woken_am_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    if (woken_run((WokenObject *)self) < 0) {
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PyObject *
+woken_send(PyObject *self, PyObject *arg)
+{
+    if (woken_run((WokenObject *)self) < 0) {
+        return NULL;
+    }
+    PyErr_SetNone(PyExc_StopIteration);
+    return NULL;
+}
+
+static PyObject *
+woken_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_CLEAR(((WokenObject *)self)->cell);
+    return ready_throw(self, args, nargs);
+}
+
+static PyObject *
+woken_close(PyObject *self, PyObject *unused)
+{
+    Py_CLEAR(((WokenObject *)self)->cell);
+    Py_RETURN_NONE;
+}
+
+static int
+woken_traverse(WokenObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->cell);
+    return 0;
+}
+
+static int
+woken_clear(WokenObject *self)
+{
+    Py_CLEAR(self->cell);
+    return 0;
+}
+
+static void
+woken_dealloc(WokenObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    woken_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* WokenSend(cell): as send makes it (the slow path makes one too). */
+static PyObject *
+woken_tp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *cell;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "WokenSend() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_UnpackTuple(args, "WokenSend", 1, 1, &cell)) {
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(cell, core_type_ptr)) {
+        PyErr_SetString(PyExc_TypeError, "WokenSend() needs a MailboxCore");
+        return NULL;
+    }
+    return woken_new(cell);
+}
+
+static PyMethodDef woken_methods[] = {
+    {"send", (PyCFunction)woken_send, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))woken_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)woken_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot woken_slots[] = {
+    {Py_tp_doc, "What send returns when it woke an idle actor: awaiting it may run the "
+                "actor's handler at once (Dispatcher.run_woken); then complete (None)."},
+    {Py_am_await, ready_await},
+    {Py_am_send, woken_am_send},
+    {Py_tp_iter, ready_await},
+    {Py_tp_iternext, woken_iternext},
+    {Py_tp_methods, woken_methods},
+    {Py_tp_traverse, woken_traverse},
+    {Py_tp_clear, woken_clear},
+    {Py_tp_dealloc, woken_dealloc},
+    {Py_tp_new, woken_tp_new},
+    {0, NULL},
+};
+
+static PyType_Spec woken_spec = {
+    .name = "mycelium._speedups.WokenSend",
+    .basicsize = sizeof(WokenObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = woken_slots,
+};
+
 static int
 core_traverse(CoreObject *self, visitproc visit, void *arg)
 {
@@ -309,11 +476,18 @@ core_try_send(CoreObject *self, PyObject *msg)
 static PyObject *
 core_send(CoreObject *self, PyObject *msg)
 {
+    int was_idle = !self->scheduled;
     int done = core_fast_put(self, msg);
     if (done < 0) {
         return NULL;
     }
     if (done) {
+        /* It woke the actor while the dispatcher lets an awaited send run it: a WokenSend. */
+        PyObject *dispatcher = self->dispatcher;
+        if (was_idle && dispatcher != NULL && is_core_dispatcher(dispatcher) &&
+            ((DispatcherCoreObject *)dispatcher)->wake_inline) {
+            return woken_new((PyObject *)self);
+        }
         return Py_NewRef(ready_awaitable);
     }
     return PyObject_CallMethodOneArg((PyObject *)self, str_send_slow, msg);
@@ -522,6 +696,7 @@ static PyMemberDef dispatcher_members[] = {
     {"_call_soon", T_OBJECT_EX, offsetof(DispatcherCoreObject, call_soon), 0, NULL},
     {"_run_handle", T_OBJECT_EX, offsetof(DispatcherCoreObject, run_handle), 0, NULL},
     {"_pending", T_BOOL, offsetof(DispatcherCoreObject, pending), 0, NULL},
+    {"wake_inline", T_BOOL, offsetof(DispatcherCoreObject, wake_inline), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -597,6 +772,15 @@ speedups_exec(PyObject *module)
     }
     if (PyModule_AddObject(module, "READY", Py_NewRef(ready_awaitable)) < 0) {
         Py_DECREF(ready_awaitable);
+        return -1;
+    }
+    str_run_woken = PyUnicode_InternFromString("run_woken");
+    woken_type = PyType_FromSpec(&woken_spec);
+    if (str_run_woken == NULL || woken_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObject(module, "WokenSend", Py_NewRef(woken_type)) < 0) {
+        Py_DECREF(woken_type);
         return -1;
     }
     PyObject *core_type = PyType_FromSpec(&core_spec);
@@ -944,10 +1128,131 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return batch_outcome(done, BATCH_DONE, NULL, NULL, NULL);
 }
 
+/* run_first(handle, msg, context, task, loop, tasks) -> (code, a, b): the first step of one
+ * handler run inline (Dispatcher._run_here), in `context`, with `task` made the current task
+ * of `loop` in `tasks` (asyncio's dict of current tasks; None: the caller swaps tasks itself)
+ * and the previous one put back after. Codes as run_batch's: DONE (a: the answer), TAINTED
+ * (returned, a: the answer; the task's reference count moved), PARKED (a: the coroutine, b:
+ * what it yielded), RAISED (a: the exception). See py_run_first in _core.py. */
+static PyObject *
+speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "run_first(handle, msg, context, task, loop, tasks)");
+        return NULL;
+    }
+    PyObject *handle = args[0], *msg = args[1], *context = args[2], *task = args[3];
+    PyObject *loop = args[4], *tasks = args[5];
+    if (tasks != Py_None && !PyDict_CheckExact(tasks)) {
+        PyErr_SetString(PyExc_TypeError, "run_first needs a dict of tasks, or None");
+        return NULL;
+    }
+    PyObject *outer = NULL;
+    if (tasks != Py_None) {
+        outer = PyDict_GetItemWithError(tasks, loop);
+        if (outer == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_XINCREF(outer);
+        if (PyDict_SetItem(tasks, loop, task) < 0) {
+            Py_XDECREF(outer);
+            return NULL;
+        }
+    }
+    if (PyContext_Enter(context) < 0) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (outer != NULL) {
+            PyDict_SetItem(tasks, loop, outer);
+        }
+        else if (tasks != Py_None) {
+            PyDict_DelItem(tasks, loop);
+        }
+        PyErr_Restore(type, value, tb);
+        Py_XDECREF(outer);
+        return NULL;
+    }
+    Py_ssize_t held = Py_REFCNT(task);
+    int code;
+    PyObject *a = NULL, *b = NULL;
+    PyObject *awaitable = PyObject_CallOneArg(handle, msg);
+    PyObject *steps = NULL;
+    if (awaitable != NULL) {
+        if (PyCoro_CheckExact(awaitable)) {
+            steps = awaitable;
+        }
+        else {
+            PyAsyncMethods *am = Py_TYPE(awaitable)->tp_as_async;
+            if (am == NULL || am->am_await == NULL) {
+                PyErr_Format(PyExc_TypeError, "handle() returned %.100s, not an awaitable",
+                             Py_TYPE(awaitable)->tp_name);
+            }
+            else {
+                steps = am->am_await(awaitable);
+            }
+            Py_DECREF(awaitable);
+        }
+    }
+    if (steps == NULL) {
+        code = BATCH_RAISED;
+        a = take_exception();
+    }
+    else {
+        PyObject *yielded = NULL;
+        PySendResult sent = PyIter_Send(steps, Py_None, &yielded);
+        if (sent == PYGEN_NEXT) {
+            code = BATCH_PARKED;
+            a = steps;
+            b = yielded;
+        }
+        else {
+            Py_DECREF(steps);
+            if (sent == PYGEN_ERROR) {
+                code = BATCH_RAISED;
+                a = take_exception();
+            }
+            else {
+                code = Py_REFCNT(task) != held ? BATCH_TAINTED : BATCH_DONE;
+                a = yielded;
+            }
+        }
+    }
+    int failed = PyContext_Exit(context) < 0;
+    if (tasks != Py_None) {
+        if (outer != NULL) {
+            failed |= PyDict_SetItem(tasks, loop, outer) < 0;
+        }
+        else {
+            failed |= PyDict_DelItem(tasks, loop) < 0;
+        }
+    }
+    Py_XDECREF(outer);
+    if (failed) { /* cannot happen with a context entered above and a dict */
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    PyObject *result = PyTuple_New(3);
+    PyObject *c = PyLong_FromLong(code);
+    if (result == NULL || c == NULL) {
+        Py_XDECREF(result);
+        Py_XDECREF(c);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, c);
+    PyTuple_SET_ITEM(result, 1, a != NULL ? a : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(result, 2, b != NULL ? b : Py_NewRef(Py_None));
+    return result;
+}
+
 static PyMethodDef speedups_functions[] = {
     {"run_batch", (PyCFunction)(void (*)(void))speedups_run_batch, METH_FASTCALL,
      "run_batch(queue, handle, batch, ready, ask_type, task, deadline) -> (done, code, a, b, msg); "
      "see _core.py."},
+    {"run_first", (PyCFunction)(void (*)(void))speedups_run_first, METH_FASTCALL,
+     "run_first(handle, msg, context, task, loop, tasks) -> (code, a, b); see _core.py."},
     {"clock", speedups_clock, METH_NOARGS,
      "clock() -> float: the monotonic clock run_batch compares its deadline with, in seconds."},
     {"deadline_after", speedups_deadline_after, METH_O,

@@ -54,28 +54,32 @@ import asyncio
 import contextvars
 import itertools
 import logging
+from _thread import get_ident
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
-from collections.abc import Coroutine, Generator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from functools import partial
 from sys import getrefcount
 from typing import Any, Final, final
 
 from ._core import (
     ASK,
+    DONE,
     OVERTIME,
     PARKED,
     RAISED,
     TAINTED,
     DispatcherCore,
+    clock,
     completed_send,
     deadline_after,
     run_batch,
+    run_first,
 )
 from ._handler_task import CURRENT_TASKS, HandlerTask
 from ._signals import Signal
 from .lifecycle import crash, finish_stop, handler_ended
-from .local_ref import STOPPING, Ask, LocalActorRef
+from .local_ref import RUNNING, STOPPING, Ask, LocalActorRef
 
 __all__ = ["DEFAULT_THROUGHPUT", "ON_BEHALF", "Dispatcher", "next_start_serial"]
 
@@ -96,6 +100,10 @@ ON_BEHALF: Final[contextvars.ContextVar[int]] = contextvars.ContextVar(
 such code creates (``asyncio.wait_for`` does) carries the serial."""
 
 _set_on_behalf: Final = ON_BEHALF.set
+
+MAX_INLINE_DEPTH: Final = 8
+"""How deep inline runs may nest (a handler run inline asking another idle actor...): past it,
+messages take the queued path, which bounds the stack."""
 
 _start_serials: Final = itertools.count(-1, -1)
 
@@ -140,6 +148,11 @@ class Dispatcher(DispatcherCore):
         "_cut",
         "_cut_left",
         "_idle_waiters",
+        "_inline_contexts",
+        "_inline_deadline",
+        "_inline_depth",
+        "_inline_sent",
+        "_inline_tasks",
         "_moved_up",
         "_parked",
         "_serial",
@@ -196,6 +209,18 @@ class Dispatcher(DispatcherCore):
         self._run_handle = self._run_in_fresh_context
         # Already complete: what send returns when it enqueued at once (see _core.py).
         self.completed: Coroutine[Any, Any, None] = completed_send(loop)
+        # Handlers run inline, from their asker or their awaited send (see run_inline): how
+        # deep they nest now, the standby task and the empty context of each depth, when the
+        # budget of this loop iteration's inline runs ends (0.0: none ran since the loop last
+        # turned), and whether an awaited send from outside the runtime ran one since the last
+        # turn. ``wake_inline`` (DispatcherCore): an awaited
+        # send that wakes an idle actor may run it (outside turns, or nested in an inline run).
+        self._inline_depth = 0
+        self._inline_tasks: list[HandlerTask | None] = [None] * MAX_INLINE_DEPTH
+        self._inline_contexts: list[contextvars.Context | None] = [None] * MAX_INLINE_DEPTH
+        self._inline_deadline = 0.0
+        self._inline_sent = False
+        self.wake_inline = True
 
     # ------------------------------------------------------------------------- the turn
 
@@ -223,6 +248,7 @@ class Dispatcher(DispatcherCore):
         """
         ready = self._ready
         loop = self.loop
+        self.wake_inline = self._inline_sent = False  # no inline send from inside a turn
         standby = self._standby
         if standby is not None:
             if standby.held is None:
@@ -327,6 +353,7 @@ class Dispatcher(DispatcherCore):
                     break
         finally:
             self.running = None
+            self.wake_inline = True
             standby = self._standby
             if standby is not None:
                 if CURRENT_TASKS is not None:
@@ -369,6 +396,146 @@ class Dispatcher(DispatcherCore):
         self._park(cell, steps, yielded, reply, context, msg=ask.msg, entered=True)
         return False
 
+    # ------------------------------------------------------------------- inline runs
+
+    def run_inline(self, cell: LocalActorRef[Any], msg: object, asking: bool) -> Any:
+        """Run ``cell``'s handler of ``msg`` here, in the caller's stack, as a turn would.
+
+        The caller has made sure that ``cell`` is idle (not scheduled: no mail, no handler in
+        progress, RUNNING; or, for an awaited send, just taken off the ready queue with ``msg``
+        taken from the head of its mailbox) and that the caller's own code is not that actor's.
+        ``asking``: an ask's question.
+
+        As under a turn: the cell is scheduled while the handler runs (other messages queue
+        behind, nothing else runs it), ``running`` names it, the handler runs in an empty
+        context of its own (``ON_BEHALF`` unset) with a standby task of this depth as the
+        current task. A handler that returns is counted in ``handled`` and the cell is settled
+        (requeued if mail arrived meanwhile); one that raises is a failure of the actor
+        (``LocalActorRef.crash``: dead letter, supervision, on_stop), settled with no task
+        current, in an empty context, as a turn does; one that suspends is parked in that
+        standby task (``_park``), which continues it exactly as for a turn.
+
+        Returns None if it declined (see ``_may_run_inline``: take the queued path); else
+        ``(True, answer)`` if the handler returned (or raised, for a send), ``(False, reply)``
+        if it suspended: ``reply`` (an ask's; None for a send) receives the answer. Raises
+        what the handler raised, for an ask (after the accounting).
+        """
+        if not self._may_run_inline(True):
+            return None
+        return self._run_here(cell, msg, asking)
+
+    def _may_run_inline(self, asking: bool) -> bool:
+        """Whether a handler may run inline now: nested less than ``MAX_INLINE_DEPTH`` deep; and,
+        from outside any handler, an ask only while no turn is pending (it would go ahead of
+        the actors waiting for it), and only within a budget per loop iteration:
+        ``turn_budget_s`` of inline runs (the clock is read before each), after which they all
+        take the queued path until the loop has turned (a task asking idle actors in a loop
+        still lets the loop turn)."""
+        depth = self._inline_depth
+        if depth:
+            return depth < MAX_INLINE_DEPTH
+        if asking and self._pending:
+            return False
+        deadline = self._inline_deadline
+        if deadline == 0.0:  # the first inline run since the loop turned
+            self._inline_deadline = deadline_after(self.turn_budget_s)
+            self.loop.call_soon(self._loop_turned)
+            return True
+        return clock() < deadline
+
+    def _loop_turned(self) -> None:
+        self._inline_deadline = 0.0
+
+    def _run_here(self, cell: LocalActorRef[Any], msg: object, asking: bool) -> Any:
+        """``run_inline`` once allowed (its first step in C when built: ``run_first``)."""
+        depth = self._inline_depth
+        loop = self.loop
+        task = self._inline_tasks[depth]
+        if task is None:
+            task = self._inline_tasks[depth] = HandlerTask(loop, contextvars.Context())
+        context = self._inline_contexts[depth]
+        if context is None:
+            context = self._inline_contexts[depth] = contextvars.Context()
+        running = self.running
+        wake_inline = self.wake_inline
+        self.running = cell
+        self._inline_depth = depth + 1
+        self.wake_inline = depth + 1 < MAX_INLINE_DEPTH
+        cell.scheduled = True
+        if CURRENT_TASKS is not None:
+            code, a, b = run_first(cell.actor.handle, msg, context, task, loop, CURRENT_TASKS)
+        else:
+            outer = asyncio.current_task(loop)
+            if outer is not None:
+                _leave_task(loop, outer)
+            _enter_task(loop, task)
+            try:
+                code, a, b = run_first(cell.actor.handle, msg, context, task, loop, None)
+            finally:
+                _leave_task(loop, task)
+                if outer is not None:
+                    _enter_task(loop, outer)
+        self.running = running
+        self._inline_depth = depth
+        self.wake_inline = wake_inline
+        if code in {DONE, TAINTED}:  # returned: the common case
+            cell.handled += 1
+            if code == TAINTED or task.held is not None:
+                task.retire()
+                self._inline_tasks[depth] = None
+            if len(context):
+                self._inline_contexts[depth] = None
+            if cell._queue or cell.waiters or cell.state != RUNNING:
+                self._outside(self.settle, cell)
+            else:
+                cell.scheduled = False
+            return True, a
+        self._inline_contexts[depth] = None
+        self._inline_tasks[depth] = None
+        if code == PARKED:  # suspended: its standby task continues it
+            reply: asyncio.Future[Any] | None = loop.create_future() if asking else None
+            self._park(cell, a, b, reply, context, msg=msg, inline=task)
+            return False, reply
+        task.retire()  # raised: its traceback may hold the task
+        self._outside(crash, cell, a, msg)
+        if asking or not isinstance(a, Exception | asyncio.CancelledError):
+            raise a  # the asker gets it; KeyboardInterrupt and the like propagate
+        return True, None
+
+    def _outside(self, call: Callable[..., object], *args: Any) -> None:
+        """Run ``call(*args)`` (a settle or a crash after an inline run: it may run on_stop's
+        first step) as a turn would: with no task current, in an empty context."""
+        loop = self.loop
+        outer = asyncio.current_task(loop)
+        if outer is not None:
+            _leave_task(loop, outer)
+        try:
+            contextvars.Context().run(call, *args)
+        finally:
+            if outer is not None:
+                _enter_task(loop, outer)
+
+    def run_woken(self, cell: LocalActorRef[Any]) -> None:
+        """An awaited ``send`` that woke the idle ``cell`` is being awaited: if the cell still
+        waits for its turn (last on the ready queue, its next item a message) and
+        ``wake_inline`` allows it, take it off the ready queue and run that message now
+        (``run_inline``). Else nothing: the turn handles it, as for any send. Outside the
+        runtime (not nested in an inline run) this happens once per turn: the next ones
+        queue, so a burst of sends still runs as one batch."""
+        ready = self._ready
+        if not (self.wake_inline and ready and ready[-1] is cell) or cell is self._cut:
+            return
+        queue: deque[Any] = cell._queue  # type: ignore[assignment]  # scheduled => a deque
+        if not queue or type(queue[0]) is Ask or cell.waiters or cell.state != RUNNING:
+            return
+        if get_ident() != self.thread_id or not self._may_run_inline(False):
+            return
+        if self._inline_depth == 0:
+            self._inline_sent = True
+            self.wake_inline = False  # until the next turn
+        ready.pop()
+        self._run_here(cell, queue.popleft(), False)
+
     def release_standby(self) -> None:
         """Let the idle standby task finish (its system has shut down), so that no task of
         ours is left pending; a later turn would make a new one."""
@@ -376,6 +543,12 @@ class Dispatcher(DispatcherCore):
         if standby is not None and asyncio.current_task(self.loop) is not standby:
             standby.retire()
             self._standby = None
+        tasks = self._inline_tasks
+        for depth in range(self._inline_depth, MAX_INLINE_DEPTH):  # not those running now
+            task = tasks[depth]
+            if task is not None:
+                task.retire()
+                tasks[depth] = None
 
     def _retire_standby(self, standby: HandlerTask) -> None:
         """A handler kept or changed the standby task: no other handler will run in it. The
@@ -432,12 +605,15 @@ class Dispatcher(DispatcherCore):
         *,
         msg: object,
         entered: bool = False,
+        inline: HandlerTask | None = None,
     ) -> None:
         """A handler suspended handling ``msg``: finish it in the standby task (the current
         task it saw), in the context it started in (which is then the task's alone, marked as
         on behalf of this handler); the cell handles nothing until then. The next run makes a
         new standby (just before it is needed: one adopted within the turn it was made in never
-        waits idle). ``entered``: the code runs in that context already."""
+        waits idle). ``entered``: the code runs in that context already. ``inline``: the handler
+        ran inline (``run_inline``): that standby task adopts it instead, and the caller puts
+        the current task back."""
         serial = self._serial = self._serial + 1
         parked = _Parked(msg, reply, serial)
         self._parked[cell._id] = parked
@@ -447,15 +623,16 @@ class Dispatcher(DispatcherCore):
             _set_on_behalf(serial)
         else:
             context.run(_set_on_behalf, serial)
-        task: HandlerTask = self._standby  # type: ignore[assignment]  # set while a turn runs
+        task: HandlerTask = self._standby if inline is None else inline  # type: ignore[assignment]
         task.adopt(
             self._resume(cell, steps, yielded, parked),
             context,
             partial(self._resumed, cell, steps, parked),
         )
         parked.task = task
-        _leave_task(self.loop, task)
-        self._standby = None
+        if inline is None:
+            _leave_task(self.loop, task)
+            self._standby = None
 
     def _unpark(self, cell: LocalActorRef[Any], parked: _Parked) -> bool:
         """Take ``parked`` off the books; False if a forced stop already did (it is abandoned)."""

@@ -49,7 +49,7 @@ from types import CoroutineType
 from typing import Any, Final, final
 
 from ._behaviour import Behaviour
-from ._core import MailboxCore, SendFuture
+from ._core import MailboxCore, SendFuture, WokenSend
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from ._node import Node
@@ -227,7 +227,14 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.check_thread(msg)
         if type(msg) not in self.accepts:
             self.admit(msg)
-        return self._enqueue(msg, msg)
+        if self.scheduled or not self.dispatcher.wake_inline:
+            return self._enqueue(msg, msg)
+        # It wakes an idle actor: enqueued and scheduled now, as always; awaiting the result
+        # may then run the handler at once (Dispatcher.run_woken), unless a turn came first.
+        sent = self._enqueue(msg, msg)
+        if sent is not self.dispatcher.completed:
+            return sent
+        return WokenSend(self)
 
     def __bool__(self) -> bool:
         return True
@@ -258,8 +265,24 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             raise ActorStopped(self.label, msg)
         runtime = self.runtime
         loop = runtime.loop
-        reply: asyncio.Future[Any] = loop.create_future()
-        entering = self._put_or_wait(Ask(msg, reply), msg)
+        if not self.scheduled and self.state == RUNNING and not self._queue:
+            # Idle: its handler answers here and now (see Dispatcher.run_inline); a handler
+            # that suspends goes on in its own task, and this waits for its reply as below.
+            if type(self._queue) is tuple:  # as the first message would, it makes the queue
+                self._queue = deque()
+                self._limit = self.capacity
+            ran = self.dispatcher.run_inline(self, msg, True)
+            if ran is not None:
+                if ran[0]:
+                    return ran[1]
+                reply: asyncio.Future[Any] = ran[1]
+                entering = None
+            else:
+                reply = loop.create_future()
+                entering = self._put_or_wait(Ask(msg, reply), msg)
+        else:
+            reply = loop.create_future()
+            entering = self._put_or_wait(Ask(msg, reply), msg)
         if timeout is None:
             if entering is not None:
                 await entering
