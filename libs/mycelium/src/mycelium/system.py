@@ -19,11 +19,10 @@ import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, TypeVar, final, overload
+from typing import Any, Final, TypeVar, final, overload
 
 from ._behaviour import Behaviour, spawn_check
 from ._fault_tolerance import adopt, child_name, instance_from
-from ._message_type import message_check_for
 from ._runtime import Runtime
 from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
@@ -31,7 +30,7 @@ from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_se
 from .errors import ActorStopped, NameTaken, SystemStopped
 from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
-from .mailbox import Overflow, check_capacity, check_overflow
+from .mailbox import MAX_CAPACITY, Overflow, check_capacity, check_overflow
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
 from .watch import Terminated
@@ -45,6 +44,9 @@ R = TypeVar("R")
 
 _running_loop = asyncio.get_running_loop
 _next_actor_id = _next_id  # ActorId.next_value without its Python frame
+_set_on_behalf = ON_BEHALF.set
+_reset_on_behalf = ON_BEHALF.reset
+_BLOCK: Final = "block"
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -290,10 +292,11 @@ class ActorSystem:
         ``on_start`` is the base class's own (it does nothing) is not started on anyone's
         behalf: no code of it runs.
         """
-        if unchecked:
+        if unchecked and overflow is not _BLOCK:  # (the default is checked: it is "block")
             overflow = check_overflow(overflow)
         # (An actor, a Behaviour: both callers made sure of it.)
-        check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
+        if type(capacity) is not int or not 0 < capacity <= MAX_CAPACITY:
+            check_capacity(capacity)  # raises: 1 <= capacity <= MAX_CAPACITY in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
         starts = spawn_check(actor)  # TypeError unless handle is an async def
@@ -304,43 +307,45 @@ class ActorSystem:
         dispatcher, runtime = self._dispatcher, self._runtime
         if dispatcher is None or runtime is None or _running_loop() is not self._loop:
             dispatcher, runtime = self._bind()  # the first spawn, or the wrong loop (refused)
-        message_check_for(type(actor))  # raises TypeError early for an uncheckable type
-        if name is not None and name in self._names:
-            raise NameTaken(name)
-
+        # The cell reads the message check of the actor's class: an uncheckable message type
+        # raises TypeError here, before a name taken is refused (the id is then left unused).
+        actor_id = _next_actor_id()
         cell: LocalActorRef[M, R] = LocalActorRef(
             actor,
-            _next_actor_id(),
+            actor_id,
             name,
             capacity,
             dispatcher=dispatcher,
             runtime=runtime,
             overflow=overflow,
         )
-        actor._mycelium_ref = cell
-        self._cells[cell._id] = cell
         if name is not None:
+            if name in self._names:
+                raise NameTaken(name)
             self._names[name] = cell
+        actor._mycelium_ref = cell
+        self._cells[actor_id] = cell
         if not starts:
             cell.scheduled = False
             return cell
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
         # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
-        serial = self._starting[cell._id] = next_start_serial()
-        behalf = ON_BEHALF.set(serial)
+        starting = self._starting
+        serial = starting[actor_id] = next_start_serial()
+        behalf = _set_on_behalf(serial)
         try:
             try:
                 await actor.on_start()
             finally:
-                ON_BEHALF.reset(behalf)
+                _reset_on_behalf(behalf)
         except BaseException as exc:
-            self._starting.pop(cell._id, None)
+            starting.pop(actor_id, None)
             await start_failed(cell)  # it never ran: see lifecycle.start_failed
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
-        self._starting.pop(cell._id, None)
+        starting.pop(actor_id, None)
         cell.scheduled = False
         if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)
