@@ -66,15 +66,20 @@ class ActorRef(ABC, Generic[M, R]):
 
     __slots__ = ()
 
-    @property
-    @abstractmethod
-    def id(self) -> ActorId:
-        """The actor's id."""
+    # Every kind of ref keeps these two in fields of its own (slots of the subclass); ``_id``
+    # is the id's value, a plain int or already an ActorId.
+    _id: Any
+    _name: str | None
 
     @property
-    @abstractmethod
+    def id(self) -> ActorId:
+        """The actor's id."""
+        return ActorId(self._id)
+
+    @property
     def name(self) -> str | None:
         """The name the actor was spawned with, if any."""
+        return self._name
 
     @property
     @abstractmethod

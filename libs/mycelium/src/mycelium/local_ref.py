@@ -55,7 +55,7 @@ from ._message_type import MessageCheck, message_check_for
 from ._node import Node
 from ._runtime import Runtime, Scheduler, SystemHandle
 from ._signals import Signal
-from .actor_ref import ActorId, ActorRef
+from .actor_ref import ActorRef
 from .dead_letters import DeadLetters
 from .errors import (
     ActorStopped,
@@ -184,14 +184,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.node: Node[LocalActorRef[Any]] | None = None
 
     # ------------------------------------------------------------------------- the ActorRef
-
-    @property
-    def id(self) -> ActorId:
-        return ActorId(self._id)
-
-    @property
-    def name(self) -> str | None:
-        return self._name
 
     @property
     def is_alive(self) -> bool:
@@ -330,9 +322,6 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         """How logs and errors name this actor: ``name#id``, or ``ClassName#id``."""
         return f"{self._name or self._kind.__name__}#{self._id}"
 
-    def _label(self) -> str:
-        return self.label
-
     @property
     def check(self) -> MessageCheck:
         """The message check of this actor's class."""
@@ -380,12 +369,18 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         if self.waiters:
             self.admit_waiters()  # room may have freed since: those waiting go first
         queue = self._queue
-        if len(queue) < self._limit:
+        limit = self._limit
+        if len(queue) < limit:
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
-        elif self._limit > 0 and self.overflow != "block":  # open, full: the policy decides
+        elif limit < 0:
+            raise ActorStopped(self.label, msg)
+        elif type(queue) is tuple:  # the first message (or the first since a trim)
+            self._new_queue().append(msg)
+        elif limit > 0 and self.overflow != "block":  # open, full: the policy decides
             self._overflow(msg, msg)
-        else:
-            self._put_slow(msg)  # first message: creates the queue; else raises
+        else:  # full, or others wait for room (the fast path is closed: _limit 0)
+            self.dropped += 1
+            raise MailboxFull(self.label, self.capacity, msg)
         if not self.scheduled:
             self._wake()
 
@@ -428,8 +423,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             return None
         if self._limit < 0:
             raise ActorStopped(self.label, msg)
-        if type(queue) is tuple:  # the first message: _put_slow creates the queue
-            self._put_slow(item)
+        if type(queue) is tuple:  # the first message (or the first since a trim)
+            self._new_queue().append(item)
             if not self.scheduled:
                 self._wake()
             return None
@@ -484,6 +479,15 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             dead.record(self.label, old.msg, reason)
         else:
             dead.record(self.label, old, reason)
+
+    def _new_queue(self) -> deque[Any]:
+        """Create the queue (an actor has none until its first message, or again after a
+        trim) and open the fast path, unless the mailbox is closed."""
+        queue: deque[Any] = deque()
+        self._queue = queue
+        if self._limit == 0:
+            self._limit = self.capacity
+        return queue
 
     def release_queue_if_idle(self) -> bool:
         """Let go of an empty queue while the actor is idle; True if it was released.
@@ -565,9 +569,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         node = self.ensure_node()
         queue = self._queue
         if type(queue) is tuple:  # no queue yet (or released): create it, as a message would
-            queue = self._queue = deque()
-            if self._limit == 0:
-                self._limit = self.capacity
+            queue = self._new_queue()
         node.signals += 1
         if self._limit > 0:  # the fast path is open: one more item fits
             self._limit += 1

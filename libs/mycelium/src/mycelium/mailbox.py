@@ -124,23 +124,6 @@ class MailboxState(MailboxCore):
         """Refuse every later put; the messages held stay until taken."""
         self._limit = -1
 
-    def _put_slow(self, msg: object) -> None:
-        """The put that could not take the fast path: first message, full or closed."""
-        if self._limit < 0:
-            raise ActorStopped(self._label(), msg)
-        if type(self._queue) is tuple:  # no queue yet: this first message creates it
-            queue: deque[Any] = deque()
-            queue.append(msg)
-            self._queue = queue
-            self._limit = self.capacity
-            return
-        self.dropped += 1
-        raise MailboxFull(self._label(), self.capacity, msg)
-
-    def _label(self) -> str:
-        """How errors name the owner of this mailbox."""
-        return "mailbox"
-
 
 class Mailbox(MailboxState, Generic[M]):
     """A bounded FIFO of messages of type ``M``.
@@ -172,6 +155,23 @@ class Mailbox(MailboxState, Generic[M]):
             queue.append(msg)  # type: ignore[union-attr]  # _limit > 0 implies a deque
             return
         self._put_slow(msg)
+
+    def _put_slow(self, msg: object) -> None:
+        """The put that could not take the fast path: first message, full or closed."""
+        if self._limit < 0:
+            raise ActorStopped(self._label(), msg)
+        if type(self._queue) is tuple:  # no queue yet: this first message creates it
+            queue: deque[Any] = deque()
+            queue.append(msg)
+            self._queue = queue
+            self._limit = self.capacity
+            return
+        self.dropped += 1
+        raise MailboxFull(self._label(), self.capacity, msg)
+
+    def _label(self) -> str:
+        """How errors name the owner of this mailbox."""
+        return "mailbox"
 
     def get_nowait(self) -> M:
         """Remove and return the oldest message.

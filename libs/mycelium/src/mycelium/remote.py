@@ -162,14 +162,6 @@ class RemoteActorRef(ActorRef[M]):
     # ------------------------------------------------------------------------- the ActorRef
 
     @property
-    def id(self) -> ActorId:
-        return ActorId(self._id)
-
-    @property
-    def name(self) -> str | None:
-        return self._name
-
-    @property
     def is_alive(self) -> bool:
         """True until the transport closes or the remote side reports the actor stopped."""
         return self._stopped is None and not self._transport.closed

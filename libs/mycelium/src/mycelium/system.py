@@ -18,8 +18,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
-from types import TracebackType
-from typing import Any, Final, TypeVar, final, overload
+from typing import Any, Final, TypedDict, TypeVar, Unpack, final, overload
 
 from ._behaviour import Behaviour, spawn_check
 from ._fault_tolerance import adopt, child_name, instance_from
@@ -27,10 +26,11 @@ from ._runtime import Runtime
 from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
-from .errors import ActorStopped, NameTaken, SystemStopped
+from .errors import ActorStopped, SystemStopped
 from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
 from .mailbox import MAX_CAPACITY, Overflow, check_capacity, check_overflow
+from .registry import Registry
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
 from .watch import Terminated
@@ -56,6 +56,15 @@ FORCED_STOP_GRACE = 0.25
 before the stop returns without them; what they held is counted at the deadline already."""
 
 
+class SpawnOptions(TypedDict, total=False):
+    """The keyword arguments of ``spawn`` (for ``spawn_child``, which forwards them)."""
+
+    name: str | None
+    capacity: int
+    overflow: Overflow
+    supervision: Supervision | None
+
+
 @final
 class ActorSystem:
     """Runs actors on one event loop, through one dispatcher.
@@ -75,14 +84,12 @@ class ActorSystem:
     """
 
     __slots__ = (
-        "_cells",
         "_dispatcher",
         "_loop",
-        "_names",
+        "_registry",
         "_runtime",
         "_shut_down",
         "_shutting_down",
-        "_starting",
         "_throughput",
         "_trim_handle",
         "_trim_interval",
@@ -114,14 +121,9 @@ class ActorSystem:
         self._dispatcher: Dispatcher | None = None
         # What its cells use of it (see _runtime.py); built with the dispatcher.
         self._runtime: Runtime | None = None
-        # Invariant: every cell not yet STOPPED, in spawn order; _names maps the named ones.
-        self._cells: dict[int, LocalActorRef[Any]] = {}
-        self._names: dict[str, LocalActorRef[Any]] = {}
+        # Its actors, by id and by name, and those whose on_start is running (registry.py).
+        self._registry = Registry()
         self._shut_down = False
-        # Invariant: the ids of actors whose on_start is running (never abandoned meanwhile:
-        # their stop, if one is asked for, runs once on_start has returned), each with the
-        # serial that on_start's code runs under (see dispatcher.ON_BEHALF).
-        self._starting: dict[int, int] = {}
 
     # --------------------------------------------------------------------- context manager
 
@@ -129,12 +131,8 @@ class ActorSystem:
         self._bind()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Shut every actor down gracefully, whatever ended the block (see ``shutdown``)."""
         await self.shutdown()
 
     @property
@@ -147,14 +145,14 @@ class ActorSystem:
         if self._dispatcher is None or self._runtime is None:
             self._loop = loop
             dispatcher = self._dispatcher = Dispatcher(
-                loop, self._starting, throughput=self._throughput
+                loop, self._registry.starting, throughput=self._throughput
             )
             self._runtime = Runtime(
                 loop,
                 self,
                 self.dead_letters,
                 run_detached=dispatcher.run_detached,
-                forget=self._forget,
+                forget=self._registry.forget,
             )
             if self._trim_interval is not None:
                 self._trim_handle = loop.call_later(self._trim_interval, self._trim_tick)
@@ -209,14 +207,17 @@ class ActorSystem:
         self,
         parent: LocalActorRef[Any],
         actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
-        *,
-        name: str | None = None,
-        capacity: int = DEFAULT_CAPACITY,
-        overflow: Overflow = "block",
-        supervision: Supervision | None = None,
+        **options: Unpack[SpawnOptions],
     ) -> Coroutine[Any, Any, ActorRef[M, R]]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
-        return self._spawn(actor_or_factory, name, capacity, supervision, parent, overflow=overflow)
+        return self._spawn(
+            actor_or_factory,
+            options.get("name"),
+            options.get("capacity", DEFAULT_CAPACITY),
+            options.get("supervision"),
+            parent,
+            overflow=options.get("overflow", "block"),
+        )
 
     async def _spawn(
         self,
@@ -319,18 +320,17 @@ class ActorSystem:
             runtime=runtime,
             overflow=overflow,
         )
+        registry = self._registry
         if name is not None:
-            if name in self._names:
-                raise NameTaken(name)
-            self._names[name] = cell
+            registry.check_name(name)
         actor._mycelium_ref = cell
-        self._cells[actor_id] = cell
+        registry.add(cell)
         if not starts:
             cell.scheduled = False
             return cell
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
         # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
-        starting = self._starting
+        starting = registry.starting
         serial = starting[actor_id] = next_start_serial()
         behalf = _set_on_behalf(serial)
         try:
@@ -366,7 +366,7 @@ class ActorSystem:
         message creates one again. The system does it every ``trim_interval`` seconds.
         """
         released = 0
-        for cell in self._cells.values():
+        for cell in self._registry:
             if cell.release_queue_if_idle():
                 released += 1
         return released
@@ -446,7 +446,7 @@ class ActorSystem:
             TypeError: the actor called ``name`` does not accept every ``message_type``, or
                 ``message_type`` cannot be checked at runtime.
         """
-        cell = self._names.get(name)
+        cell = self._registry.named(name)
         if cell is not None and message_type is not None:
             cell.check.require(message_type, cell.label)
         return cell
@@ -454,10 +454,10 @@ class ActorSystem:
     @property
     def actors(self) -> list[ActorRef[Any]]:
         """Refs to every actor not yet fully stopped, in spawn order."""
-        return list(self._cells.values())
+        return list(self._registry)
 
     def __len__(self) -> int:
-        return len(self._cells)
+        return len(self._registry)
 
     # ---------------------------------------------------------------------------- stopping
 
@@ -530,7 +530,7 @@ class ActorSystem:
             return
         task = self._shutting_down
         if task is not None and task.done():
-            if not self._cells:
+            if not self._registry:
                 return
             task = None  # an earlier shutdown left actors (its caller's, or it failed)
         if task is None:
@@ -552,7 +552,7 @@ class ActorSystem:
         if self._trim_handle is not None:
             self._trim_handle.cancel()
             self._trim_handle = None
-        await self._stop_in_order(reversed(list(self._cells.values())), deadline, calling)
+        await self._stop_in_order(self._registry.newest_first(), deadline, calling)
         dispatcher.release_standby()
 
     def _deadline(self, seconds: float | None) -> float | None:
@@ -572,7 +572,7 @@ class ActorSystem:
         dispatcher = self._dispatcher
         if dispatcher is None:
             return set()
-        return {cell for cell in self._cells.values() if dispatcher.runs_code_of(cell)}
+        return {cell for cell in self._registry if dispatcher.runs_code_of(cell)}
 
     async def _stop_in_order(
         self,
@@ -617,7 +617,7 @@ class ActorSystem:
             begin_stop(cell)  # one the graceful pass did not reach: if idle, it stops now
             if cell.state == STOPPED:
                 continue
-            if cell._id in self._starting:
+            if cell._id in self._registry.starting:
                 log.warning(
                     "actor %s is still in on_start; it stops when on_start returns", cell.label
                 )
@@ -639,15 +639,10 @@ class ActorSystem:
                     "the cancellation); it is let go, and everything it held was counted",
                     cell.label,
                 )
-                self._forget(cell)
-
-    def _forget(self, cell: LocalActorRef[Any]) -> None:
-        self._cells.pop(cell._id, None)
-        if cell.name is not None and self._names.get(cell.name) is cell:
-            del self._names[cell.name]
+                self._registry.forget(cell)
 
     def __repr__(self) -> str:
-        alive = sum(1 for cell in self._cells.values() if cell.state == RUNNING)
+        alive = sum(1 for cell in self._registry if cell.state == RUNNING)
         state = "shut down" if self._shut_down else "running"
         return f"<ActorSystem {self.name!r} {state} actors={alive}>"
 
