@@ -73,8 +73,10 @@ __all__ = [
     "clock",
     "completed_send",
     "deadline_after",
+    "inline_ask",
     "py_completed_send",
     "py_deadline_after",
+    "py_inline_ask",
     "py_run_batch",
     "py_run_first",
     "run_batch",
@@ -263,7 +265,26 @@ class PyDispatcherCore:
     (the loop's thread); the send path moves it when it finds the loop running on another.
     """
 
-    __slots__ = ("_call_soon", "_pending", "_ready", "_run_handle", "thread_id", "wake_inline")
+    __slots__ = (
+        "_ask_type",
+        "_call_soon",
+        "_current_tasks",
+        "_inline_budget",
+        "_inline_cap",
+        "_inline_contexts",
+        "_inline_deadline",
+        "_inline_depth",
+        "_inline_loop",
+        "_inline_sent",
+        "_inline_tasks",
+        "_loop_turned_handle",
+        "_pending",
+        "_ready",
+        "_run_handle",
+        "running",
+        "thread_id",
+        "wake_inline",
+    )
 
     _ready: deque[Any]
     _call_soon: Callable[[Callable[[], None]], object]
@@ -271,6 +292,19 @@ class PyDispatcherCore:
     _pending: bool
     thread_id: int
     wake_inline: bool
+    # The fields of inline runs (set by the subclass; the C WokenSend's fast path reads them).
+    running: Any
+    _inline_sent: int
+    _inline_depth: int
+    _inline_cap: int
+    _inline_deadline: float
+    _inline_budget: float
+    _inline_tasks: list[Any]
+    _inline_contexts: list[Any]
+    _current_tasks: dict[object, object] | None
+    _inline_loop: Any
+    _ask_type: type
+    _loop_turned_handle: Callable[[], None]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         self = super().__new__(cls)
@@ -395,6 +429,12 @@ def py_run_first(  # noqa: PLR0917 - positional, as the C twin's fast call
     return outcome
 
 
+def py_inline_ask(dispatcher: Any, cell: Any, msg: object, /) -> Any:
+    """``dispatcher.run_inline(cell, msg, True)``: an ask's inline run (the C twin does its
+    common case itself, and leaves the rest to ``run_inline``)."""
+    return dispatcher.run_inline(cell, msg, True)
+
+
 def _py_start(handle: Callable[[Any], Awaitable[Any]], msg: object) -> tuple[Any, Any]:
     """``(steps, yielded)`` if ``handle(msg)`` suspended, ``(None, answer)`` if it returned."""
     awaitable = handle(msg)
@@ -420,6 +460,7 @@ def py_deadline_after(seconds: float, /) -> float:
 if TYPE_CHECKING:
     run_batch = py_run_batch
     run_first = py_run_first
+    inline_ask = py_inline_ask
     WokenSend = PyWokenSend
     DispatcherCore = PyDispatcherCore
     MailboxCore = PyMailboxCore
@@ -435,6 +476,7 @@ elif os.environ.get("MYCELIUM_PURE_PYTHON"):
     MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
     completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
     run_first = py_run_first
+    inline_ask = py_inline_ask
     WokenSend = PyWokenSend
     SPEEDUPS = False
 else:
@@ -446,6 +488,7 @@ else:
             WokenSend,
             clock,
             deadline_after,
+            inline_ask,
             run_batch,
             run_first,
         )
@@ -466,6 +509,7 @@ else:
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
         completed_send, clock, deadline_after = py_completed_send, py_clock, py_deadline_after
         run_first = py_run_first
+        inline_ask = py_inline_ask
         WokenSend = PyWokenSend
         SPEEDUPS = False
     else:

@@ -51,6 +51,20 @@ typedef struct {
     void *thread_mark;    /* THREAD_MARK() of that thread (NULL: not known, no fast path) */
     char pending;         /* a _run is scheduled or running */
     char wake_inline;     /* a send that wakes an idle actor may run it when awaited */
+    /* Inline runs (Dispatcher.run_inline; the fast path of an awaited send that woke an idle
+     * actor is here, in woken_run): */
+    int inline_sent;           /* awaited sends from outside the runtime run inline this turn */
+    Py_ssize_t inline_depth;   /* how deep inline runs nest now */
+    Py_ssize_t inline_cap;     /* MAX_INLINE_DEPTH */
+    double inline_deadline;    /* when this loop iteration's inline budget ends; 0.0: unset */
+    double inline_budget;      /* turn_budget_s */
+    PyObject *running;         /* the actor whose handler runs now (None) */
+    PyObject *inline_tasks;    /* list: the standby task of each depth (or None) */
+    PyObject *inline_contexts; /* list: the empty context of each depth (or None) */
+    PyObject *current_tasks;   /* asyncio's dict of current tasks (None: not usable) */
+    PyObject *inline_loop;     /* the loop (the key of current_tasks) */
+    PyObject *ask_type;        /* local_ref.Ask */
+    PyObject *loop_turned;     /* the bound _loop_turned, call_soon'd to reset the budget */
 } DispatcherCoreObject;
 
 /* THREAD_MARK(): a value that identifies the calling thread, for the fast path's check that
@@ -194,6 +208,9 @@ typedef struct {
 
 static PyObject *woken_type = NULL;
 static PyObject *str_run_woken = NULL;
+static PyObject *str_cut = NULL, *str_waiters = NULL, *str_state = NULL, *str_actor = NULL,
+                *str_handle = NULL, *str_handled = NULL, *str_after_run = NULL,
+                *str_run_inline = NULL;
 
 static PyObject *
 woken_new(PyObject *cell)
@@ -206,6 +223,11 @@ woken_new(PyObject *cell)
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
+
+static int woken_fast(DispatcherCoreObject *d, CoreObject *cell); /* below, with run_first */
+
+/* dispatcher.INLINE_SENDS_PER_TURN (test_inline checks that they agree). */
+#define INLINE_SENDS_PER_TURN 2
 
 /* Run it once: 0, or -1 with the error of run_woken. */
 static int
@@ -222,7 +244,16 @@ woken_run(WokenObject *self)
         return 0;
     }
     Py_INCREF(dispatcher);
-    PyObject *res = PyObject_CallMethodOneArg(dispatcher, str_run_woken, cell);
+    PyObject *res = NULL;
+    int fast = is_core_dispatcher(dispatcher)
+                   ? woken_fast((DispatcherCoreObject *)dispatcher, (CoreObject *)cell)
+                   : 0;
+    if (fast == 0) {
+        res = PyObject_CallMethodOneArg(dispatcher, str_run_woken, cell);
+    }
+    else if (fast > 0) {
+        res = Py_NewRef(Py_None);
+    }
     Py_DECREF(dispatcher);
     Py_DECREF(cell);
     if (res == NULL) {
@@ -604,6 +635,13 @@ dispatcher_traverse(DispatcherCoreObject *self, visitproc visit, void *arg)
     Py_VISIT(self->ready);
     Py_VISIT(self->call_soon);
     Py_VISIT(self->run_handle);
+    Py_VISIT(self->running);
+    Py_VISIT(self->inline_tasks);
+    Py_VISIT(self->inline_contexts);
+    Py_VISIT(self->current_tasks);
+    Py_VISIT(self->inline_loop);
+    Py_VISIT(self->ask_type);
+    Py_VISIT(self->loop_turned);
     return 0;
 }
 
@@ -614,6 +652,13 @@ dispatcher_clear(DispatcherCoreObject *self)
     Py_CLEAR(self->call_soon);
     Py_CLEAR(self->run_handle);
     Py_CLEAR(self->thread_id);
+    Py_CLEAR(self->running);
+    Py_CLEAR(self->inline_tasks);
+    Py_CLEAR(self->inline_contexts);
+    Py_CLEAR(self->current_tasks);
+    Py_CLEAR(self->inline_loop);
+    Py_CLEAR(self->ask_type);
+    Py_CLEAR(self->loop_turned);
     return 0;
 }
 
@@ -697,6 +742,18 @@ static PyMemberDef dispatcher_members[] = {
     {"_run_handle", T_OBJECT_EX, offsetof(DispatcherCoreObject, run_handle), 0, NULL},
     {"_pending", T_BOOL, offsetof(DispatcherCoreObject, pending), 0, NULL},
     {"wake_inline", T_BOOL, offsetof(DispatcherCoreObject, wake_inline), 0, NULL},
+    {"_inline_sent", T_INT, offsetof(DispatcherCoreObject, inline_sent), 0, NULL},
+    {"_inline_depth", T_PYSSIZET, offsetof(DispatcherCoreObject, inline_depth), 0, NULL},
+    {"_inline_cap", T_PYSSIZET, offsetof(DispatcherCoreObject, inline_cap), 0, NULL},
+    {"_inline_deadline", T_DOUBLE, offsetof(DispatcherCoreObject, inline_deadline), 0, NULL},
+    {"_inline_budget", T_DOUBLE, offsetof(DispatcherCoreObject, inline_budget), 0, NULL},
+    {"running", T_OBJECT, offsetof(DispatcherCoreObject, running), 0, NULL},
+    {"_inline_tasks", T_OBJECT, offsetof(DispatcherCoreObject, inline_tasks), 0, NULL},
+    {"_inline_contexts", T_OBJECT, offsetof(DispatcherCoreObject, inline_contexts), 0, NULL},
+    {"_current_tasks", T_OBJECT, offsetof(DispatcherCoreObject, current_tasks), 0, NULL},
+    {"_inline_loop", T_OBJECT, offsetof(DispatcherCoreObject, inline_loop), 0, NULL},
+    {"_ask_type", T_OBJECT, offsetof(DispatcherCoreObject, ask_type), 0, NULL},
+    {"_loop_turned_handle", T_OBJECT, offsetof(DispatcherCoreObject, loop_turned), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -775,8 +832,24 @@ speedups_exec(PyObject *module)
         return -1;
     }
     str_run_woken = PyUnicode_InternFromString("run_woken");
+    str_cut = PyUnicode_InternFromString("_cut");
+    str_waiters = PyUnicode_InternFromString("waiters");
+    str_state = PyUnicode_InternFromString("state");
+    str_actor = PyUnicode_InternFromString("actor");
+    str_handle = PyUnicode_InternFromString("handle");
+    str_handled = PyUnicode_InternFromString("handled");
+    str_after_run = PyUnicode_InternFromString("_after_run");
+    str_run_inline = PyUnicode_InternFromString("run_inline");
+    if (str_cut == NULL || str_waiters == NULL || str_state == NULL || str_actor == NULL ||
+        str_handle == NULL || str_handled == NULL || str_after_run == NULL ||
+        str_run_inline == NULL) {
+        return -1;
+    }
     woken_type = PyType_FromSpec(&woken_spec);
     if (str_run_woken == NULL || woken_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddIntConstant(module, "INLINE_SENDS_PER_TURN", INLINE_SENDS_PER_TURN) < 0) {
         return -1;
     }
     if (PyModule_AddObject(module, "WokenSend", Py_NewRef(woken_type)) < 0) {
@@ -1134,29 +1207,26 @@ speedups_run_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * and the previous one put back after. Codes as run_batch's: DONE (a: the answer), TAINTED
  * (returned, a: the answer; the task's reference count moved), PARKED (a: the coroutine, b:
  * what it yielded), RAISED (a: the exception). See py_run_first in _core.py. */
-static PyObject *
-speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The first step of handle(msg), in `context`, with `task` as the current task of `loop` in
+ * the dict `tasks` (or, with tasks None, whatever the caller made current), the previous one put
+ * back after. Sets *code (BATCH_DONE, _TAINTED, _PARKED, _RAISED) and *a, *b (new references
+ * or NULL: the answer; the coroutine and what it yielded; the exception). 0, or -1 if the
+ * bookkeeping itself failed (an error set, nothing to account for). */
+static int
+first_step(PyObject *handle, PyObject *msg, PyObject *context, PyObject *task, PyObject *loop,
+           PyObject *tasks, int *code, PyObject **a, PyObject **b)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "run_first(handle, msg, context, task, loop, tasks)");
-        return NULL;
-    }
-    PyObject *handle = args[0], *msg = args[1], *context = args[2], *task = args[3];
-    PyObject *loop = args[4], *tasks = args[5];
-    if (tasks != Py_None && !PyDict_CheckExact(tasks)) {
-        PyErr_SetString(PyExc_TypeError, "run_first needs a dict of tasks, or None");
-        return NULL;
-    }
+    *a = *b = NULL;
     PyObject *outer = NULL;
     if (tasks != Py_None) {
         outer = PyDict_GetItemWithError(tasks, loop);
         if (outer == NULL && PyErr_Occurred()) {
-            return NULL;
+            return -1;
         }
         Py_XINCREF(outer);
         if (PyDict_SetItem(tasks, loop, task) < 0) {
             Py_XDECREF(outer);
-            return NULL;
+            return -1;
         }
     }
     if (PyContext_Enter(context) < 0) {
@@ -1170,11 +1240,9 @@ speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         PyErr_Restore(type, value, tb);
         Py_XDECREF(outer);
-        return NULL;
+        return -1;
     }
     Py_ssize_t held = Py_REFCNT(task);
-    int code;
-    PyObject *a = NULL, *b = NULL;
     PyObject *awaitable = PyObject_CallOneArg(handle, msg);
     PyObject *steps = NULL;
     if (awaitable != NULL) {
@@ -1194,26 +1262,26 @@ speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     if (steps == NULL) {
-        code = BATCH_RAISED;
-        a = take_exception();
+        *code = BATCH_RAISED;
+        *a = take_exception();
     }
     else {
         PyObject *yielded = NULL;
         PySendResult sent = PyIter_Send(steps, Py_None, &yielded);
         if (sent == PYGEN_NEXT) {
-            code = BATCH_PARKED;
-            a = steps;
-            b = yielded;
+            *code = BATCH_PARKED;
+            *a = steps;
+            *b = yielded;
         }
         else {
             Py_DECREF(steps);
             if (sent == PYGEN_ERROR) {
-                code = BATCH_RAISED;
-                a = take_exception();
+                *code = BATCH_RAISED;
+                *a = take_exception();
             }
             else {
-                code = Py_REFCNT(task) != held ? BATCH_TAINTED : BATCH_DONE;
-                a = yielded;
+                *code = Py_REFCNT(task) != held ? BATCH_TAINTED : BATCH_DONE;
+                *a = yielded;
             }
         }
     }
@@ -1228,8 +1296,29 @@ speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_XDECREF(outer);
     if (failed) { /* cannot happen with a context entered above and a dict */
-        Py_XDECREF(a);
-        Py_XDECREF(b);
+        Py_CLEAR(*a);
+        Py_CLEAR(*b);
+        return -1;
+    }
+    return 0;
+}
+
+/* run_first(handle, msg, context, task, loop, tasks) -> (code, a, b): first_step, for
+ * Dispatcher._run_here (an ask's inline run). See py_run_first in _core.py. */
+static PyObject *
+speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "run_first(handle, msg, context, task, loop, tasks)");
+        return NULL;
+    }
+    if (args[5] != Py_None && !PyDict_CheckExact(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "run_first needs a dict of tasks, or None");
+        return NULL;
+    }
+    int code;
+    PyObject *a, *b;
+    if (first_step(args[0], args[1], args[2], args[3], args[4], args[5], &code, &a, &b) < 0) {
         return NULL;
     }
     PyObject *result = PyTuple_New(3);
@@ -1247,10 +1336,349 @@ speedups_run_first(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+
+/* 1 if obj is falsy (None, an empty deque), 0 if not, -1 on error. */
+static inline int
+is_falsy(PyObject *obj)
+{
+    if (obj == Py_None) {
+        return 1;
+    }
+    int truth = PyObject_IsTrue(obj);
+    return truth < 0 ? -1 : !truth;
+}
+
+/* 1 if cell.state is RUNNING (0), 0 if not, -1 on error. */
+static inline int
+cell_running(CoreObject *cell)
+{
+    PyObject *state = PyObject_GetAttr((PyObject *)cell, str_state);
+    if (state == NULL) {
+        return -1;
+    }
+    int running = PyLong_CheckExact(state) && PyLong_AsLong(state) == 0;
+    Py_DECREF(state);
+    return running;
+}
+
+/* Whether the dispatcher's inline fields allow a run at all: 1 (with the depth, and that
+ * depth's standby task and context, borrowed), or 0. */
+static inline int
+inline_slot(DispatcherCoreObject *d, Py_ssize_t *depth, PyObject **task, PyObject **context)
+{
+    if (d->current_tasks == NULL || !PyDict_CheckExact(d->current_tasks) ||
+        d->inline_tasks == NULL || !PyList_CheckExact(d->inline_tasks) ||
+        d->inline_contexts == NULL || !PyList_CheckExact(d->inline_contexts) ||
+        d->inline_loop == NULL || d->ask_type == NULL || d->loop_turned == NULL ||
+        d->call_soon == NULL || d->ready == NULL ||
+        (PyObject *)Py_TYPE(d->ready) != deque_type || d->thread_mark != THREAD_MARK() ||
+        str_after_run == NULL) {
+        return 0;
+    }
+    Py_ssize_t n = d->inline_depth;
+    if (n < 0 || n >= d->inline_cap || n >= PyList_GET_SIZE(d->inline_tasks) ||
+        n >= PyList_GET_SIZE(d->inline_contexts)) {
+        return 0;
+    }
+    *task = PyList_GET_ITEM(d->inline_tasks, n);
+    *context = PyList_GET_ITEM(d->inline_contexts, n);
+    if (*task == Py_None || *context == Py_None || !PyContext_CheckExact(*context)) {
+        return 0;
+    }
+    *depth = n;
+    return 1;
+}
+
+/* The cell's side of the checks: nobody waits for room and it is RUNNING. 1 with its bound
+ * handle (a new reference), 0 if not, -1 on error. */
+static int
+inline_cell(CoreObject *cell, PyObject **handle)
+{
+    PyObject *waiters = PyObject_GetAttr((PyObject *)cell, str_waiters);
+    if (waiters == NULL) {
+        return -1;
+    }
+    int none_wait = is_falsy(waiters);
+    Py_DECREF(waiters);
+    if (none_wait <= 0) {
+        return none_wait;
+    }
+    int running = cell_running(cell);
+    if (running <= 0) {
+        return running;
+    }
+    PyObject *actor = PyObject_GetAttr((PyObject *)cell, str_actor);
+    if (actor == NULL) {
+        return -1;
+    }
+    *handle = PyObject_GetAttr(actor, str_handle);
+    Py_DECREF(actor);
+    return *handle == NULL ? -1 : 1;
+}
+
+/* Run one message inline, every check passed (Dispatcher._run_here, its twin): start this
+ * iteration's budget if `need_budget`; for a woken send (`queue` given) take the cell off the
+ * ready queue and the message off its queue (`msg` NULL); then the run, its common ending
+ * here and any other in Dispatcher._after_run. *out: what run_inline returns ((True,
+ * answer), (False, reply)), a new reference. 0, or -1 with an error (the handler's, for an
+ * ask, raised by _after_run). Steals `handle`. */
+static int
+inline_go(DispatcherCoreObject *d, CoreObject *cell, PyObject *msg, PyObject *queue,
+          int asking, Py_ssize_t depth, PyObject *task, PyObject *context, PyObject *handle,
+          int need_budget, PyObject **out)
+{
+    *out = NULL;
+    if (need_budget) {
+        if (!d->pending) { /* else the turn to come resets the budget */
+            PyObject *res = PyObject_CallOneArg(d->call_soon, d->loop_turned);
+            if (res == NULL) {
+                Py_DECREF(handle);
+                return -1;
+            }
+            Py_DECREF(res);
+        }
+        d->inline_deadline = monotonic_s() + d->inline_budget;
+    }
+    if (queue != NULL) {
+        PyObject *ready = d->ready;
+        PyObject *popped = PyObject_Vectorcall(deque_pop, &ready, 1, NULL);
+        if (popped == NULL) {
+            Py_DECREF(handle);
+            return -1;
+        }
+        Py_DECREF(popped);
+        msg = PyObject_Vectorcall(deque_popleft, &queue, 1, NULL);
+        if (msg == NULL) {
+            Py_DECREF(handle);
+            return -1;
+        }
+        if (depth == 0 && ++d->inline_sent >= INLINE_SENDS_PER_TURN) {
+            d->wake_inline = 0; /* until the next turn */
+        }
+    }
+    else {
+        Py_INCREF(msg);
+    }
+    Py_INCREF(task);
+    Py_INCREF(context);
+    PyObject *outer_running = d->running; /* its reference moves to this frame */
+    d->running = Py_NewRef((PyObject *)cell);
+    char wake_inline = d->wake_inline;
+    d->inline_depth = depth + 1;
+    d->wake_inline = depth + 1 < d->inline_cap;
+    cell->scheduled = 1;
+    int code;
+    PyObject *a, *b;
+    int failed = first_step(handle, msg, context, task, d->inline_loop, d->current_tasks, &code,
+                            &a, &b);
+    Py_DECREF(handle);
+    Py_XSETREF(d->running, outer_running);
+    d->inline_depth = depth;
+    d->wake_inline = wake_inline;
+    int result = 0;
+    if (failed) {
+        result = -1;
+    }
+    else {
+        int settled = 0;
+        if (code == BATCH_DONE) {
+            Py_ssize_t vars = PyObject_Size(context);
+            PyObject *q = cell->queue;
+            Py_ssize_t left = q == NULL ? -1 : PyObject_Size(q);
+            int idle = 0;
+            if (vars == 0 && left == 0) {
+                PyObject *w = PyObject_GetAttr((PyObject *)cell, str_waiters);
+                idle = w == NULL ? -1 : is_falsy(w);
+                Py_XDECREF(w);
+                if (idle > 0) {
+                    idle = cell_running(cell);
+                }
+            }
+            else if (vars < 0 || left < 0) {
+                PyErr_Clear(); /* _after_run decides */
+            }
+            if (idle < 0) {
+                result = -1;
+                settled = 1;
+            }
+            else if (idle) { /* the common ending: count it, let the actor go idle */
+                PyObject *count = PyObject_GetAttr((PyObject *)cell, str_handled);
+                PyObject *more = NULL;
+                if (count != NULL) {
+                    Py_ssize_t handled = PyLong_AsSsize_t(count);
+                    Py_DECREF(count);
+                    if (!(handled == -1 && PyErr_Occurred())) {
+                        more = PyLong_FromSsize_t(handled + 1);
+                    }
+                }
+                if (more == NULL ||
+                    PyObject_SetAttr((PyObject *)cell, str_handled, more) < 0) {
+                    result = -1;
+                }
+                Py_XDECREF(more);
+                cell->scheduled = 0;
+                settled = 1;
+                if (result == 0) {
+                    *out = PyTuple_Pack(2, Py_True, a != NULL ? a : Py_None);
+                    if (*out == NULL) {
+                        result = -1;
+                    }
+                }
+            }
+        }
+        if (!settled) { /* any other ending: Dispatcher._after_run accounts for it */
+            PyObject *depth_obj = PyLong_FromSsize_t(depth);
+            PyObject *code_obj = PyLong_FromLong(code);
+            if (depth_obj == NULL || code_obj == NULL) {
+                result = -1;
+            }
+            else {
+                PyObject *args[10] = {(PyObject *)d, (PyObject *)cell, msg,
+                                      asking ? Py_True : Py_False, depth_obj, task, context,
+                                      code_obj, a != NULL ? a : Py_None, b != NULL ? b : Py_None};
+                *out = PyObject_VectorcallMethod(str_after_run, args,
+                                                 10 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                if (*out == NULL) {
+                    result = -1;
+                }
+            }
+            Py_XDECREF(depth_obj);
+            Py_XDECREF(code_obj);
+        }
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+    Py_DECREF(msg);
+    Py_DECREF(task);
+    Py_DECREF(context);
+    return result;
+}
+
+/* The budget of inline runs from outside any handler (Dispatcher._may_run_inline, its twin):
+ * 1 (need_budget set if this starts the loop iteration's budget), or 0 (no: the caller's
+ * Python twin decides the same). */
+static inline int
+inline_budget(DispatcherCoreObject *d, Py_ssize_t depth, int asking, int *need_budget)
+{
+    *need_budget = 0;
+    if (depth > 0) {
+        return 1;
+    }
+    if (asking && d->pending) {
+        return 0;
+    }
+    if (d->inline_deadline == 0.0) {
+        *need_budget = 1;
+        return 1;
+    }
+    return monotonic_s() < d->inline_deadline;
+}
+
+/* The fast path of Dispatcher.run_woken (the reference, in Python): the same checks, then
+ * inline_go. 1 if it ran the message, 0 if it did not apply (nothing was changed: the caller
+ * calls run_woken, which decides), -1 on error. */
+static int
+woken_fast(DispatcherCoreObject *d, CoreObject *cell)
+{
+    Py_ssize_t depth;
+    PyObject *task, *context;
+    int need_budget;
+    if (!d->wake_inline || !inline_slot(d, &depth, &task, &context) ||
+        !inline_budget(d, depth, 0, &need_budget)) {
+        return 0;
+    }
+    PyObject *ready = d->ready;
+    Py_ssize_t n = PyObject_Size(ready);
+    if (n <= 0) {
+        return n < 0 ? -1 : 0;
+    }
+    PyObject *last = PySequence_GetItem(ready, n - 1);
+    if (last == NULL) {
+        return -1;
+    }
+    Py_DECREF(last); /* only its identity is compared */
+    PyObject *queue = cell->queue;
+    if (last != (PyObject *)cell || queue == NULL || (PyObject *)Py_TYPE(queue) != deque_type) {
+        return 0;
+    }
+    Py_ssize_t size = PyObject_Size(queue);
+    if (size <= 0) {
+        return size < 0 ? -1 : 0;
+    }
+    PyObject *head = PySequence_GetItem(queue, 0);
+    if (head == NULL) {
+        return -1;
+    }
+    Py_DECREF(head);
+    if ((PyObject *)Py_TYPE(head) == d->ask_type) {
+        return 0;
+    }
+    PyObject *cut = PyObject_GetAttr((PyObject *)d, str_cut);
+    if (cut == NULL) {
+        return -1;
+    }
+    Py_DECREF(cut);
+    if (cut == (PyObject *)cell) {
+        return 0;
+    }
+    PyObject *handle;
+    int ok = inline_cell(cell, &handle);
+    if (ok <= 0) {
+        return ok;
+    }
+    Py_INCREF(queue);
+    PyObject *out;
+    int failed = inline_go(d, cell, NULL, queue, 0, depth, task, context, handle, need_budget,
+                           &out);
+    Py_DECREF(queue);
+    Py_XDECREF(out);
+    return failed ? -1 : 1;
+}
+
+/* inline_ask(dispatcher, cell, msg): Dispatcher.run_inline(cell, msg, True) for an idle cell
+ * (the caller checked: not scheduled, RUNNING, queue empty), its checks and common run in C;
+ * whatever does not fit is left to run_inline itself. See py_inline_ask in _core.py. */
+static PyObject *
+speedups_inline_ask(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "inline_ask(dispatcher, cell, msg)");
+        return NULL;
+    }
+    PyObject *dispatcher = args[0], *cell = args[1], *msg = args[2];
+    if (is_core_dispatcher(dispatcher) && PyObject_TypeCheck(cell, core_type_ptr)) {
+        DispatcherCoreObject *d = (DispatcherCoreObject *)dispatcher;
+        Py_ssize_t depth;
+        PyObject *task, *context, *handle;
+        int need_budget;
+        if (inline_slot(d, &depth, &task, &context) &&
+            inline_budget(d, depth, 1, &need_budget) && !((CoreObject *)cell)->scheduled) {
+            int ok = inline_cell((CoreObject *)cell, &handle);
+            if (ok < 0) {
+                return NULL;
+            }
+            if (ok) {
+                PyObject *out;
+                if (inline_go(d, (CoreObject *)cell, msg, NULL, 1, depth, task, context, handle,
+                              need_budget, &out) < 0) {
+                    return NULL;
+                }
+                return out;
+            }
+        }
+    }
+    PyObject *call[4] = {dispatcher, cell, msg, Py_True};
+    return PyObject_VectorcallMethod(str_run_inline, call, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                     NULL);
+}
+
 static PyMethodDef speedups_functions[] = {
     {"run_batch", (PyCFunction)(void (*)(void))speedups_run_batch, METH_FASTCALL,
      "run_batch(queue, handle, batch, ready, ask_type, task, deadline) -> (done, code, a, b, msg); "
      "see _core.py."},
+    {"inline_ask", (PyCFunction)(void (*)(void))speedups_inline_ask, METH_FASTCALL,
+     "inline_ask(dispatcher, cell, msg): dispatcher.run_inline(cell, msg, True), its common "
+     "case in C; see _core.py."},
     {"run_first", (PyCFunction)(void (*)(void))speedups_run_first, METH_FASTCALL,
      "run_first(handle, msg, context, task, loop, tasks) -> (code, a, b); see _core.py."},
     {"clock", speedups_clock, METH_NOARGS,

@@ -50,6 +50,7 @@ def run_batch(
     deadline: float,
     /,
 ) -> tuple[int, int, Any, Any, Any]: ...
+def inline_ask(dispatcher: Any, cell: Any, msg: object, /) -> Any: ...
 def run_first(
     handle: Callable[[Any], Awaitable[Any]],
     msg: object,

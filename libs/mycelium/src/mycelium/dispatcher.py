@@ -101,6 +101,12 @@ such code creates (``asyncio.wait_for`` does) carries the serial."""
 
 _set_on_behalf: Final = ON_BEHALF.set
 
+INLINE_SENDS_PER_TURN: Final = 2
+"""Awaited sends from outside the runtime that may run the actor they woke inline, between two
+turns of the dispatcher: the next ones queue, so a burst of sends still runs as one batch (two,
+not one: a sender that sends again as soon as the last one's work is done, which is a burst
+to the runtime, gets most of its sends run inline; a long burst pays one more inline run)."""
+
 MAX_INLINE_DEPTH: Final = 8
 """How deep inline runs may nest (a handler run inline asking another idle actor...): past it,
 messages take the queued path, which bounds the stack."""
@@ -148,11 +154,6 @@ class Dispatcher(DispatcherCore):
         "_cut",
         "_cut_left",
         "_idle_waiters",
-        "_inline_contexts",
-        "_inline_deadline",
-        "_inline_depth",
-        "_inline_sent",
-        "_inline_tasks",
         "_moved_up",
         "_parked",
         "_serial",
@@ -160,7 +161,6 @@ class Dispatcher(DispatcherCore):
         "_starting",
         "completed",
         "loop",
-        "running",
         "throughput",
         "turn_budget_s",
     )
@@ -212,15 +212,22 @@ class Dispatcher(DispatcherCore):
         # Handlers run inline, from their asker or their awaited send (see run_inline): how
         # deep they nest now, the standby task and the empty context of each depth, when the
         # budget of this loop iteration's inline runs ends (0.0: none ran since the loop last
-        # turned), and whether an awaited send from outside the runtime ran one since the last
+        # turned), and how many awaited sends from outside the runtime ran one since the last
         # turn. ``wake_inline`` (DispatcherCore): an awaited
         # send that wakes an idle actor may run it (outside turns, or nested in an inline run).
         self._inline_depth = 0
         self._inline_tasks: list[HandlerTask | None] = [None] * MAX_INLINE_DEPTH
         self._inline_contexts: list[contextvars.Context | None] = [None] * MAX_INLINE_DEPTH
         self._inline_deadline = 0.0
-        self._inline_sent = False
+        self._inline_sent = 0
         self.wake_inline = True
+        # What the C fast path of an awaited send that woke an actor reads (WokenSend).
+        self._inline_cap = MAX_INLINE_DEPTH
+        self._inline_budget = turn_budget_s
+        self._current_tasks = CURRENT_TASKS
+        self._inline_loop = loop
+        self._ask_type = Ask
+        self._loop_turned_handle = self._loop_turned
 
     # ------------------------------------------------------------------------- the turn
 
@@ -248,7 +255,9 @@ class Dispatcher(DispatcherCore):
         """
         ready = self._ready
         loop = self.loop
-        self.wake_inline = self._inline_sent = False  # no inline send from inside a turn
+        self.wake_inline = False  # no inline send from inside a turn
+        self._inline_sent = 0
+        self._inline_deadline = 0.0  # the loop turned: a new budget for inline runs
         standby = self._standby
         if standby is not None:
             if standby.held is None:
@@ -439,7 +448,8 @@ class Dispatcher(DispatcherCore):
         deadline = self._inline_deadline
         if deadline == 0.0:  # the first inline run since the loop turned
             self._inline_deadline = deadline_after(self.turn_budget_s)
-            self.loop.call_soon(self._loop_turned)
+            if not self._pending:  # else the turn to come resets it
+                self.loop.call_soon(self._loop_turned)
             return True
         return clock() < deadline
 
@@ -478,6 +488,23 @@ class Dispatcher(DispatcherCore):
         self.running = running
         self._inline_depth = depth
         self.wake_inline = wake_inline
+        return self._after_run(cell, msg, asking, depth, task, context, code, a, b)
+
+    def _after_run(  # noqa: PLR0917 - positional, for the C fast path's call
+        self,
+        cell: LocalActorRef[Any],
+        msg: object,
+        asking: bool,
+        depth: int,
+        task: HandlerTask,
+        context: contextvars.Context,
+        code: int,
+        a: Any,
+        b: Any,
+    ) -> Any:
+        """The end of an inline run of ``msg`` at ``depth``, whose first step ended with
+        ``code`` (``run_first``'s): count it, settle the cell, park or crash; see
+        ``run_inline`` for what it returns."""
         if code in {DONE, TAINTED}:  # returned: the common case
             cell.handled += 1
             if code == TAINTED or task.held is not None:
@@ -493,7 +520,7 @@ class Dispatcher(DispatcherCore):
         self._inline_contexts[depth] = None
         self._inline_tasks[depth] = None
         if code == PARKED:  # suspended: its standby task continues it
-            reply: asyncio.Future[Any] | None = loop.create_future() if asking else None
+            reply: asyncio.Future[Any] | None = self.loop.create_future() if asking else None
             self._park(cell, a, b, reply, context, msg=msg, inline=task)
             return False, reply
         task.retire()  # raised: its traceback may hold the task
@@ -520,8 +547,8 @@ class Dispatcher(DispatcherCore):
         waits for its turn (last on the ready queue, its next item a message) and
         ``wake_inline`` allows it, take it off the ready queue and run that message now
         (``run_inline``). Else nothing: the turn handles it, as for any send. Outside the
-        runtime (not nested in an inline run) this happens once per turn: the next ones
-        queue, so a burst of sends still runs as one batch."""
+        runtime (not nested in an inline run) this happens ``INLINE_SENDS_PER_TURN`` times per
+        turn: the next ones queue, so a burst of sends still runs as one batch."""
         ready = self._ready
         if not (self.wake_inline and ready and ready[-1] is cell) or cell is self._cut:
             return
@@ -531,8 +558,9 @@ class Dispatcher(DispatcherCore):
         if get_ident() != self.thread_id or not self._may_run_inline(False):
             return
         if self._inline_depth == 0:
-            self._inline_sent = True
-            self.wake_inline = False  # until the next turn
+            self._inline_sent += 1
+            if self._inline_sent >= INLINE_SENDS_PER_TURN:
+                self.wake_inline = False  # until the next turn
         ready.pop()
         self._run_here(cell, queue.popleft(), False)
 

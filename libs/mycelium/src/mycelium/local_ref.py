@@ -49,7 +49,7 @@ from types import CoroutineType
 from typing import Any, Final, final
 
 from ._behaviour import Behaviour
-from ._core import MailboxCore, SendFuture, WokenSend
+from ._core import MailboxCore, SendFuture, WokenSend, inline_ask
 from ._deadlines import SHORTEST_BUCKETED
 from ._message_type import MessageCheck, message_check_for
 from ._node import Node
@@ -263,7 +263,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
             if type(self._queue) is tuple:  # as the first message would, it makes the queue
                 self._queue = deque()
                 self._limit = self.capacity
-            ran = self.dispatcher.run_inline(self, msg, True)
+            ran = inline_ask(self.dispatcher, self, msg)
             if ran is not None:
                 if ran[0]:
                     return ran[1]
