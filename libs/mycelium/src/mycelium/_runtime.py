@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, Final, Protocol, final
+from typing import Any, Final, Generic, Protocol, TypeVar, final
 
 from ._deadlines import AskDeadlines
 from .actor_ref import ActorRef
 from .dead_letters import DeadLetters
 
 __all__ = ["Parked", "Runtime", "Scheduler", "SystemHandle"]
+
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
 
 
 class SystemHandle(Protocol):
@@ -57,8 +60,9 @@ class Parked(Protocol):
     def reply(self) -> asyncio.Future[Any] | None: ...
 
 
-class Scheduler(Protocol):
-    """What a cell needs of the dispatcher that runs it (``Dispatcher`` implements it).
+class Scheduler(Protocol[C_contra]):
+    """What a cell (``C``: a ``LocalActorRef``) needs of the dispatcher that runs it
+    (``Dispatcher`` implements it).
 
     Invariant: a cell is on the scheduler's ready queue, or has a handler in progress, iff its
     ``scheduled`` flag is set; only the scheduler clears the flag.
@@ -85,43 +89,44 @@ class Scheduler(Protocol):
         """Wait until ``idle``; False if ``timeout`` passed first."""
         ...
 
-    def schedule(self, cell: Any, /) -> None:
+    def schedule(self, cell: C_contra, /) -> None:
         """Put the idle ``cell`` (``scheduled`` False) on the ready queue; sets the flag."""
         ...
 
-    def settle(self, cell: Any, /) -> None:
+    def settle(self, cell: C_contra, /) -> None:
         """After a failure its supervision lets ``cell`` survive: requeue it if it has mail,
         finish a stop in progress, or let it go idle."""
         ...
 
-    def runs_code_of(self, cell: Any, /) -> bool:
+    def runs_code_of(self, cell: C_contra, /) -> bool:
         """True if the code running now is ``cell``'s own (its handler, its ``on_start``, or a
         task started on behalf of one of them), which must not wait for ``cell`` itself."""
         ...
 
-    def task_of(self, cell: Any, /) -> asyncio.Task[None] | None:
+    def task_of(self, cell: C_contra, /) -> asyncio.Task[None] | None:
         """The task running ``cell``'s handler that suspended (None when none is)."""
         ...
 
-    def run_inline(self, cell: Any, msg: object, asking: bool, /) -> Any:
+    def run_inline(self, cell: C_contra, msg: object, asking: bool, /) -> Any:
         """Run the idle ``cell``'s handler of ``msg`` now, in the caller's stack, as a turn
         would: None if it declined (the caller takes the queued path), ``(True, answer)`` if
         it returned, ``(False, reply)`` if it suspended (``reply``: an ask's future)."""
         ...
 
-    def run_woken(self, cell: Any, /) -> None:
+    def run_woken(self, cell: C_contra, /) -> None:
         """An awaited ``send`` that woke ``cell``: run its next message now if its turn has not
         come yet and the dispatcher allows it; else nothing (the turn handles it)."""
         ...
 
-    def give_up(self, cell: Any, /) -> Parked | None:
+    def give_up(self, cell: C_contra, /) -> Parked | None:
         """A forced stop: cancel ``cell``'s suspended handler, if any, and return what it held."""
         ...
 
 
 @final
-class Runtime:
-    """The services of one system that its cells use (see the module docstring).
+class Runtime(Generic[C]):
+    """The services of one system that its cells (``C``: ``LocalActorRef``) use (see the
+    module docstring).
 
     ``loop``: the system's event loop. ``dead_letters``: where every message accepted and not
     handled is recorded. ``ask_deadlines``: the timeouts of the loop's asks, in buckets.
@@ -148,7 +153,7 @@ class Runtime:
         dead_letters: DeadLetters,
         *,
         run_detached: Callable[[Coroutine[Any, Any, None], str], None],
-        forget: Callable[[Any], None],
+        forget: Callable[[C], None],
     ) -> None:
         self.loop: Final = loop
         self.system: Final = system

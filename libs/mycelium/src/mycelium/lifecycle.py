@@ -11,7 +11,7 @@ The ways an actor ends, each a function here:
 
 * ``begin_stop``: a graceful stop (``system.stop``, shutdown); the dispatcher calls
   ``finish_stop`` once the mailbox has drained.
-* ``crash``: its handler raised (its supervision may take over first, see ``_node.py``).
+* ``crash``: its handler raised (its supervision may take over first, see ``_fault_tolerance.py``).
 * ``abandon``: a forced stop at a deadline.
 * ``start_failed``: its ``on_start`` raised at spawn.
 
@@ -84,7 +84,7 @@ def crash(cell: Cell, exc: BaseException, msg: object, *, from_outside: bool = F
     warning line, not as a crash.
 
     The actor's supervision may take over after the dead letter is recorded (resume it, or
-    restart it): see ``_node.py``.
+    restart it): see ``_fault_tolerance.py``.
     """
     runtime = cell.runtime
     label = cell.label

@@ -138,7 +138,7 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
 
     # The scheduler that runs this actor: the dispatcher (a plain field of MailboxCore, which
     # the C fast path reads directly; see _runtime.Scheduler for what a cell may use of it).
-    dispatcher: Scheduler
+    dispatcher: Scheduler[LocalActorRef[Any]]
 
     def __init__(
         self,
@@ -147,8 +147,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         name: str | None,
         capacity: int,
         *,
-        dispatcher: Scheduler,
-        runtime: Runtime,
+        dispatcher: Scheduler[LocalActorRef[Any]],
+        runtime: Runtime[LocalActorRef[Any]],
         overflow: Overflow = "block",
     ) -> None:
         """``capacity`` and ``overflow`` are checked by the caller (``ActorSystem.spawn``)."""
@@ -160,8 +160,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.handled: int = 0
         self._queue = ()
         self._limit = 0
-        # Invariant: the running actor until STOPPED, then _RELEASED (refs may outlive actors:
-        # a stopped actor's state is not kept alive by the refs others still hold).
+        # Invariant: the running actor until STOPPED, then lifecycle.RELEASED (refs may
+        # outlive actors: a stopped actor's state is not kept alive by the refs others hold).
         self.actor: Behaviour[Any] = actor
         kind = type(actor)
         self._kind: type[Behaviour[Any]] = kind
@@ -179,8 +179,8 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         self.waiters: deque[tuple[object, SendFuture]] | None = None
         # Futures resolved once the actor has STOPPED (None until someone waits for it).
         self.watchers: list[asyncio.Future[None]] | None = None
-        # Its supervision, parent, children, watches and timers (None: none of them; see
-        # _node.py, which owns everything fault tolerance adds to the lifecycle).
+        # Its supervision, parent, children, watches and timers (None: none of them): the
+        # record of _node.py, which _fault_tolerance.py acts on.
         self.node: Node[LocalActorRef[Any]] | None = None
 
     # ------------------------------------------------------------------------- the ActorRef

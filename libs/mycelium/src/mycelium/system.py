@@ -120,7 +120,7 @@ class ActorSystem:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: Dispatcher | None = None
         # What its cells use of it (see _runtime.py); built with the dispatcher.
-        self._runtime: Runtime | None = None
+        self._runtime: Runtime[LocalActorRef[Any]] | None = None
         # Its actors, by id and by name, and those whose on_start is running (registry.py).
         self._registry = Registry()
         self._shut_down = False
@@ -140,7 +140,7 @@ class ActorSystem:
         """True once the shutdown has begun (spawns are refused from then on)."""
         return self._shut_down
 
-    def _bind(self) -> tuple[Dispatcher, Runtime]:
+    def _bind(self) -> tuple[Dispatcher, Runtime[LocalActorRef[Any]]]:
         loop = asyncio.get_running_loop()
         if self._dispatcher is None or self._runtime is None:
             self._loop = loop
