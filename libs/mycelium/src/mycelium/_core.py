@@ -33,6 +33,15 @@ Intended differences between the builds (everything else behaves the same, and
   ``__await__``). Both are coroutines to asyncio (``create_task`` and ``TaskGroup`` take them)
   that complete with ``None`` at once; ``asyncio.ensure_future`` wraps ``READY`` in a task but
   returns a ``SendFuture`` itself. ``completed_send(loop)`` gives the one in use.
+* What ``send`` returns when its message woke an idle actor while the dispatcher's
+  ``wake_inline`` is set: a ``WokenSend`` in both (``PyWokenSend`` in Python), which calls
+  ``dispatcher.run_woken(cell)`` when first stepped; the C one first tries that method's common
+  case itself (checks, run, ending: ``woken_fast`` in ``_speedups.c``) and calls ``run_woken``
+  only when it does not apply. Likewise ``inline_ask`` (C) runs the common case of
+  ``Dispatcher.run_inline(cell, msg, True)`` and leaves the rest to it; ``py_inline_ask`` just
+  calls it. Same outcomes; the C build reads the inline fields from the ``DispatcherCore``
+  layout, and leaves everything to the Python methods when asyncio's dict of current tasks is
+  not usable (``_current_tasks`` None).
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks

@@ -116,7 +116,8 @@ class ActorRef(ABC, Generic[M, R]):
         """Deliver ``msg``; await the result to wait for room while the mailbox is full.
 
         Use it as ``await ref.send(msg)``: it returns as soon as the message is in the mailbox
-        (it does not wait for the handler). The result is a coroutine to asyncio, so every API
+        (it does not wait for the handler to finish). The result is a coroutine to asyncio, so
+        every API
         takes it: ``create_task``, ``TaskGroup.create_task``, ``ensure_future``, ``gather``,
         ``wait_for``, ``shield``; ``asyncio.wait`` refuses it as it refuses any coroutine (wrap
         it in ``create_task``).
@@ -127,6 +128,18 @@ class ActorRef(ABC, Generic[M, R]):
         already waiting, the message joins the waiting senders, in call order, and the
         dispatcher moves it into the mailbox as room frees (the sender need not run for that);
         the result completes then.
+
+        Inline delivery (local refs): when the message woke an idle actor (its mailbox was
+        empty, no handler in progress) and the dispatcher's turn has not come yet, awaiting the
+        result may run the handler at once, in the awaiting code's stack, before the await
+        returns; from outside any handler this happens for at most two such sends between two
+        turns of the dispatcher (a burst of sends is still queued and handled as one batch),
+        and a handler that sends on does the same for the next idle actor, nested up to
+        ``dispatcher.MAX_INLINE_DEPTH`` deep. The handler runs as under a turn: one message at a
+        time, in order, in a context and a task of its own; if it suspends it goes on in its
+        task and the await returns; if it raises, the failure is the actor's (dead letter,
+        supervision), not the sender's. Never from ``try_send``/``tell``, nor from a handler
+        run by a turn.
 
         Cancellation: cancelling (or closing) the result, or the task awaiting it, before the
         message was admitted withdraws it: it is never delivered. A cancellation that comes
@@ -143,6 +156,15 @@ class ActorRef(ABC, Generic[M, R]):
     @abstractmethod
     async def ask(self, msg: M, /, *, timeout: float | None = 5.0) -> R:
         """Deliver ``msg`` and return what ``handle`` returned for it (an ``R``).
+
+        A local ref answers an ask to an idle actor (empty mailbox, no handler in progress, no
+        turn of the dispatcher pending) by running its handler at once, in the asker's stack: a
+        handler that returns without suspending answers with no loop turn (so such an ask does
+        not yield to the event loop; after ``turn_budget_s`` of such runs in one loop iteration
+        the next asks queue, which yields). The handler runs as under a turn: one message at a
+        time, in an empty context of its own, with a task of its own as the current task; one
+        that suspends goes on in that task and the asker waits for its answer as usual
+        (cancelling the asker leaves the handler running). Otherwise the question is queued.
 
         Raises:
             AskTimeout: no answer within ``timeout`` seconds (``None``: wait forever), counting

@@ -42,6 +42,18 @@ What the dispatcher reads of a cell (a ``LocalActorRef``), and nothing else: its
 ``take_signal``; the lifecycle's ``crash``/``finish_stop``/``handler_ended`` when a run ends
 that way. What a cell may use of the dispatcher is ``_runtime.Scheduler``.
 
+Inline runs: an idle actor's handler may also run outside any turn, in its caller's stack
+(``run_inline``: an ask to an idle actor when no turn is pending; ``run_woken``: the await of a
+send that woke an idle actor, before its turn came, at most ``INLINE_SENDS_PER_TURN`` times
+between two turns from outside the runtime). Such a run keeps what a turn guarantees: the cell
+is scheduled meanwhile (other messages queue behind it, no turn runs it), ``running`` names it,
+the handler runs in an empty context with a standby task of its depth as the current task (the
+caller's task is put back after), a handler that suspends is parked in that task (``_park``)
+exactly as under a turn, one that raises is a failure of the actor (``crash``), settled with no
+task current and in an empty context. Runs nest (a handler run inline that asks an idle actor)
+up to ``MAX_INLINE_DEPTH``; those from outside any handler share a budget of ``turn_budget_s``
+per loop iteration. Their common case is in C when built (``_core.inline_ask``, ``WokenSend``).
+
 Threads: everything here runs on the loop's thread.
 """
 
