@@ -17,7 +17,7 @@ from mycelium_bench.cli import main
 from mycelium_bench.hot_path import load_hot_path
 from mycelium_bench.report import DESIGNS, FIGURE_INFO, FIGURE_KEYS, TINY, run_report
 from mycelium_bench.table import render
-from mycelium_bench.targets import TARGETS
+from mycelium_bench.targets import RATIO_TARGETS, TARGETS
 
 TARGET_KEYS = {"send_ns", "send_await_ns", "throughput_msgs_per_s", "memory_bytes_per_actor"}
 
@@ -193,3 +193,21 @@ def test_run_report_rejects_an_unknown_figure() -> None:
 def test_every_figure_says_what_it_measures(report: dict[str, Any]) -> None:
     assert set(report["definitions"]) == set(FIGURE_KEYS)
     assert all(text.strip() for text in report["definitions"].values())
+
+
+def test_ratio_targets_judge_ours_over_the_baseline(report: dict[str, Any]) -> None:
+    verdicts = report["ratio_targets"]
+    assert set(verdicts) == set(RATIO_TARGETS) == {"spawn_us"}
+    spawn = verdicts["spawn_us"]
+    assert (spawn["op"], spawn["value"], spawn["baseline"]) == ("<=", 0.5, "naive")
+    ratio = report["spawn_us"] / report["baseline"]["naive"]["spawn_us"]
+    assert spawn["ratio"] == pytest.approx(ratio)
+    assert spawn["met"] == (ratio <= 0.5)
+    text = render(report)
+    assert "spawn_us <= 0.5x naive: " in text
+    assert RATIO_TARGETS["spawn_us"].verdict(None)["met"] is None
+
+
+def test_spawn_us_is_per_spawn_and_below_a_second(report: dict[str, Any]) -> None:
+    for value in (report["spawn_us"], *(report["baseline"][d]["spawn_us"] for d in DESIGNS[1:])):
+        assert 0 < value < 1e6  # µs: a unit mistake (ns, or a whole sample) would show

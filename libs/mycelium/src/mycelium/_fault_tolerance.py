@@ -27,13 +27,12 @@ instance from the factory behind the same ref, id, name and mailbox.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Final, final
 
-from ._behaviour import Behaviour
+from ._behaviour import Behaviour, handle_is_async
 from ._message_type import message_check_for
 from ._node import Node
 from ._signals import Control
@@ -73,7 +72,7 @@ def instance_from(factory: Factory) -> Behaviour[Any]:
         raise TypeError(
             f"the factory {_name_of(factory)} returned {type(actor).__name__}, not an Actor"
         )
-    if not inspect.iscoroutinefunction(actor.handle):
+    if not handle_is_async(actor):
         raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
     if actor._mycelium_ref is not None:
         raise ValueError(

@@ -151,17 +151,25 @@ class LocalActorRef(MailboxState, ActorRef[M, R]):
         runtime: Runtime[LocalActorRef[Any]],
         overflow: Overflow = "block",
     ) -> None:
-        super().__init__(capacity)
+        """``capacity`` and ``overflow`` are checked by the caller (``ActorSystem.spawn``)."""
+        # MailboxState's fields (its __init__ is not called: spawn has checked the capacity,
+        # and one call less is worth it on every spawn); see MailboxState for their invariants.
+        self.capacity: int = capacity
         self.overflow = overflow
+        self.dropped: int = 0
+        self.handled: int = 0
+        self._queue = ()
+        self._limit = 0
         # Invariant: the running actor until STOPPED, then lifecycle.RELEASED (refs may
         # outlive actors: a stopped actor's state is not kept alive by the refs others hold).
         self.actor: Behaviour[Any] = actor
-        self._kind: type[Behaviour[Any]] = type(actor)
+        kind = type(actor)
+        self._kind: type[Behaviour[Any]] = kind
         self._id = actor_id
         self._name = name
         self.dispatcher = dispatcher
         self.runtime = runtime
-        self.accepts: set[type] = message_check_for(type(actor)).accepted
+        self.accepts: set[type] = message_check_for(kind).accepted
         # Starts True: nothing is handled until on_start has finished and spawn schedules it.
         self.scheduled: bool = True
         self.state: int = RUNNING

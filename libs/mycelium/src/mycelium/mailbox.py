@@ -71,6 +71,8 @@ def check_overflow(overflow: object) -> Overflow:
 
 def check_capacity(capacity: int) -> None:
     """Raise ``TypeError``/``ValueError`` unless ``1 <= capacity <= MAX_CAPACITY``."""
+    if type(capacity) is int and 0 < capacity <= MAX_CAPACITY:
+        return
     if isinstance(capacity, bool) or not isinstance(capacity, int):
         raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
     if capacity < 1:

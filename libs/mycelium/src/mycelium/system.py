@@ -15,23 +15,21 @@ actor down gracefully::
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import math
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, TypedDict, TypeVar, Unpack, final, overload
+from typing import Any, Final, TypedDict, TypeVar, Unpack, final, overload
 
-from ._behaviour import Behaviour
+from ._behaviour import Behaviour, spawn_check
 from ._fault_tolerance import adopt, child_name, instance_from
-from ._message_type import message_check_for
 from ._runtime import Runtime
-from .actor_ref import ActorId, ActorRef
+from .actor_ref import ActorRef, _next_id
 from .dead_letters import DeadLetters
 from .dispatcher import DEFAULT_THROUGHPUT, ON_BEHALF, Dispatcher, next_start_serial
 from .errors import ActorStopped, SystemStopped
 from .lifecycle import abandon, begin_stop, finish_stop, start_failed, when_stopped
 from .local_ref import FINISHING, RUNNING, STOPPED, STOPPING, LocalActorRef
-from .mailbox import Overflow, check_capacity, check_overflow
+from .mailbox import MAX_CAPACITY, Overflow, check_capacity, check_overflow
 from .registry import Registry
 from .supervision import Supervision
 from .upgrade import Migrate, upgrade
@@ -43,6 +41,12 @@ log = logging.getLogger("mycelium")
 
 M = TypeVar("M")
 R = TypeVar("R")
+
+_running_loop = asyncio.get_running_loop
+_next_actor_id = _next_id  # ActorId.next_value without its Python frame
+_set_on_behalf = ON_BEHALF.set
+_reset_on_behalf = ON_BEHALF.reset
+_BLOCK: Final = "block"
 
 DEFAULT_CAPACITY = 1000
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
@@ -158,7 +162,7 @@ class ActorSystem:
 
     # ------------------------------------------------------------------------------ actors
 
-    async def spawn(
+    def spawn(
         self,
         actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         *,
@@ -166,8 +170,10 @@ class ActorSystem:
         capacity: int = DEFAULT_CAPACITY,
         overflow: Overflow = "block",
         supervision: Supervision | None = None,
-    ) -> ActorRef[M, R]:
+    ) -> Coroutine[Any, Any, ActorRef[M, R]]:
         """Start an actor and return its ref; ``on_start`` has run when this returns.
+
+        (Awaited, as ``async def`` would be: the arguments are checked, in order, when it is.)
 
         ``actor_or_factory`` is an ``Actor``, or a factory: any zero-argument callable that
         returns a new ``Actor`` (an ``Actor`` subclass itself qualifies). ``supervision``
@@ -190,18 +196,21 @@ class ActorSystem:
             Exception: whatever the factory or ``on_start`` raised (the actor is then not
                 running).
         """
-        return await self._spawn(
-            actor_or_factory, name, capacity, supervision, None, overflow=overflow
-        )
+        if supervision is None and isinstance(actor_or_factory, Behaviour):
+            # The usual spawn (an instance, no supervision, no parent): nothing of _spawn's
+            # applies but the overflow check, which _spawn_actor then makes first.
+            actor: Behaviour[M, R] = actor_or_factory  # pyright: ignore[reportUnknownVariableType]
+            return self._spawn_actor(actor, name, capacity, overflow, unchecked=True)
+        return self._spawn(actor_or_factory, name, capacity, supervision, None, overflow=overflow)
 
-    async def spawn_child(
+    def spawn_child(
         self,
         parent: LocalActorRef[Any],
         actor_or_factory: Behaviour[M, R] | Callable[[], Behaviour[M, R]],
         **options: Unpack[SpawnOptions],
-    ) -> ActorRef[M, R]:
+    ) -> Coroutine[Any, Any, ActorRef[M, R]]:
         """``spawn`` for ``Actor.spawn``: the new actor is a child of ``parent``."""
-        return await self._spawn(
+        return self._spawn(
             actor_or_factory,
             options.get("name"),
             options.get("capacity", DEFAULT_CAPACITY),
@@ -251,7 +260,7 @@ class ActorSystem:
             if parent.state >= FINISHING:
                 raise ActorStopped(parent.label, reason="a stopping actor spawns no children")
             name = child_name(parent, name)
-        cell = await self._spawn_actor(actor, name=name, capacity=capacity, overflow=overflow)
+        cell = await self._spawn_actor(actor, name, capacity, overflow)
         if (
             factory is None
             and parent is None
@@ -272,56 +281,71 @@ class ActorSystem:
     async def _spawn_actor(
         self,
         actor: Behaviour[M, R],
+        name: str | None,
+        capacity: int,
+        overflow: Overflow,
         *,
-        name: str | None = None,
-        capacity: int = DEFAULT_CAPACITY,
-        overflow: Overflow = "block",
+        unchecked: bool = False,
     ) -> LocalActorRef[M, R]:
-        """Start ``actor`` (checked here) and return its cell; see ``spawn``."""
-        if not isinstance(actor, Behaviour):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"spawn expects an Actor, got {type(actor).__name__}")
-        check_capacity(capacity)  # 1 <= capacity <= MAX_CAPACITY, the same in both builds
+        """Start ``actor`` (checked here) and return its cell; see ``spawn``.
+
+        ``overflow`` was checked by the caller, unless ``unchecked``. An actor whose
+        ``on_start`` is the base class's own (it does nothing) is not started on anyone's
+        behalf: no code of it runs.
+        """
+        if unchecked and overflow is not _BLOCK:  # (the default is checked: it is "block")
+            overflow = check_overflow(overflow)
+        # (An actor, a Behaviour: both callers made sure of it.)
+        if type(capacity) is not int or not 0 < capacity <= MAX_CAPACITY:
+            check_capacity(capacity)  # raises: 1 <= capacity <= MAX_CAPACITY in both builds
         if name is not None and (not isinstance(name, str) or not name):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"name must be a non-empty string or None, got {name!r}")
-        if not inspect.iscoroutinefunction(actor.handle):
-            raise TypeError(f"{type(actor).__qualname__}.handle must be an `async def`")
+        starts = spawn_check(actor)  # TypeError unless handle is an async def
         if actor._mycelium_ref is not None:
             raise ValueError(f"{type(actor).__qualname__} object is already spawned")
         if self._shut_down:
             raise SystemStopped(self.name)
-        dispatcher, runtime = self._bind()
-        message_check_for(type(actor))  # raises TypeError early for an uncheckable type
-        self._registry.check_name(name)
-
+        dispatcher, runtime = self._dispatcher, self._runtime
+        if dispatcher is None or runtime is None or _running_loop() is not self._loop:
+            dispatcher, runtime = self._bind()  # the first spawn, or the wrong loop (refused)
+        # The cell reads the message check of the actor's class: an uncheckable message type
+        # raises TypeError here, before a name taken is refused (the id is then left unused).
+        actor_id = _next_actor_id()
         cell: LocalActorRef[M, R] = LocalActorRef(
             actor,
-            ActorId.next_value(),
+            actor_id,
             name,
             capacity,
             dispatcher=dispatcher,
             runtime=runtime,
-            overflow=check_overflow(overflow),
+            overflow=overflow,
         )
+        registry = self._registry
+        if name is not None:
+            registry.check_name(name)
         actor._mycelium_ref = cell
-        self._registry.add(cell)
+        registry.add(cell)
+        if not starts:
+            cell.scheduled = False
+            return cell
         # on_start's code (and any task it starts) runs on behalf of the actor: it may not
         # wait for the actor itself (a self-ask, a self-stop, room in its own full mailbox).
-        starting = self._registry.starting
-        serial = starting[cell._id] = next_start_serial()
-        behalf = ON_BEHALF.set(serial)
+        starting = registry.starting
+        serial = starting[actor_id] = next_start_serial()
+        behalf = _set_on_behalf(serial)
         try:
             try:
                 await actor.on_start()
             finally:
-                ON_BEHALF.reset(behalf)
+                _reset_on_behalf(behalf)
         except BaseException as exc:
-            starting.pop(cell._id, None)
+            starting.pop(actor_id, None)
             await start_failed(cell)  # it never ran: see lifecycle.start_failed
             actor._mycelium_ref = None
             if isinstance(exc, Exception):
                 exc.add_note(f"raised by on_start of actor {cell.label}; it was not spawned")
             raise
-        starting.pop(cell._id, None)
+        starting.pop(actor_id, None)
         cell.scheduled = False
         if cell._queue:  # sent to during on_start (by itself, or by others once named)
             dispatcher.schedule(cell)

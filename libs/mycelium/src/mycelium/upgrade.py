@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ._behaviour import Behaviour
+from ._behaviour import Behaviour, handle_is_async
 from ._fault_tolerance import HOLLOW, instance_from
 from ._message_type import message_check_for
 from ._signals import Control
@@ -143,7 +143,7 @@ async def _migrated(old: Behaviour[Any], migrate: Migrate) -> Behaviour[Any]:
             f"migrate returned a {type(new).__qualname__} that is already spawned (the old "
             "instance itself?); build a new instance and move the state into it"
         )
-    if not inspect.iscoroutinefunction(new.handle):
+    if not handle_is_async(new):
         raise TypeError(f"{type(new).__qualname__}.handle must be an `async def`")
     message_check_for(type(new))  # raises TypeError for an uncheckable message type
     return new

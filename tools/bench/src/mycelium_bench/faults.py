@@ -21,10 +21,10 @@ from typing import Any, Final, TypeVar, final
 
 import msgspec
 
-from mycelium import Actor, ActorSystem, Supervision
+from mycelium import Actor, ActorRef, ActorSystem, Supervision
 
 from .naive import NaiveSystem
-from .runtimes import Handle, Runtime
+from .runtimes import Asked, Handle, Runtime
 from .workload import Tick
 
 __all__ = [
@@ -64,6 +64,14 @@ class SupervisedRuntime(Runtime):
 
     async def spawn_idle(self, actor: Actor[Any]) -> None:
         await self.system.spawn(lambda: actor, supervision=Supervision.restart())
+
+    async def spawn_ref(self, actor: Actor[M]) -> ActorRef[M]:
+        return await self.system.spawn(lambda: actor, supervision=Supervision.restart())
+
+    async def stop(self, ref: Asked[Any]) -> None:
+        if not isinstance(ref, ActorRef):
+            raise TypeError(f"not a ref of this runtime: {ref!r}")
+        await self.system.stop(ref)  # pyright: ignore[reportUnknownArgumentType]
 
     async def close(self) -> None:
         await self.system.shutdown()

@@ -16,7 +16,8 @@ from itertools import cycle
 from time import perf_counter_ns
 
 from .runtimes import Runtime
-from .workload import Counter, Latch, Probe, Relay, Stamp, Tick
+from .stats import median
+from .workload import Counter, Latch, Probe, Relay, Stamp, Starter, Tick
 
 _DEFAULT_CAPACITY = 1000
 """The mailbox capacity spawn uses by default (ours and the naive design alike)."""
@@ -30,6 +31,7 @@ __all__ = [
     "memory_bytes_per_used_actor",
     "send_await_ns",
     "send_ns",
+    "spawn_us",
     "throughput_msgs_per_s",
 ]
 
@@ -211,6 +213,34 @@ async def chain_latency_ns(new_runtime: RuntimeFactory, msgs: Sequence[Tick]) ->
             await send(msg)
             await waiter
         return probe.samples
+    finally:
+        await runtime.close()
+
+
+async def spawn_us(new_runtime: RuntimeFactory, spawns: int) -> float:
+    """Median µs per spawn of one actor, until its first message has been handled.
+
+    Per spawn, one at a time: the clock starts just before ``spawn`` and stops once the answer
+    to the first ``ask`` is back, so it covers the spawn, ``on_start`` (which sets a field) and
+    the first message handled (ours: ``await system.spawn(actor)`` then ``await ref.ask(m)``;
+    naive: ``on_start``, a queue and a task, then the ask). The actor objects are built
+    before the clock starts; each actor is stopped after its sample, untimed, so the runtime
+    holds one actor at a time. The median of the ``spawns`` samples.
+    """
+    runtime = new_runtime()
+    try:
+        actors = [Starter() for _ in range(spawns)]
+        first = Tick(0)
+        samples: list[float] = []
+        for actor in actors:
+            started = perf_counter_ns()
+            ref = await runtime.spawn_ref(actor)
+            answer = await ref.ask(first)
+            samples.append((perf_counter_ns() - started) / 1000)
+            if answer is not True:
+                raise RuntimeError(f"the first message was handled before on_start: {answer!r}")
+            await runtime.stop(ref)
+        return median(samples)
     finally:
         await runtime.close()
 

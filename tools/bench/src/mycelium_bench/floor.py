@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from itertools import cycle
 from time import perf_counter_ns
 
-from .workload import Counter, Latch, Probe, Relay, Stamp, Tick
+from .stats import median
+from .workload import Counter, Latch, Probe, Relay, Stamp, Starter, Tick
 
 __all__ = [
     "ask_rtt_ns",
@@ -30,6 +31,7 @@ __all__ = [
     "memory_bytes_per_actor",
     "send_await_ns",
     "send_ns",
+    "spawn_us",
     "throughput_async_handler_msgs_per_s",
     "throughput_msgs_per_s",
 ]
@@ -193,3 +195,23 @@ def memory_bytes_per_actor(actors: int) -> float:
     finally:
         tracemalloc.stop()
     return (after - before) / actors
+
+
+def spawn_us(spawns: int) -> float:
+    """Median µs per "spawn" of the plain design: the twin of ``on_start``, a deque and a
+    bound handler into a registry, and the first message handled by a plain call."""
+    actors = [Starter() for _ in range(spawns)]
+    first = Tick(0)
+    registry: dict[int, tuple[deque[Tick], Callable[[Tick], bool]]] = {}
+    samples: list[float] = []
+    for key, actor in enumerate(actors):
+        started = perf_counter_ns()
+        actor.begin()
+        handle = actor.on_message
+        registry[key] = (deque(), handle)
+        answer = handle(first)
+        samples.append((perf_counter_ns() - started) / 1000)
+        if answer is not True:
+            raise RuntimeError(f"the first message was handled before the start: {answer!r}")
+        del registry[key]
+    return median(samples)

@@ -17,7 +17,7 @@ from typing import Any, Final, Generic, TypeVar, final
 
 from mycelium import Actor
 
-from .runtimes import Handle, Runtime
+from .runtimes import Asked, Handle, Runtime
 
 __all__ = ["NaiveRef", "NaiveRuntime", "NaiveSystem"]
 
@@ -116,6 +116,14 @@ class NaiveSystem:
         self._refs[next(self._ids)] = ref
         return ref
 
+    async def stop(self, ref: NaiveRef[Any]) -> None:
+        """Stop one actor (it handles what it holds first) and forget it."""
+        await ref.stop()
+        for key, known in self._refs.items():
+            if known is ref:
+                del self._refs[key]
+                break
+
     async def shutdown(self) -> None:
         """Stop every actor (each handles what it holds first)."""
         refs = list(self._refs.values())
@@ -140,6 +148,14 @@ class NaiveRuntime(Runtime):
 
     async def spawn_idle(self, actor: Actor[Any]) -> None:
         await self.system.spawn(actor)
+
+    async def spawn_ref(self, actor: Actor[M]) -> NaiveRef[M]:
+        return await self.system.spawn(actor)
+
+    async def stop(self, ref: Asked[Any]) -> None:
+        if not isinstance(ref, NaiveRef):
+            raise TypeError(f"not a ref of this runtime: {ref!r}")
+        await self.system.stop(ref)  # pyright: ignore[reportUnknownArgumentType]
 
     async def close(self) -> None:
         await self.system.shutdown()

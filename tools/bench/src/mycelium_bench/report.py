@@ -28,7 +28,7 @@ from .machine import machine_info
 from .naive import NaiveRuntime
 from .runtimes import OursRuntime
 from .stats import Latency, latency_of, median, median_latency
-from .targets import TARGETS
+from .targets import RATIO_TARGETS, TARGETS
 from .unix import load_unix
 from .workload import ticks
 
@@ -95,6 +95,8 @@ class Sizes:
     """Latency samples per sample of ``chain_latency_ns``."""
     spawns: int
     """Actors spawned per sample of ``memory_bytes_per_actor``."""
+    spawn_samples: int
+    """Spawns per sample of ``spawn_us`` (one at a time; the sample is their median)."""
     hot_path_events: int
     """Market events per sample of ``hot_path_ns``."""
     restarts: int
@@ -115,6 +117,7 @@ FULL: Final = Sizes(
     asks=20_000,
     chain=20_000,
     spawns=10_000,
+    spawn_samples=5_000,
     hot_path_events=50_000,
     restarts=2_000,
     timer_ticks=200,
@@ -130,6 +133,7 @@ QUICK: Final = Sizes(
     asks=5_000,
     chain=5_000,
     spawns=2_000,  # tracemalloc makes spawning slow; 2,000 give the same bytes within ~5%
+    spawn_samples=1_000,
     hot_path_events=5_000,
     restarts=500,
     timer_ticks=50,
@@ -145,6 +149,7 @@ TINY: Final = Sizes(
     asks=200,
     chain=200,
     spawns=200,
+    spawn_samples=50,
     hot_path_events=1_000,
     restarts=20,
     timer_ticks=5,
@@ -178,6 +183,7 @@ FIGURE_KEYS: Final = (
     "chain_latency_ns",
     "memory_bytes_per_actor",
     "memory_bytes_per_used_actor",
+    "spawn_us",
     "hot_path_ns",
     "restart_us",
     "timer_fire_jitter_us",
@@ -197,6 +203,7 @@ FIGURE_INFO: Final[dict[str, tuple[str, Unit, bool, bool]]] = {
     "chain_latency_ns": ("chain_latency_ns (A -> B)", "ns", True, False),
     "memory_bytes_per_actor": ("memory_bytes_per_actor", "B", False, False),
     "memory_bytes_per_used_actor": ("memory_bytes_per_used_actor", "B", False, False),
+    "spawn_us": ("spawn_us (spawn -> first handled)", "us", False, False),
     "hot_path_ns": ("hot_path_ns (swap -> validated)", "ns", True, False),
     "restart_us": ("restart_us (fail -> next handled)", "us", True, False),
     "timer_fire_jitter_us": ("timer_fire_jitter_us (1 ms timer)", "us", True, False),
@@ -226,6 +233,8 @@ DEFINITIONS: Final[dict[str, str]] = {
     "made before tracing, so runtime overhead only",
     "memory_bytes_per_used_actor": "the same, each actor asked one message first: what the "
     "runtime keeps per actor idle again after use (ours: before the periodic trim)",
+    "spawn_us": "median µs from just before spawn to the first ask's answer (on_start sets a "
+    "field), one actor at a time, stopped untimed (naive: on_start, a queue and a task)",
     "hot_path_ns": "trading: swap entering the market-data handler to its last signal "
     "validated (services' probe), built-in seeded market; p50/p99",
     "restart_us": "µs from a handler raising to the next message handled by the new instance "
@@ -308,6 +317,11 @@ def _build_figures(
             "naive": lambda: run(figures.memory_bytes_per_used_actor(naive, s.spawns)),
             # the floor's deque exists from the start: used or not, it costs the same
             "floor": lambda: floor.memory_bytes_per_actor(s.spawns),
+        },
+        "spawn_us": lambda: {
+            "ours": lambda: run(figures.spawn_us(ours, s.spawn_samples)),
+            "naive": lambda: run(figures.spawn_us(naive, s.spawn_samples)),
+            "floor": lambda: floor.spawn_us(s.spawn_samples),
         },
         "hot_path_ns": lambda: _hot_path_samplers(runner, sizes, notes),
         "restart_us": lambda: {
@@ -411,8 +425,8 @@ def run_report(
     ``"baseline"`` (``{"naive": {same keys}, "floor": {same keys}, "relay": {"hot_path_ns"},
     "floor_async": {"throughput_msgs_per_s"}, "supervised": {"send_ns",
     "throughput_msgs_per_s"}}``),
-    ``"ratios"`` (ours / baseline, same shape), ``"targets"``, ``"machine"``, ``"method"``,
-    ``"notes"``.
+    ``"ratios"`` (ours / baseline, same shape), ``"targets"``, ``"ratio_targets"`` (targets
+    on a ratio to a baseline), ``"machine"``, ``"method"``, ``"notes"``.
 
     Raises:
         ValueError: ``repeats`` < 1, ``warmup`` < 0, or an unknown key in ``only``.
@@ -470,6 +484,10 @@ def run_report(
         },
     }
     report["targets"] = {key: target.verdict(_scalar(ours[key])) for key, target in TARGETS.items()}
+    report["ratio_targets"] = {
+        key: target.verdict(_scalar(report["ratios"][target.baseline][key]))
+        for key, target in RATIO_TARGETS.items()
+    }
     report["machine"] = machine_info()
     report["method"] = {
         "repeats": repeats,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .report import FIGURE_INFO, FIGURE_KEYS
-from .targets import TARGETS
+from .targets import RATIO_TARGETS, TARGETS
 
 __all__ = ["render"]
 
@@ -60,7 +60,13 @@ def _rows(report: Mapping[str, Any]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for key in FIGURE_KEYS:
         label, unit, latency, _ = FIGURE_INFO[key]
-        target = TARGETS[key].describe() if key in TARGETS else ""
+        target = (
+            TARGETS[key].describe()
+            if key in TARGETS
+            else RATIO_TARGETS[key].describe()
+            if key in RATIO_TARGETS
+            else ""
+        )
         rows.extend(
             (
                 f"{label} {part}" if part else label,
@@ -147,6 +153,10 @@ def render(report: Mapping[str, Any]) -> str:
             f"  {key} {verdict['target']}: {_verdict(verdict['met'])}; "
             f"stretch {verdict['stretch']}: {_verdict(verdict['stretch_met'])}"
         )
+    for key, ratio_verdict in report.get("ratio_targets", {}).items():
+        measured = ratio_verdict["ratio"]
+        shown = "" if measured is None else f" ({_format_ratio(measured)})"
+        out.append(f"  {key} {ratio_verdict['target']}: {_verdict(ratio_verdict['met'])}{shown}")
     out += [
         "",
         (

@@ -1,4 +1,5 @@
-"""The targets of issue 7: the seed's bar, and the stretch goals measured on this machine."""
+"""The targets of issue 7: the seed's bar, and the stretch goals measured on this machine;
+and the targets of issue 11 that are ratios to the naive design (``RATIO_TARGETS``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal, TypedDict, final
 
-__all__ = ["TARGETS", "Target", "TargetVerdict"]
+__all__ = ["RATIO_TARGETS", "TARGETS", "RatioTarget", "RatioVerdict", "Target", "TargetVerdict"]
 
 Op = Literal["<", "<=", ">", ">="]
 
@@ -80,3 +81,46 @@ TARGETS: Final[dict[str, Target]] = {
 }
 """Figures with a target. The seed's bar first (send < 100 ns, > 1M msg/s, < 1 KB per idle
 actor), then issue 7's stretch goals (send <= 60 ns, >= 4M msg/s, <= 256 B per actor)."""
+
+
+class RatioVerdict(TypedDict):
+    """How the report writes one ratio target: the bar, the ratio measured and whether it holds."""
+
+    target: str
+    op: Op
+    value: float
+    baseline: str
+    ratio: float | None
+    met: bool | None
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class RatioTarget:
+    """``ours / baseline <op> value``: a target set against a baseline of the same run."""
+
+    op: Op
+    value: float
+    baseline: str
+
+    def describe(self) -> str:
+        """E.g. ``<= 0.5x naive``."""
+        return f"{self.op} {_num(self.value)}x {self.baseline}"
+
+    def verdict(self, ratio: float | None) -> RatioVerdict:
+        """The target, judged against ``ratio`` (ours / baseline; None: not measured)."""
+        return {
+            "target": self.describe(),
+            "op": self.op,
+            "value": self.value,
+            "baseline": self.baseline,
+            "ratio": ratio,
+            "met": None if ratio is None else _OPS[self.op](ratio, self.value),
+        }
+
+
+RATIO_TARGETS: Final[dict[str, RatioTarget]] = {
+    "spawn_us": RatioTarget("<=", 0.5, "naive"),
+}
+"""Figures with a target relative to a baseline of the same run (issue 11: spawning, on_start
+and the first message handled in at most half the naive design's time)."""

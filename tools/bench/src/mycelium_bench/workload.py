@@ -17,7 +17,7 @@ import msgspec
 
 from mycelium import Actor
 
-__all__ = ["Counter", "Latch", "Probe", "Relay", "Stamp", "Tick", "ticks"]
+__all__ = ["Counter", "Latch", "Probe", "Relay", "Stamp", "Starter", "Tick", "ticks"]
 
 
 @final
@@ -172,3 +172,31 @@ class Stamp(Actor[Tick]):
     def on_message(self, msg: Tick) -> None:
         """The floor's twin of ``handle``."""
         self.probe.record()
+
+
+@final
+class Starter(Actor[Tick]):
+    """The actor of ``spawn_us``: ``on_start`` does a little real work (it sets a field the
+    handler reads), and ``handle`` answers with it.
+
+    ``begin`` and ``on_message`` are the floor's twins of ``on_start`` and ``handle``.
+    """
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+    async def on_start(self) -> None:
+        self.started = True
+
+    async def handle(self, msg: Tick) -> bool:
+        return self.started
+
+    def begin(self) -> None:
+        """The floor's twin of ``on_start``."""
+        self.started = True
+
+    def on_message(self, msg: Tick) -> bool:
+        """The floor's twin of ``handle``."""
+        return self.started
