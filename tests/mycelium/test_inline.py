@@ -121,7 +121,9 @@ async def test_a_burst_of_awaited_sends_still_queues_behind_the_first(
     await _settled()
     for i in range(50):
         await ref.send(i)
-    assert len(echo.seen) == INLINE_SENDS_PER_TURN
+    # At most INLINE_SENDS_PER_TURN ran inline (fewer when a loaded machine spends the turn's
+    # time budget first; the first always does), and all the others wait in the mailbox.
+    assert 1 <= len(echo.seen) <= INLINE_SENDS_PER_TURN
     assert len(ref.mailbox) == 50 - len(echo.seen)
     await _quiet(system)
     assert echo.seen == list(range(50))
