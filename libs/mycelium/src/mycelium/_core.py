@@ -569,48 +569,44 @@ if TYPE_CHECKING:
     deadline_after = py_deadline_after
     SPEEDUPS: bool
     READY: Coroutine[Any, Any, None]
-elif os.environ.get("MYCELIUM_PURE_PYTHON"):
-    MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
-    READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
-    run_first = py_run_first
-    inline_ask = py_inline_ask
-    WokenSend = PyWokenSend
-    SPEEDUPS = False
 else:
-    try:
-        from ._speedups import (
-            READY,
-            DispatcherCore,
-            MailboxCore,
-            WokenSend,
-            clock,
-            deadline_after,
-            inline_ask,
-            run_batch,
-            run_first,
-        )
-    except ImportError as exc:
-        # Never built (a source install without a compiler) is legitimate and silent; an
-        # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
-        # install the user should hear about, once (this module is imported once).
-        if not (isinstance(exc, ModuleNotFoundError) and exc.name == f"{__package__}._speedups"):
-            import warnings
-
-            warnings.warn(
-                f"mycelium: the C speedups failed to load ({exc}); running on the pure-Python "
-                "core (mycelium.SPEEDUPS is False). Reinstall the package to rebuild them, or "
-                "set MYCELIUM_PURE_PYTHON=1 to choose the Python core on purpose.",
-                RuntimeWarning,
-                stacklevel=1,
+    SPEEDUPS = False
+    if not os.environ.get("MYCELIUM_PURE_PYTHON"):
+        try:
+            from ._speedups import (
+                READY,
+                DispatcherCore,
+                MailboxCore,
+                WokenSend,
+                clock,
+                deadline_after,
+                inline_ask,
+                run_batch,
+                run_first,
             )
+        except ImportError as exc:
+            # Never built (a source install without a compiler) is legitimate and silent; an
+            # extension that is there but fails to load (stale, wrong ABI, corrupt) is a broken
+            # install the user should hear about, once (this module is imported once).
+            if not (
+                isinstance(exc, ModuleNotFoundError) and exc.name == f"{__package__}._speedups"
+            ):
+                import warnings
+
+                warnings.warn(
+                    f"mycelium: the C speedups failed to load ({exc}); running on the "
+                    "pure-Python core (mycelium.SPEEDUPS is False). Reinstall the package to "
+                    "rebuild them, or set MYCELIUM_PURE_PYTHON=1 to choose the Python core on "
+                    "purpose.",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
+        else:
+            SPEEDUPS = True
+    if not SPEEDUPS:
         MailboxCore, DispatcherCore, run_batch = PyMailboxCore, PyDispatcherCore, py_run_batch
         READY, clock, deadline_after = PY_READY, py_clock, py_deadline_after
-        run_first = py_run_first
-        inline_ask = py_inline_ask
-        WokenSend = PyWokenSend
-        SPEEDUPS = False
-    else:
-        SPEEDUPS = True
+        run_first, inline_ask, WokenSend = py_run_first, py_inline_ask, PyWokenSend
 
 
 def completed_send(loop: asyncio.AbstractEventLoop) -> Coroutine[Any, Any, None]:
