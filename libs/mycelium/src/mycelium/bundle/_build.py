@@ -15,6 +15,7 @@ factory again with the same arguments and refs. The report is the newest instanc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol, final, runtime_checkable
 
@@ -23,9 +24,12 @@ import msgspec
 from mycelium.actor import Actor
 from mycelium.actor_ref import ActorRef
 from mycelium.local_ref import LocalActorRef
+from mycelium.remote import RemoteActorRef
 from mycelium.supervision import Backoff, Supervision
 from mycelium.system import ActorSystem
+from mycelium.transport.unix import UnixSocketTransport
 
+from ._control import RefStats
 from .layout import ResolvedActor
 from .spec import BundleSpec, SupervisionSpec
 
@@ -34,6 +38,7 @@ __all__ = [
     "ReportingActor",
     "RestartableActor",
     "build_actor",
+    "close_ref",
     "encode_report",
     "settle",
     "spawn_actor",
@@ -156,18 +161,12 @@ async def spawn_actor(
     """
     supervision = supervision_of(actor.spec.supervision)
     overflow = actor.spec.overflow
-    if supervision.kind != "restart":
-        ref = await system.spawn(
-            instance,
-            name=actor.name,
-            capacity=actor.spec.capacity,
-            supervision=supervision,
-            overflow=overflow,
-        )
-        return ref, None
-    incarnations = Incarnations(instance, lambda: build_actor(spec, actor, refs))
+    incarnations: Incarnations | None = None
+    spawned: Actor[Any] | Incarnations = instance
+    if supervision.kind == "restart":
+        spawned = incarnations = Incarnations(instance, lambda: build_actor(spec, actor, refs))
     ref = await system.spawn(
-        incarnations,
+        spawned,
         name=actor.name,
         capacity=actor.spec.capacity,
         supervision=supervision,
@@ -192,3 +191,25 @@ def encode_report(instance: Actor[Any] | None) -> tuple[bytes | None, str | None
         return msgspec.msgpack.encode(instance.report()), None
     except Exception as exc:
         return None, f"{type(instance).__qualname__}.report() failed: {type(exc).__name__}: {exc}"
+
+
+async def close_ref(
+    source: str,
+    target: str,
+    ref: RemoteActorRef[Any],
+    transport: UnixSocketTransport,
+    timeout: float,
+) -> RefStats:
+    """Close ``ref`` gracefully (everything sent is written first) and account for it."""
+    try:
+        await asyncio.wait_for(ref.aclose(), timeout)
+    except TimeoutError:
+        transport.abort()
+    return RefStats(
+        source=source,
+        target=target,
+        sent=transport.sent,
+        undelivered=transport.undelivered,
+        rejected=ref.rejected,
+        dropped=ref.dropped,
+    )

@@ -34,7 +34,7 @@ from mycelium.remote import RemoteActorRef
 from mycelium.system import ActorSystem
 from mycelium.transport.unix import UnixSocketTransport
 
-from ._build import build_actor, encode_report, settle, spawn_actor
+from ._build import build_actor, close_ref, encode_report, settle, spawn_actor
 from ._control import Failed, Ready, RefStats, Report, write_event
 from ._endpoint import Endpoint
 from .errors import BundleConfigError
@@ -132,20 +132,7 @@ async def _run(options: argparse.Namespace, control: int) -> None:
         await system.stop(served, timeout=STOP_TIMEOUT)
         stats: list[RefStats] = []
         for target, ref, transport in outgoing:
-            try:
-                await asyncio.wait_for(ref.aclose(), STOP_TIMEOUT)
-            except TimeoutError:
-                transport.abort()
-            stats.append(
-                RefStats(
-                    source=name,
-                    target=target,
-                    sent=transport.sent,
-                    undelivered=transport.undelivered,
-                    rejected=ref.rejected,
-                    dropped=ref.dropped,
-                )
-            )
+            stats.append(await close_ref(name, target, ref, transport, STOP_TIMEOUT))
         if incarnations is not None:
             instance = incarnations.current
         report, report_error = encode_report(instance)

@@ -54,7 +54,7 @@ from mycelium.system import ActorSystem
 from mycelium.transport._socket_path import MAX_PATH_BYTES
 from mycelium.transport.unix import UnixSocketTransport
 
-from ._build import Incarnations, build_actor, encode_report, settle, spawn_actor
+from ._build import Incarnations, build_actor, close_ref, encode_report, settle, spawn_actor
 from ._control import EndpointStats, Failed, Ready, RefStats, Report, read_event
 from ._endpoint import Endpoint
 from .errors import BundleConfigError, BundleError, BundleStartError
@@ -569,7 +569,7 @@ class RunningBundle:
         failures = self.failures
         try:
             for target, ref, transport in self._external:
-                refs.append(await _close_ref(_BUNDLE_REF, target, ref, transport, timeout))
+                refs.append(await close_ref(_BUNDLE_REF, target, ref, transport, timeout))
             for name in reversed(self._started):
                 child = self._children.get(name)
                 if child is None:
@@ -580,7 +580,7 @@ class RunningBundle:
                     await settle(self._refs[name], self._incarnations.get(name), timeout)
                     await self.system.stop(self._refs[name], timeout=timeout)
                     for target, ref, transport in self._outgoing.get(name, ()):
-                        refs.append(await _close_ref(name, target, ref, transport, timeout))
+                        refs.append(await close_ref(name, target, ref, transport, timeout))
                     reports[name], error = encode_report(self.local_actor(name))
                 else:
                     already_gone = child.exited.done()
@@ -696,25 +696,3 @@ def _is_socket(path: str) -> bool:
 def _write_file(path: str, data: bytes) -> None:
     with open(path, "wb") as file:
         file.write(data)
-
-
-async def _close_ref(
-    source: str,
-    target: str,
-    ref: RemoteActorRef[Any],
-    transport: UnixSocketTransport,
-    timeout: float,
-) -> RefStats:
-    """Close ``ref`` gracefully (everything sent is written first) and account for it."""
-    try:
-        await asyncio.wait_for(ref.aclose(), timeout)
-    except TimeoutError:
-        transport.abort()
-    return RefStats(
-        source=source,
-        target=target,
-        sent=transport.sent,
-        undelivered=transport.undelivered,
-        rejected=ref.rejected,
-        dropped=ref.dropped,
-    )
