@@ -1561,8 +1561,8 @@ static inline int
 inline_budget(DispatcherCoreObject *d, Py_ssize_t depth, int asking, int *need_budget)
 {
     *need_budget = 0;
-    if (depth > 0) {
-        return 1;
+    if (depth > 0) { /* the outermost run started this iteration's budget: nested runs share it */
+        return monotonic_s() < d->inline_deadline;
     }
     if (asking && d->pending) {
         return 0;

@@ -51,8 +51,9 @@ the handler runs in an empty context with a standby task of its depth as the cur
 caller's task is put back after), a handler that suspends is parked in that task (``_park``)
 exactly as under a turn, one that raises is a failure of the actor (``crash``), settled with no
 task current and in an empty context. Runs nest (a handler run inline that asks an idle actor)
-up to ``MAX_INLINE_DEPTH``; those from outside any handler share a budget of ``turn_budget_s``
-per loop iteration. Their common case is in C when built (``_core.inline_ask``, ``WokenSend``).
+up to ``MAX_INLINE_DEPTH``; all of them (nested ones included) share a budget of
+``turn_budget_s`` per loop iteration. Their common case is in C when built
+(``_core.inline_ask``, ``WokenSend``).
 
 Threads: everything here runs on the loop's thread.
 """
@@ -446,15 +447,15 @@ class Dispatcher(DispatcherCore):
         return self._run_here(cell, msg, asking)
 
     def _may_run_inline(self, asking: bool) -> bool:
-        """Whether a handler may run inline now: nested less than ``MAX_INLINE_DEPTH`` deep; and,
-        from outside any handler, an ask only while no turn is pending (it would go ahead of
-        the actors waiting for it), and only within a budget per loop iteration:
-        ``turn_budget_s`` of inline runs (the clock is read before each), after which they all
-        take the queued path until the loop has turned (a task asking idle actors in a loop
-        still lets the loop turn)."""
+        """Whether a handler may run inline now: nested less than ``MAX_INLINE_DEPTH`` deep; from
+        outside any handler, an ask only while no turn is pending (it would go ahead of the
+        actors waiting for it); and only within a budget per loop iteration: ``turn_budget_s``
+        of inline runs, nested ones included (the clock is read before each), after which they
+        all take the queued path until the loop has turned (a task, or a handler run inline,
+        asking idle actors in a loop still lets the loop turn: the next ask suspends it)."""
         depth = self._inline_depth
-        if depth:
-            return depth < MAX_INLINE_DEPTH
+        if depth:  # the outermost run started this iteration's budget
+            return depth < MAX_INLINE_DEPTH and clock() < self._inline_deadline
         if asking and self._pending:
             return False
         deadline = self._inline_deadline
@@ -580,9 +581,9 @@ class Dispatcher(DispatcherCore):
             return
         if get_ident() != self.thread_id:
             return
-        if self._inline_depth == 0:  # (nested: wake_inline says the depth allows it)
-            if not self._may_run_inline(False):
-                return
+        if not self._may_run_inline(False):
+            return
+        if self._inline_depth == 0:  # from outside the runtime: counted
             self._inline_sent += 1
             if self._inline_sent >= INLINE_SENDS_PER_TURN:
                 self.wake_inline = False  # until the next turn
