@@ -495,3 +495,162 @@ async def test_an_inline_send_that_raises_with_waiting_senders_refuses_or_keeps_
         await waiting
     assert not ref.is_alive
     assert [letter.message for letter in system.dead_letters.recent] == [-1]
+
+
+async def test_a_child_over_its_restart_limit_inline_escalates_after_its_parents_message(
+    system: ActorSystem,
+) -> None:
+    """The parent's run is on the stack when its child (run inline) gives up: the parent fails
+    at its next message boundary, as under a turn, after answering the message in progress."""
+    stopped = asyncio.Event()
+
+    class Parent(Actor[int]):
+        child: ActorRef[int] | None = None
+
+        async def handle(self, msg: int) -> str:
+            if self.child is None:
+                self.child = await self.spawn(
+                    Fails, supervision=Supervision.restart(max_restarts=0)
+                )
+            try:
+                await self.child.ask(msg)
+            except ValueError:
+                return "child failed"
+            return "child fine"
+
+        async def on_stop(self) -> None:
+            stopped.set()
+
+    parent = await system.spawn(Parent(), supervision=Supervision.stop())
+    await _settled()
+    assert await parent.ask(1) == "child fine"
+    assert await parent.ask(-1) == "child failed"
+    await asyncio.wait_for(stopped.wait(), 5)
+    assert not parent.is_alive
+    assert parent.mailbox.handled == 2
+    assert [letter.message for letter in system.dead_letters.recent] == [-1]
+
+
+async def test_drop_oldest_before_an_awaited_woken_send_runs_the_newer_message(
+    system: ActorSystem,
+) -> None:
+    actor = Echo()
+    ref = await system.spawn(actor, capacity=1, overflow="drop_oldest")
+    await _settled()
+    sent = ref.send(1)  # woke the actor; not awaited yet
+    ref.try_send(2)  # full: 1 is dropped for it
+    await sent
+    await _quiet(system)
+    assert actor.seen == [2]
+    assert [letter.message for letter in system.dead_letters.recent] == [1]
+    assert ref.mailbox.dropped == 1
+    assert ref.mailbox.handled == 1
+
+
+async def test_a_timer_started_by_an_inline_handler_fires_once(system: ActorSystem) -> None:
+    fired = asyncio.Event()
+
+    class Timed(Actor[int]):
+        def __init__(self) -> None:
+            self.seen: list[int] = []
+
+        async def handle(self, msg: int) -> int:
+            self.seen.append(msg)
+            if msg == 0:
+                self.timers.send_after(0, 99)
+            if msg == 99:
+                fired.set()
+            return msg
+
+    actor = Timed()
+    ref = await system.spawn(actor)
+    await _settled()
+    assert await ref.ask(0) == 0
+    await asyncio.wait_for(fired.wait(), 5)
+    assert await ref.ask(1) == 1
+    await _quiet(system)
+    assert actor.seen == [0, 99, 1]
+    assert ref.mailbox.handled == 2  # a timer's message is the runtime's own: not counted
+
+
+async def test_code_of_a_suspended_inline_handler_may_not_ask_its_own_actor(
+    system: ActorSystem,
+) -> None:
+    class Suspends(Actor[int]):
+        async def handle(self, msg: int) -> str:
+            if msg:
+                return "inner"
+            await asyncio.sleep(0)
+            out: list[str] = []
+            try:
+                await self.ref.ask(1, timeout=1.0)  # the handler itself, resumed in its task
+            except WouldDeadlock:
+                out.append("handler refused")
+
+            async def helper() -> None:
+                try:
+                    await self.ref.ask(1, timeout=1.0)
+                except WouldDeadlock:
+                    out.append("task refused")
+
+            await asyncio.create_task(helper())
+            return ", ".join(out)
+
+    ref = await system.spawn(Suspends())
+    await _settled()
+    assert await ref.ask(0) == "handler refused, task refused"
+
+
+async def test_the_asker_task_is_current_again_after_an_inline_run(system: ActorSystem) -> None:
+    gate = asyncio.Event()
+
+    class MaySuspend(Actor[int]):
+        async def handle(self, msg: int) -> int:
+            if msg:
+                await gate.wait()
+            return msg
+
+    ref = await system.spawn(MaySuspend())
+    await _settled()
+    me = asyncio.current_task()
+    assert await ref.ask(0) == 0
+    assert asyncio.current_task() is me
+    pending = asyncio.ensure_future(ref.ask(1))
+    await asyncio.sleep(0)
+    assert asyncio.current_task() is me
+    gate.set()
+    assert await pending == 1
+    await ref.send(0)
+    assert asyncio.current_task() is me
+
+
+async def test_cancelling_an_asker_whose_inline_handler_returned_late_drops_only_the_answer(
+    system: ActorSystem,
+) -> None:
+    gate = asyncio.Event()
+    entered = asyncio.Event()
+
+    class Slow(Actor[int]):
+        def __init__(self) -> None:
+            self.done: list[int] = []
+
+        async def handle(self, msg: int) -> int:
+            entered.set()
+            await gate.wait()
+            self.done.append(msg)
+            return msg
+
+    actor = Slow()
+    ref = await system.spawn(actor)
+    await _settled()
+    asker = asyncio.ensure_future(ref.ask(1))
+    await entered.wait()
+    asker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asker
+    ref.try_send(2)  # queued behind the handler still running
+    gate.set()
+    await _quiet(system)
+    assert actor.done == [1, 2]
+    assert ref.mailbox.handled == 2
+    assert system.dead_letters.count == 0
