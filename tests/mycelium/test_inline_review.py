@@ -654,3 +654,109 @@ async def test_cancelling_an_asker_whose_inline_handler_returned_late_drops_only
     assert actor.done == [1, 2]
     assert ref.mailbox.handled == 2
     assert system.dead_letters.count == 0
+
+
+async def test_a_chain_of_inline_handlers_that_all_suspend_answers_in_order(
+    system: ActorSystem,
+) -> None:
+    """Every link suspends once before asking the next: each parks in the standby task of its
+    depth, and the answers come back through the parked tasks."""
+    length = MAX_INLINE_DEPTH * 3
+    last = Echo()
+    nxt: ActorRef[int] = await system.spawn(last)
+
+    class SleepyLink(Actor[int]):
+        def __init__(self, forward: ActorRef[int]) -> None:
+            self.forward = forward
+            self.me: list[asyncio.Task[Any] | None] = []
+
+        async def handle(self, msg: int) -> int:
+            before = asyncio.current_task()
+            await asyncio.sleep(0)
+            self.me.append(asyncio.current_task())
+            assert asyncio.current_task() is before
+            return await self.forward.ask(msg + 1, timeout=None)
+
+    links: list[SleepyLink] = []
+    for _ in range(length):
+        links.append(SleepyLink(nxt))
+        nxt = await system.spawn(links[-1])
+    await _settled()
+    answers = await asyncio.gather(*(nxt.ask(r * 1000, timeout=None) for r in range(3)))
+    assert answers == [r * 1000 + length for r in range(3)]
+    assert sorted(last.seen) == [r * 1000 + length for r in range(3)]
+    tasks = {id(t) for link in links for t in link.me}
+    assert len(tasks) == 3 * length  # no two suspended handlers shared a task
+    assert system.dead_letters.count == 0
+
+
+@pytest.mark.parametrize("x_runs", ["inline", "in_a_turn"])
+async def test_an_ask_cycle_across_two_systems_on_one_loop_times_out_as_under_turns(
+    system: ActorSystem, x_runs: str
+) -> None:
+    """X (this system) asks Y (another system on the same loop, idle: run inline); Y asks X
+    back. Under turns this is a plain cycle: Y's ask waits (X is busy) and times out. It must
+    not be taken for X asking itself (``WouldDeadlock``) because X's run is on the stack below
+    Y's, whether X runs inline or in a turn of its dispatcher."""
+    refs: dict[str, ActorRef[Any]] = {}
+    results: asyncio.Queue[str] = asyncio.Queue()
+
+    class X(Actor[int]):
+        async def handle(self, msg: int) -> str:
+            if msg == 1:
+                return "x-inner"
+            answer = await refs["y"].ask(0, timeout=2.0)
+            results.put_nowait(answer)
+            return answer
+
+    class Y(Actor[int]):
+        async def handle(self, msg: int) -> str:
+            try:
+                return await refs["x"].ask(1, timeout=0.05)
+            except AskTimeout:
+                return "timed out"
+            except WouldDeadlock as exc:
+                return f"would deadlock: {exc}"
+
+    async with ActorSystem() as other:
+        refs["x"] = await system.spawn(X())
+        refs["y"] = await other.spawn(Y())
+        await _settled()
+        if x_runs == "inline":
+            await refs["x"].ask(0, timeout=3.0)
+        else:
+            refs["x"].try_send(0)
+        assert await asyncio.wait_for(results.get(), 5) == "timed out"
+
+
+async def test_a_chain_reaches_the_depth_cap_even_when_the_budget_is_spent(
+    system: ActorSystem,
+) -> None:
+    """Nested runs share the loop iteration's budget, but a run's first nested run is not
+    held to it: a chain (each handler asking the next once) is bounded work and still runs
+    inline to the cap however slow the machine, while a loop of asks (above) is cut."""
+    dispatcher = system._dispatcher  # pyright: ignore[reportPrivateUsage]
+    assert dispatcher is not None
+    depths: list[int] = []
+
+    class Link(Actor[int]):
+        forward: ActorRef[int] | None = None
+
+        async def handle(self, msg: int) -> int:
+            depths.append(dispatcher._inline_depth)  # pyright: ignore[reportPrivateUsage]
+            # As on a slow machine: this loop iteration's budget is spent (both builds read it).
+            dispatcher._inline_deadline = 1e-9  # pyright: ignore[reportPrivateUsage]
+            if self.forward is None:
+                return msg
+            first = await self.forward.ask(msg + 1)
+            await self.forward.ask(msg + 1)  # a second one: held to the (spent) budget
+            return first
+
+    actors = [Link() for _ in range(MAX_INLINE_DEPTH + 2)]
+    refs = [await system.spawn(a) for a in actors]
+    for actor, nxt in zip(actors, refs[1:], strict=False):
+        actor.forward = nxt
+    await _settled()
+    assert await refs[0].ask(0) == len(actors) - 1
+    assert depths[:MAX_INLINE_DEPTH] == list(range(1, MAX_INLINE_DEPTH + 1))
+    await _quiet(system)
