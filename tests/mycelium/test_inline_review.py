@@ -12,7 +12,9 @@ after a raising inline handler; waiting senders of a full mailbox; the counters.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import random
 from typing import Any
 
 import pytest
@@ -760,3 +762,100 @@ async def test_a_chain_reaches_the_depth_cap_even_when_the_budget_is_spent(
     assert await refs[0].ask(0) == len(actors) - 1
     assert depths[:MAX_INLINE_DEPTH] == list(range(1, MAX_INLINE_DEPTH + 1))
     await _quiet(system)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_every_accepted_message_is_handled_or_lettered_once_in_a_random_mesh(
+    system: ActorSystem, seed: int
+) -> None:
+    """A mesh of actors forwarding by ask, awaited send, try_send or a task's send to actors
+    further down (no cycles), suspending now and then, raising now and then (resume): at the
+    end, handled + dead letters == accepted, exactly, on both builds."""
+    rng = random.Random(seed)
+    size = 12
+    refs: list[ActorRef[int]] = []
+    accepted = [0]
+    background: list[asyncio.Future[None]] = []
+    plan = [[rng.randrange(6) for _ in range(64)] for _ in range(size)]
+
+    class Node(Actor[int]):
+        def __init__(self, index: int) -> None:
+            self.index = index
+            self.step = 0
+
+        async def handle(self, msg: int) -> int:
+            choice = plan[self.index][self.step % 64]
+            self.step += 1
+            if choice == 5 and msg % 3 == 0:
+                raise ValueError(f"boom {msg}")
+            if choice == 4:
+                await asyncio.sleep(0)
+            if msg <= 0 or self.index == size - 1:
+                return msg
+            target = refs[rng.randrange(self.index + 1, size)]
+            accepted[0] += 1
+            if choice in {0, 4}:
+                with contextlib.suppress(ValueError):
+                    await target.ask(msg - 1, timeout=None)
+            elif choice == 1:
+                await target.send(msg - 1)
+            elif choice == 2:
+                target.try_send(msg - 1)
+            else:
+                background.append(asyncio.ensure_future(target.send(msg - 1)))
+            return msg
+
+    refs.extend(
+        [await system.spawn(Node(i), supervision=Supervision.resume()) for i in range(size)]
+    )
+    await _settled()
+    for round_ in range(40):
+        ref = refs[rng.randrange(3)]
+        accepted[0] += 1
+        how = rng.randrange(3)
+        if how == 0:
+            with contextlib.suppress(ValueError):
+                await ref.ask(6 + round_ % 4, timeout=None)
+        elif how == 1:
+            await ref.send(6 + round_ % 4)
+        else:
+            ref.try_send(6 + round_ % 4)
+        if rng.randrange(4) == 0:
+            await asyncio.sleep(0)
+    await asyncio.gather(*background)
+    await _quiet(system)
+    handled = sum(ref.mailbox.handled for ref in refs)
+    assert handled + system.dead_letters.count == accepted[0]
+    assert all(ref.is_alive for ref in refs)
+
+
+async def test_a_watcher_on_the_stack_gets_its_notice_after_its_handler_returns(
+    system: ActorSystem,
+) -> None:
+    log: list[str] = []
+    noticed = asyncio.Event()
+    victim = await system.spawn(Fails(), supervision=Supervision.stop())
+
+    class Watcher(Actor[int]):
+        async def on_start(self) -> None:
+            self.watch(victim)
+
+        async def handle(self, msg: int) -> str:
+            log.append("handle")
+            try:
+                await victim.ask(msg)
+            except ValueError:
+                log.append("caught")
+            log.append("return")
+            return "done"
+
+        async def on_terminated(self, terminated: Terminated, /) -> None:
+            log.append("terminated")
+            noticed.set()
+
+    watcher = await system.spawn(Watcher())
+    await _settled()
+    assert await watcher.ask(-1) == "done"
+    await asyncio.wait_for(noticed.wait(), 5)
+    await _quiet(system)
+    assert log == ["handle", "caught", "return", "terminated"]
