@@ -859,3 +859,39 @@ async def test_a_watcher_on_the_stack_gets_its_notice_after_its_handler_returns(
     await asyncio.wait_for(noticed.wait(), 5)
     await _quiet(system)
     assert log == ["handle", "caught", "return", "terminated"]
+
+
+async def test_a_forced_shutdown_letters_each_suspended_nested_inline_handler_once() -> None:
+    never = asyncio.Event()
+    stops: list[str] = []
+    system = ActorSystem()
+    async with system:
+
+        class Inner(Actor[int]):
+            async def handle(self, msg: int) -> int:
+                await never.wait()
+                return msg
+
+            async def on_stop(self) -> None:
+                stops.append("inner")
+
+        inner = await system.spawn(Inner())
+
+        class Outer(Actor[int]):
+            async def handle(self, msg: int) -> int:
+                return await inner.ask(msg + 1, timeout=None)
+
+            async def on_stop(self) -> None:
+                stops.append("outer")
+
+        outer = await system.spawn(Outer())
+        await _settled()
+        asker = asyncio.ensure_future(outer.ask(1, timeout=None))
+        await asyncio.sleep(0)
+        assert not asker.done()  # both handlers are suspended, each in its own task
+        await system.shutdown(timeout=0.05)
+        with pytest.raises(ActorStopped):
+            await asker
+        assert sorted(repr(letter.message) for letter in system.dead_letters.recent) == ["1", "2"]
+        assert system.dead_letters.count == 2
+        assert sorted(stops) == ["inner", "outer"]
