@@ -776,14 +776,25 @@ async def test_every_accepted_message_is_handled_or_lettered_once_in_a_random_me
     refs: list[ActorRef[int]] = []
     accepted = [0]
     background: list[asyncio.Future[None]] = []
+    overlaps: list[int] = []
     plan = [[rng.randrange(6) for _ in range(64)] for _ in range(size)]
 
     class Node(Actor[int]):
         def __init__(self, index: int) -> None:
             self.index = index
             self.step = 0
+            self.inside = False
 
         async def handle(self, msg: int) -> int:
+            if self.inside:
+                overlaps.append(self.index)  # two messages handled at once
+            self.inside = True
+            try:
+                return await self._handle(msg)
+            finally:
+                self.inside = False
+
+        async def _handle(self, msg: int) -> int:
             choice = plan[self.index][self.step % 64]
             self.step += 1
             if choice == 5 and msg % 3 == 0:
@@ -826,6 +837,7 @@ async def test_every_accepted_message_is_handled_or_lettered_once_in_a_random_me
     await _quiet(system)
     handled = sum(ref.mailbox.handled for ref in refs)
     assert handled + system.dead_letters.count == accepted[0]
+    assert overlaps == []
     assert all(ref.is_alive for ref in refs)
 
 
