@@ -365,6 +365,7 @@ class PyDispatcherCore:
         "_inline_contexts",
         "_inline_deadline",
         "_inline_depth",
+        "_inline_free",
         "_inline_loop",
         "_inline_sent",
         "_inline_tasks",
@@ -387,6 +388,7 @@ class PyDispatcherCore:
     running: Any
     _inline_sent: int
     _inline_depth: int
+    _inline_free: bool
     _inline_cap: int
     _inline_deadline: float
     _inline_budget: float

@@ -51,6 +51,8 @@ typedef struct {
     void *thread_mark;    /* THREAD_MARK() of that thread (NULL: not known, no fast path) */
     char pending;         /* a _run is scheduled or running */
     char wake_inline;     /* a send that wakes an idle actor may run it when awaited */
+    char inline_free;     /* the run in progress has run no nested one yet: its first is not
+                           * held to the budget (a chain reaches the depth cap; a loop does not) */
     /* Inline runs (Dispatcher.run_inline; the fast path of an awaited send that woke an idle
      * actor is here, in woken_run): */
     int inline_sent;           /* awaited sends from outside the runtime run inline this turn */
@@ -742,6 +744,7 @@ static PyMemberDef dispatcher_members[] = {
     {"_run_handle", T_OBJECT_EX, offsetof(DispatcherCoreObject, run_handle), 0, NULL},
     {"_pending", T_BOOL, offsetof(DispatcherCoreObject, pending), 0, NULL},
     {"wake_inline", T_BOOL, offsetof(DispatcherCoreObject, wake_inline), 0, NULL},
+    {"_inline_free", T_BOOL, offsetof(DispatcherCoreObject, inline_free), 0, NULL},
     {"_inline_sent", T_INT, offsetof(DispatcherCoreObject, inline_sent), 0, NULL},
     {"_inline_depth", T_PYSSIZET, offsetof(DispatcherCoreObject, inline_depth), 0, NULL},
     {"_inline_cap", T_PYSSIZET, offsetof(DispatcherCoreObject, inline_cap), 0, NULL},
@@ -1470,11 +1473,13 @@ inline_go(DispatcherCoreObject *d, CoreObject *cell, PyObject *msg, PyObject *qu
     char wake_inline = d->wake_inline;
     d->inline_depth = depth + 1;
     d->wake_inline = depth + 1 < d->inline_cap;
+    d->inline_free = 1;
     cell->scheduled = 1;
     int code;
     PyObject *a, *b;
     int failed = first_step(handle, msg, context, task, d->inline_loop, d->current_tasks, &code,
                             &a, &b);
+    d->inline_free = 0; /* the run it is nested in (if any) has had its first */
     Py_DECREF(handle);
     Py_XSETREF(d->running, outer_running);
     d->inline_depth = depth;
@@ -1565,8 +1570,9 @@ static inline int
 inline_budget(DispatcherCoreObject *d, Py_ssize_t depth, int asking, int *need_budget)
 {
     *need_budget = 0;
-    if (depth > 0) {
-        return 1;
+    if (depth > 0) { /* the outermost run started this iteration's budget: nested runs share it
+                      * (but for the first of each run) */
+        return d->inline_free || monotonic_s() < d->inline_deadline;
     }
     if (asking && d->pending) {
         return 0;

@@ -51,8 +51,9 @@ the handler runs in an empty context with a standby task of its depth as the cur
 caller's task is put back after), a handler that suspends is parked in that task (``_park``)
 exactly as under a turn, one that raises is a failure of the actor (``crash``), settled with no
 task current and in an empty context. Runs nest (a handler run inline that asks an idle actor)
-up to ``MAX_INLINE_DEPTH``; those from outside any handler share a budget of ``turn_budget_s``
-per loop iteration. Their common case is in C when built (``_core.inline_ask``, ``WokenSend``).
+up to ``MAX_INLINE_DEPTH``; all of them (nested ones included) share a budget of
+``turn_budget_s`` per loop iteration. Their common case is in C when built
+(``_core.inline_ask``, ``WokenSend``).
 
 Threads: everything here runs on the loop's thread.
 """
@@ -232,6 +233,7 @@ class Dispatcher(DispatcherCore):
         self._inline_contexts: list[contextvars.Context | None] = [None] * MAX_INLINE_DEPTH
         self._inline_deadline = 0.0
         self._inline_sent = 0
+        self._inline_free = False
         self.wake_inline = True
         # What the C fast path of an awaited send that woke an actor reads (WokenSend).
         self._inline_cap = MAX_INLINE_DEPTH
@@ -446,15 +448,18 @@ class Dispatcher(DispatcherCore):
         return self._run_here(cell, msg, asking)
 
     def _may_run_inline(self, asking: bool) -> bool:
-        """Whether a handler may run inline now: nested less than ``MAX_INLINE_DEPTH`` deep; and,
-        from outside any handler, an ask only while no turn is pending (it would go ahead of
-        the actors waiting for it), and only within a budget per loop iteration:
-        ``turn_budget_s`` of inline runs (the clock is read before each), after which they all
-        take the queued path until the loop has turned (a task asking idle actors in a loop
-        still lets the loop turn)."""
+        """Whether a handler may run inline now: nested less than ``MAX_INLINE_DEPTH`` deep; from
+        outside any handler, an ask only while no turn is pending (it would go ahead of the
+        actors waiting for it); and only within a budget per loop iteration: ``turn_budget_s``
+        of inline runs, nested ones included (the clock is read before each), after which they
+        all take the queued path until the loop has turned (a task, or a handler run inline,
+        asking idle actors in a loop still lets the loop turn: the next ask suspends it)."""
         depth = self._inline_depth
-        if depth:
-            return depth < MAX_INLINE_DEPTH
+        if depth:  # the outermost run started this iteration's budget; a run's first nested
+            # run is not held to it (a chain still reaches the cap; a loop of asks does not)
+            return depth < MAX_INLINE_DEPTH and (
+                self._inline_free or clock() < self._inline_deadline
+            )
         if asking and self._pending:
             return False
         deadline = self._inline_deadline
@@ -483,6 +488,7 @@ class Dispatcher(DispatcherCore):
         self.running = cell
         self._inline_depth = depth + 1
         self.wake_inline = depth + 1 < MAX_INLINE_DEPTH
+        self._inline_free = True
         cell.scheduled = True
         if CURRENT_TASKS is not None:
             code, a, b = run_first(cell.actor.handle, msg, context, task, loop, CURRENT_TASKS)
@@ -500,6 +506,7 @@ class Dispatcher(DispatcherCore):
         self.running = running
         self._inline_depth = depth
         self.wake_inline = wake_inline
+        self._inline_free = False  # the run this one is nested in (if any) has had its first
         if (
             code == DONE
             and not len(context)
@@ -580,9 +587,9 @@ class Dispatcher(DispatcherCore):
             return
         if get_ident() != self.thread_id:
             return
-        if self._inline_depth == 0:  # (nested: wake_inline says the depth allows it)
-            if not self._may_run_inline(False):
-                return
+        if not self._may_run_inline(False):
+            return
+        if self._inline_depth == 0:  # from outside the runtime: counted
             self._inline_sent += 1
             if self._inline_sent >= INLINE_SENDS_PER_TURN:
                 self.wake_inline = False  # until the next turn
@@ -778,7 +785,7 @@ class Dispatcher(DispatcherCore):
         by ``on_start`` or by the handler once it has suspended (``asyncio.wait_for`` starts
         one). A task started before the handler's first suspension is not recognised: the
         calls that wait for an actor check this when called, in the handler."""
-        if self.running is cell:
+        if self.running is cell and self._in_running_task():
             return True
         if not cell.scheduled:
             return False  # idle: no handler and no on_start of it is in progress
@@ -786,6 +793,18 @@ class Dispatcher(DispatcherCore):
         if parked is not None and parked.task is asyncio.current_task():
             return True
         return self.acting_for(cell)
+
+    def _in_running_task(self) -> bool:
+        """While ``running`` names a cell: False if the code running now is in a handler task
+        other than the one this dispatcher made current for that run (the turn's standby, or
+        the standby of the inline run's depth): the run of another dispatcher on the same loop
+        nested in it (another system's actor run inline from this handler), whose code is not
+        that cell's. True otherwise (no task, or another kind of task, as before)."""
+        current = asyncio.current_task(self.loop)
+        if type(current) is not HandlerTask:
+            return True
+        depth = self._inline_depth
+        return current is (self._inline_tasks[depth - 1] if depth else self._standby)
 
     def task_of(self, cell: LocalActorRef[Any]) -> asyncio.Task[None] | None:
         """The task running ``cell``'s handler that suspended (None when none is)."""
