@@ -1306,6 +1306,17 @@ class InlineWorld(World):
     def set_state(self, cell: int, state: int) -> None:
         self.cells[cell].state = state
 
+    def break_loop(self) -> None:
+        """From now on, asking the loop for a call fails (the loop is closed)."""
+        d = self.dispatcher
+        d.loop = d._inline_loop = self.closed
+        d._call_soon = self.closed.call_soon
+
+    def mend_loop(self) -> None:
+        d = self.dispatcher
+        d.loop = d._inline_loop = self.loop
+        d._call_soon = self.loop.call_soon
+
     def queue_ask(self, cell: int) -> None:
         """An Ask first in ``cell``'s mailbox (as a queued ask would be)."""
         target: Any = self.cells[cell]
@@ -1387,6 +1398,9 @@ INLINE_SCENARIO: list[tuple[Any, ...]] = [
     ("send", 0, A, 28),
     ("await_woken_from_another_thread", -1),  # another thread: left to the turn
     ("turn",),
+    ("break_loop",),
+    ("ask", 1, A, 29),  # the first ask of the loop iteration cannot ask for _loop_turned
+    ("mend_loop",),
     ("ask", 1, A, 29),
     ("spend_budget",),
     ("send", 0, A, 30),
@@ -1448,7 +1462,7 @@ INLINE_OPS = st.one_of(
     st.tuples(st.just("turn")),
     st.tuples(st.just("set_wake_inline"), st.booleans()),
     st.tuples(st.just("cut"), st.integers(-1, 1)),
-    st.tuples(st.just("spend_budget")),
+    st.tuples(st.sampled_from(["spend_budget", "break_loop", "mend_loop"])),
     st.tuples(st.just("set_state"), st.integers(0, 1), st.sampled_from([RUNNING, 2])),
     st.tuples(st.just("queue_ask"), st.integers(0, 1)),
     st.tuples(st.just("close"), st.integers(0, 1)),
