@@ -38,7 +38,10 @@ is means, seen only by code that reaches into the cores:
   ``Dispatcher.run_inline(cell, msg, True)`` and leaves the rest to it; ``py_inline_ask`` just
   calls it. Same outcomes; the C build reads the inline fields from the ``DispatcherCore``
   layout, and leaves everything to the Python methods when asyncio's dict of current tasks is
-  not usable (``_current_tasks`` None).
+  not usable (``_current_tasks`` None). C reads ``cell.actor.handle`` with its checks, before
+  it changes anything; Python (``_run_here``) once the run has begun: a cell whose actor has
+  no readable ``handle`` (never one of the runtime's) raises in both, but in Python only after
+  taking the message and setting ``running`` and the depth.
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
