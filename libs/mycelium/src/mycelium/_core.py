@@ -38,7 +38,10 @@ is means, seen only by code that reaches into the cores:
   ``Dispatcher.run_inline(cell, msg, True)`` and leaves the rest to it; ``py_inline_ask`` just
   calls it. Same outcomes; the C build reads the inline fields from the ``DispatcherCore``
   layout, and leaves everything to the Python methods when asyncio's dict of current tasks is
-  not usable (``_current_tasks`` None).
+  not usable (``_current_tasks`` None). C reads ``cell.actor.handle`` with its checks, before
+  it changes anything; Python (``_run_here``) once the run has begun: a cell whose actor has
+  no readable ``handle`` (never one of the runtime's) raises in both, but in Python only after
+  taking the message and setting ``running`` and the depth.
 * How the fast path recognises the dispatcher's thread. Python: ``_thread.get_ident()``
   against ``thread_id`` (~30 ns a send). C: the address of a thread-local byte against the one
   noted with ``thread_id`` (free; the ident itself where the compiler or libc lacks
@@ -68,9 +71,12 @@ is means, seen only by code that reaches into the cores:
 * ``run_batch``'s and ``deadline_after``'s arguments: C converts ``batch`` to an int and the
   seconds and ``deadline`` to a float (``TypeError`` if they do not convert) and wants deques
   for ``queue`` and ``ready`` (``TypeError``); Python computes with them as given. A
-  ``PARKED`` outcome's coroutine is the handler's coroutine itself in C and its ``__await__()``
-  iterator in Python (the dispatcher only calls ``send``, ``throw`` and ``close`` on it). A
-  handler result whose ``__await__`` returns a non-iterator fails with each build's own error.
+  ``PARKED`` outcome's coroutine (of ``run_batch`` and ``run_first``) is the handler's
+  coroutine itself in C and its ``__await__()`` iterator in Python (the dispatcher only calls
+  ``send``, ``throw`` and ``close`` on it). A handler result whose ``__await__`` returns a
+  non-iterator fails with each build's own error. ``run_first`` in C wants a
+  ``contextvars.Context`` and, for ``tasks``, a dict (exactly) or None (``TypeError``);
+  ``WokenSend(cell)`` in C wants a ``MailboxCore``; Python uses them as given.
 * Wrong calls and introspection. A call with the wrong number of arguments, or keywords, raises
   ``TypeError`` in both, worded by each one's calling machinery. The C methods are builtins
   (no ``__code__``); the classes' names and modules differ (``mycelium._speedups.MailboxCore``,
@@ -330,18 +336,21 @@ class PyWokenSend(Coroutine[Any, Any, None]):
             cell.dispatcher.run_woken(cell)
         raise StopIteration
 
-    def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+    def throw(self, *args: Any) -> Any:
+        """``throw(typ[, val[, tb]])``: raises what is thrown, as ``Ready.throw`` (C: the
+        same function)."""
         self._cell = None
-        exc: BaseException = typ if val is None else val
-        if isinstance(exc, type):
-            exc = exc()
-        raise exc
+        return PY_READY.throw(*args)
 
     def close(self) -> None:
         self._cell = None
 
     def __await__(self) -> Generator[Any, None, None]:
         return self  # type: ignore[return-value]  # an iterator: __next__ is send(None)
+
+    def __iter__(self) -> Self:
+        """Itself (as the C one): ``yield from`` it takes its first step."""
+        return self
 
     def __next__(self) -> Any:
         return self.send(None)
@@ -514,21 +523,29 @@ def py_run_first(  # noqa: PLR0917 - positional, as the C twin's fast call
         tasks[loop] = task
     held = getrefcount(task)
     try:
-        steps, value = context.run(_py_start, handle, msg)
-    except BaseException as exc:  # the dispatcher decides what each kind means
-        outcome: tuple[int, Any, Any] = (RAISED, exc, None)
-    else:
-        if steps is not None:
-            outcome = (PARKED, steps, value)
-        elif getrefcount(task) != held:
-            outcome = (TAINTED, value, None)
+        try:
+            steps, value = context.run(_py_start, handle, msg)
+        except BaseException as exc:  # the dispatcher decides what each kind means
+            below = exc.__traceback__.tb_next  # pyright: ignore[reportOptionalMemberAccess]
+            if below is None:  # context.run's own (an entered context): raised, as in C
+                raise
+            # Drop this frame and _py_start's (the first two): the traceback starts at the
+            # handler's, as in C (None for an error of _py_start's own, made there in C).
+            exc.__traceback__ = below.tb_next
+            outcome: tuple[int, Any, Any] = (RAISED, exc, None)
         else:
-            outcome = (DONE, value, None)
-    if tasks is not None:
-        if outer is None:
-            del tasks[loop]
-        else:
-            tasks[loop] = outer
+            if steps is not None:
+                outcome = (PARKED, steps, value)
+            elif getrefcount(task) != held:
+                outcome = (TAINTED, value, None)
+            else:
+                outcome = (DONE, value, None)
+    finally:
+        if tasks is not None:
+            if outer is None:
+                del tasks[loop]
+            else:
+                tasks[loop] = outer
     return outcome
 
 
@@ -544,9 +561,13 @@ def _py_start(handle: Callable[[Any], Awaitable[Any]], msg: object) -> tuple[Any
     try:
         steps = awaitable.__await__()
     except AttributeError:
-        raise TypeError(f"handle() returned {type(awaitable).__name__}, not an awaitable") from None
+        if hasattr(type(awaitable), "__await__"):
+            raise  # its own error
+        steps = None
+    if steps is None:  # raised outside the handler above (as in C): no context
+        raise TypeError(f"handle() returned {type(awaitable).__name__}, not an awaitable")
     try:
-        return steps, steps.send(None)
+        return steps, next(steps)  # (as C: an iterator need not have send)
     except StopIteration as stop:
         return None, stop.value
 

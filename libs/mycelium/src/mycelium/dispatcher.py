@@ -464,9 +464,9 @@ class Dispatcher(DispatcherCore):
             return False
         deadline = self._inline_deadline
         if deadline == 0.0:  # the first inline run since the loop turned
-            self._inline_deadline = deadline_after(self.turn_budget_s)
             if not self._pending:  # else the turn to come resets it
-                self.loop.call_soon(self._loop_turned)
+                self.loop.call_soon(self._loop_turned)  # (if it fails, nothing has changed)
+            self._inline_deadline = deadline_after(self.turn_budget_s)
             return True
         return clock() < deadline
 
