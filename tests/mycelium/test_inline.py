@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from inline_actors import Fails, quiet
 
 from mycelium import (
     Actor,
@@ -55,13 +56,6 @@ async def _settled() -> _LoopTurns:
     turns = _LoopTurns()
     await asyncio.sleep(0)  # its first tick has run
     return turns
-
-
-async def _quiet(system: ActorSystem) -> None:
-    """Wait until no actor of ``system`` has mail or a handler in progress."""
-    dispatcher = system._dispatcher  # pyright: ignore[reportPrivateUsage]
-    assert dispatcher is not None
-    assert await dispatcher.quiesce(5.0)
 
 
 class Echo(Actor[int]):
@@ -125,7 +119,7 @@ async def test_a_burst_of_awaited_sends_still_queues_behind_the_first(
     # time budget first; the first always does), and all the others wait in the mailbox.
     assert 1 <= len(echo.seen) <= INLINE_SENDS_PER_TURN
     assert len(ref.mailbox) == 50 - len(echo.seen)
-    await _quiet(system)
+    await quiet(system)
     assert echo.seen == list(range(50))
 
 
@@ -136,7 +130,7 @@ async def test_try_send_never_runs_a_handler(system: ActorSystem) -> None:
     ref.try_send(1)
     ref.tell(2)
     assert echo.seen == []
-    await _quiet(system)
+    await quiet(system)
     assert echo.seen == [1, 2]
 
 
@@ -145,7 +139,7 @@ async def test_a_send_not_awaited_yet_is_handled_by_the_next_turn(system: ActorS
     ref = await system.spawn(echo)
     await _settled()
     pending = ref.send(1)  # accepted at the call: the actor is scheduled
-    await _quiet(system)
+    await quiet(system)
     assert echo.seen == [1]
     await pending  # finds its message handled already: nothing more runs
     assert echo.seen == [1]
@@ -159,7 +153,7 @@ async def test_an_awaited_send_run_in_a_task_keeps_its_place(system: ActorSystem
     task = asyncio.ensure_future(ref.send(1))
     ref.try_send(2)
     await task
-    await _quiet(system)
+    await quiet(system)
     assert echo.seen == [1, 2]
 
 
@@ -225,7 +219,7 @@ def test_per_sender_order_holds_with_queued_and_inline_deliveries_mixed(
             actor = Recorder()
             ref = await system.spawn(actor, capacity=1000)
             sent = await asyncio.gather(sender(ref, 0, first), sender(ref, 1, second))
-            await _quiet(system)
+            await quiet(system)
             for who in (0, 1):
                 assert [seq for w, seq in actor.seen if w == who] == sent[who]
             assert ref.mailbox.handled == len(sent[0]) + len(sent[1])
@@ -256,7 +250,7 @@ async def test_messages_sent_while_an_inline_handler_runs_queue_behind_it(
     await _settled()
     assert await ref.ask(0) == 0
     assert actor.seen == [0]
-    await _quiet(system)
+    await quiet(system)
     assert actor.seen == [0, 1, 2]
 
 
@@ -310,7 +304,7 @@ async def test_an_ask_timeout_covers_a_handler_that_suspended_inline(
         await ref.ask(1, timeout=0.01)
     assert not actor.cancelled  # the handler goes on
     actor.gate.set()
-    await _quiet(system)
+    await quiet(system)
     assert actor.done == [1]
 
 
@@ -341,7 +335,7 @@ async def test_an_inline_handler_runs_in_a_context_of_its_own(system: ActorSyste
     assert await ref.ask("first") == "first"
     assert await ref.ask("second") == "second"
     await ref.send("sent")
-    await _quiet(system)
+    await quiet(system)
     assert VAR.get() == "asker"  # nothing the handlers set leaks back
     assert actor.saw == ["unset", "unset", "unset"]  # nor the asker's value in
 
@@ -403,17 +397,6 @@ async def test_a_handler_that_keeps_its_task_gets_it_for_itself(system: ActorSys
 
 
 # ------------------------------------------------------------------- failures
-
-
-class Fails(Actor[int]):
-    def __init__(self) -> None:
-        self.seen: list[int] = []
-
-    async def handle(self, msg: int) -> int:
-        self.seen.append(msg)
-        if msg < 0:
-            raise ValueError(f"boom {msg}")
-        return msg
 
 
 async def test_an_inline_ask_to_a_raising_handler_is_accounted_as_under_a_turn(

@@ -18,6 +18,7 @@ import random
 from typing import Any
 
 import pytest
+from inline_actors import Fails, quiet
 
 from mycelium import (
     Actor,
@@ -167,17 +168,10 @@ async def test_an_ask_cycle_through_inline_runs_times_out_on_both_sides(
     await _settled()
     assert await refs["a"].ask(0, timeout=2.0) == "b-timed-out"
     # A's question from B was handled afterwards (its answer is dropped): nothing lost.
-    await _quiet(system)
+    await quiet(system)
     assert refs["a"].mailbox.handled == 2
     assert refs["b"].mailbox.handled == 1
     assert system.dead_letters.count == 0
-
-
-async def _quiet(system: ActorSystem) -> None:
-    """Wait until no actor of ``system`` has mail or a handler in progress."""
-    dispatcher = system._dispatcher  # pyright: ignore[reportPrivateUsage]
-    assert dispatcher is not None
-    assert await dispatcher.quiesce(5.0)
 
 
 async def test_a_self_ask_nested_in_inline_runs_raises_would_deadlock(
@@ -229,7 +223,7 @@ async def test_a_chain_far_deeper_than_the_cap_answers_without_recursion_error(
             assert await nxt.ask(round_ * 1000, timeout=None) == round_ * 1000 + length
         else:
             await nxt.send(round_ * 1000)
-    await _quiet(system)
+    await quiet(system)
     assert len(last.seen) == 3
     assert last.seen == [r * 1000 + length for r in range(3)]
     assert system.dead_letters.count == 0
@@ -258,7 +252,7 @@ async def test_an_inline_handler_that_sends_to_itself_handles_it_after_returning
     ref = await system.spawn(actor)
     await _settled()
     assert await ref.ask(0) == 0
-    await _quiet(system)
+    await quiet(system)
     assert ref.mailbox.handled == 3
     assert actor.log == ["start 0", "sent", "end 0", "start 1", "end 1", "start 2", "end 2"]
 
@@ -280,7 +274,7 @@ async def test_an_inline_handler_waiting_for_room_in_its_own_full_mailbox_is_ref
     ref = await system.spawn(Fills(), capacity=1)
     await _settled()
     assert await ref.ask(0) == "refused"
-    await _quiet(system)
+    await quiet(system)
     assert ref.mailbox.handled == 2
     assert system.dead_letters.count == 0
 
@@ -399,17 +393,6 @@ async def test_a_suspended_inline_handler_keeps_its_context_from_the_next_runs(
 
 
 # ------------------------------------------------------------------------ supervision
-
-
-class Fails(Actor[int]):
-    def __init__(self) -> None:
-        self.seen: list[int] = []
-
-    async def handle(self, msg: int) -> int:
-        self.seen.append(msg)
-        if msg < 0:
-            raise ValueError(f"boom {msg}")
-        return msg
 
 
 async def test_a_nested_inline_handler_that_raises_fails_its_asker_and_is_lettered_once(
@@ -542,7 +525,7 @@ async def test_drop_oldest_before_an_awaited_woken_send_runs_the_newer_message(
     sent = ref.send(1)  # woke the actor; not awaited yet
     ref.try_send(2)  # full: 1 is dropped for it
     await sent
-    await _quiet(system)
+    await quiet(system)
     assert actor.seen == [2]
     assert [letter.message for letter in system.dead_letters.recent] == [1]
     assert ref.mailbox.dropped == 1
@@ -570,7 +553,7 @@ async def test_a_timer_started_by_an_inline_handler_fires_once(system: ActorSyst
     assert await ref.ask(0) == 0
     await asyncio.wait_for(fired.wait(), 5)
     assert await ref.ask(1) == 1
-    await _quiet(system)
+    await quiet(system)
     assert actor.seen == [0, 99, 1]
     assert ref.mailbox.handled == 2  # a timer's message is the runtime's own: not counted
 
@@ -652,7 +635,7 @@ async def test_cancelling_an_asker_whose_inline_handler_returned_late_drops_only
         await asker
     ref.try_send(2)  # queued behind the handler still running
     gate.set()
-    await _quiet(system)
+    await quiet(system)
     assert actor.done == [1, 2]
     assert ref.mailbox.handled == 2
     assert system.dead_letters.count == 0
@@ -761,7 +744,7 @@ async def test_a_chain_reaches_the_depth_cap_even_when_the_budget_is_spent(
     await _settled()
     assert await refs[0].ask(0) == len(actors) - 1
     assert depths[:MAX_INLINE_DEPTH] == list(range(1, MAX_INLINE_DEPTH + 1))
-    await _quiet(system)
+    await quiet(system)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -834,7 +817,7 @@ async def test_every_accepted_message_is_handled_or_lettered_once_in_a_random_me
         if rng.randrange(4) == 0:
             await asyncio.sleep(0)
     await asyncio.gather(*background)
-    await _quiet(system)
+    await quiet(system)
     handled = sum(ref.mailbox.handled for ref in refs)
     assert handled + system.dead_letters.count == accepted[0]
     assert overlaps == []
@@ -869,7 +852,7 @@ async def test_a_watcher_on_the_stack_gets_its_notice_after_its_handler_returns(
     await _settled()
     assert await watcher.ask(-1) == "done"
     await asyncio.wait_for(noticed.wait(), 5)
-    await _quiet(system)
+    await quiet(system)
     assert log == ["handle", "caught", "return", "terminated"]
 
 
